@@ -1,0 +1,44 @@
+# tasklogs: `make run` starts the local stack, `make test` runs every test. `make help` lists all.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# Python 3.13 (the Lambda runtime) when present, else any python3 >= 3.11.
+BOOT_PYTHON = $(shell scripts/find-python)
+# The venv's bin first: sam build then finds its python3.13 there.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help venv run test lint build events bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## Create .venv with every dependency
+
+$(VENV)/.installed: requirements-dev.txt layers/core/requirements.txt
+	@test -x $(PY) || "$(BOOT_PYTHON)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+run: venv ## Run the service locally (moto, fake AgentAPI, demo tasks, API on 127.0.0.1:3000)
+	$(PY) -m devstack run
+
+test: venv ## Run the whole test suite (unit, integration, template, sam build, local stack)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv ## cfn-lint the template
+	$(PY) -m cfnlint template.yaml
+
+build: venv ## sam build (needs python3.13; no Docker)
+	$(VENV)/bin/sam build --template template.yaml
+
+events: venv ## Rewrite events/*.json from the demo catalogue
+	$(PY) -m devstack events
+
+bench: venv ## Cold start and warm latency of the logs function
+	$(PY) bench/read_path.py
+
+clean: ## Remove the venv and build output
+	rm -rf $(VENV) .aws-sam .pytest_cache

@@ -1,0 +1,88 @@
+"""python -m devstack [run|token|events]: the local stack and its helpers (see README)."""
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import uuid
+
+
+def _environment(aws_env: dict[str, str]) -> None:
+    os.environ.update(aws_env)
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tasklogs")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would drown the logs
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
+
+
+def run(port: int) -> None:
+    from devstack.aws import start_local_aws
+    from devstack.demo import ALICE, TASKS, demo_requests, seed
+    from devstack.fake_agentapi import FakeAgentAPI
+    from devstack.front import LocalApiGateway
+
+    aws = start_local_aws()
+    fake = FakeAgentAPI().start()
+    try:
+        seed(aws, fake)
+        _environment(aws.environment())
+        front = LocalApiGateway(port=port).start()
+    except BaseException:
+        fake.stop()
+        aws.stop()
+        raise
+
+    print(f"\ntasklogs local stack is up: API {front.url}  (moto {aws.endpoint_url}, fake AgentAPI {fake.url})")
+    print(f"{len(TASKS)} demo tasks for alice and bob. Try these (alice's token is inline):\n")
+    for name, (path, caller, expect) in demo_requests().items():
+        auth = f'-H "Authorization: Bearer {caller.token}" ' if caller else ""
+        print(f"# {expect}  [events/{name}.json]")
+        print(f"curl -s {auth}{front.url}{path}\n")
+    print(f"A token for another user: {sys.executable} -m devstack token <username>")
+    print(f"alice's token: {ALICE.token}")
+    print("Ctrl-C stops everything.", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        front.stop()
+        fake.stop()
+        aws.stop()
+        print("\nstopped", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    run_cmd = commands.add_parser("run", help="start the local stack (the default)")
+    run_cmd.add_argument("--port", type=int, default=int(os.environ.get("TASKLOGS_PORT", "3000")))
+    token_cmd = commands.add_parser("token", help="print a local JWT for a user")
+    token_cmd.add_argument("username")
+    token_cmd.add_argument("--sub", help="user id (default: alice's or bob's demo id, else a new UUID)")
+    commands.add_parser("events", help="rewrite events/*.json from the demo catalogue")
+    args = parser.parse_args()
+
+    if args.command == "token":
+        from devstack.demo import ALICE, BOB
+        from devstack.local_jwt import mint
+
+        known = {user.username: user.user_id for user in (ALICE, BOB)}
+        sub = args.sub or known.get(args.username) or str(uuid.uuid4())
+        print(mint({"sub": sub, "username": args.username}))
+    elif args.command == "events":
+        from devstack.demo import demo_events
+        from devstack.events import write_events
+
+        for path in write_events(demo_events()):
+            print(path)
+    else:
+        run(getattr(args, "port", int(os.environ.get("TASKLOGS_PORT", "3000"))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""moto in server mode on 127.0.0.1 as DynamoDB and S3, with the template's table and bucket."""
+
+import logging
+from dataclasses import dataclass
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from devstack.template_resources import create_table_request
+
+REGION = "us-east-1"
+# moto accepts any credentials; fixed fake ones keep boto3 from looking for real ones.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+@dataclass
+class LocalAws:
+    server: ThreadedMotoServer
+    endpoint_url: str
+    table_name: str
+    bucket_name: str
+
+    def client(self, service: str):  # noqa: ANN201
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def environment(self) -> dict[str, str]:
+        """Environment that points the real handler (boto3 included) at this moto server."""
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "TASKS_TABLE_NAME": self.table_name,
+            "SNAPSHOTS_BUCKET_NAME": self.bucket_name,
+        }
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_local_aws(port: int = 0, table_name: str = "tasklogs-tasks", bucket_name: str = "tasklogs-snapshots") -> LocalAws:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call is noise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
+    aws = LocalAws(server, f"http://{host}:{bound_port}", table_name, bucket_name)
+    aws.client("dynamodb").create_table(**create_table_request("TasksTable", table_name))
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket_name)
+    s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
+    return aws

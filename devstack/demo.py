@@ -1,0 +1,184 @@
+"""Demo tasks in every state and every failure the read path must answer: one catalogue for the local
+stack, events/ and the integration tests."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from devstack.aws import LocalAws
+from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation, refused_url
+from devstack.local_jwt import mint
+
+# Snapshot messages get fixed times so the documented bodies never change.
+_SNAPSHOT_EPOCH_NS = 1_795_000_000_000_000_000  # 2026-11-17T...Z
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    user_id: str
+    username: str
+
+    @property
+    def claims(self) -> dict[str, str]:
+        return {"sub": self.user_id, "username": self.username}
+
+    @property
+    def token(self) -> str:
+        return mint(self.claims)
+
+
+ALICE = DemoUser("5f0c3e9e-2a7d-4d0c-9a56-1c2b7f3e8a01", "alice")
+BOB = DemoUser("8d4b1f2a-6c3e-4f5a-b7d8-9e0a1b2c3d04", "bob")
+
+WORKSPACE = {"workspace_id": "c0ffee00-0000-4000-8000-000000000001"}
+RUNNING = {**WORKSPACE, "build_transition": "start", "build_job_status": "succeeded", "agent_lifecycle": "ready", "app_health": "healthy"}
+PAUSED = {**WORKSPACE, "build_transition": "stop", "build_job_status": "succeeded", "agent_lifecycle": "off"}
+PENDING: dict[str, str] = {}
+INITIALIZING = {**WORKSPACE, "build_transition": "start", "build_job_status": "running", "agent_lifecycle": "starting"}
+FAILED = {**WORKSPACE, "build_transition": "start", "build_job_status": "failed"}
+STOPPING = {**WORKSPACE, "build_transition": "stop", "build_job_status": "running", "agent_lifecycle": "shutting_down"}
+
+
+def snapshot_envelope(messages: list[dict], fmt: str = "agentapi") -> bytes:
+    return json.dumps({"format": fmt, "data": {"messages": messages}}).encode()
+
+
+PAUSED_CONVERSATION = conversation("Add a billing page", "Added /billing with a Stripe form.", start_ns=_SNAPSHOT_EPOCH_NS)
+
+
+@dataclass(frozen=True)
+class DemoTask:
+    name: str
+    task_id: str
+    state: dict[str, str]
+    expect: str  # what GET .../logs answers, for people reading the printout
+    owner: DemoUser = ALICE
+    agent: Scenario | None = None  # a live agent on the fake AgentAPI
+    agent_url: str | None = None  # "refused" or a literal URL instead of a fake agent
+    snapshot: bytes | None = None  # stored object body
+    snapshot_at: str | None = None  # set without `snapshot`: the item points at a missing object
+    deleted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def agent_token(self) -> str:
+        return f"agent-token-{self.name}"
+
+
+def _task_id(n: int) -> str:
+    return f"7a5c0000-0000-4000-8000-{n:012d}"
+
+
+TASKS = [
+    DemoTask("refactor-auth", _task_id(1), RUNNING, "200 live logs from the agent", agent=Scenario()),
+    DemoTask("add-billing-page", _task_id(2), PAUSED, "200 logs from the snapshot, with snapshot_at",
+             snapshot=snapshot_envelope(PAUSED_CONVERSATION), snapshot_at="2026-11-17T08:27:01.250000Z"),
+    DemoTask("write-docs", _task_id(3), PENDING, "200 empty logs, snapshot true (no snapshot yet)"),
+    DemoTask("upgrade-deps", _task_id(4), INITIALIZING, "200 logs from the snapshot taken at the last pause",
+             snapshot=snapshot_envelope(PAUSED_CONVERSATION[:2]), snapshot_at="2026-11-16T19:02:44.001000Z"),
+    DemoTask("flaky-build", _task_id(5), FAILED, '409 task status is "error"'),
+    DemoTask("stopping-task", _task_id(6), STOPPING, '409 task status is "unknown"'),
+    DemoTask("agent-down", _task_id(7), RUNNING, "502 the agent refuses connections", agent_url="refused"),
+    DemoTask("agent-http-500", _task_id(8), RUNNING, "502 the agent answers HTTP 500", agent=Scenario(mode=Mode.HTTP_ERROR)),
+    DemoTask("agent-not-json", _task_id(9), RUNNING, "502 the agent answers HTML", agent=Scenario(mode=Mode.NOT_JSON)),
+    DemoTask("agent-wrong-schema", _task_id(10), RUNNING, "502 the agent's JSON is not AgentAPI's schema",
+             agent=Scenario(mode=Mode.WRONG_SCHEMA)),
+    DemoTask("agent-unknown-role", _task_id(11), RUNNING, "502 invalid task app response (role system)",
+             agent=Scenario(mode=Mode.UNKNOWN_ROLE)),
+    DemoTask("agent-slow", _task_id(12), RUNNING, "504 after the agent deadline (about 8 s)",
+             agent=Scenario(mode=Mode.SLOW, delay=30)),
+    DemoTask("no-app-url", _task_id(13), RUNNING, "502 task app URL is not configured", agent_url="ftp://10.0.4.17:3284"),
+    DemoTask("snapshot-corrupt", _task_id(14), PAUSED, "500 the snapshot is not JSON",
+             snapshot=b'{"format": "agentapi", "data": {"messages": [', snapshot_at="2026-11-17T08:00:00Z"),
+    DemoTask("snapshot-other-format", _task_id(15), PAUSED, "500 unsupported snapshot format",
+             snapshot=snapshot_envelope([], fmt="asciinema"), snapshot_at="2026-11-17T08:00:00Z"),
+    DemoTask("snapshot-bad-message", _task_id(16), PAUSED, "500 invalid snapshot data (role system)",
+             snapshot=snapshot_envelope([{**PAUSED_CONVERSATION[0], "role": "system"}]), snapshot_at="2026-11-17T08:00:00Z"),
+    DemoTask("snapshot-lost", _task_id(17), PAUSED, "500 the snapshot object cannot be read",
+             snapshot_at="2026-11-17T08:00:00Z"),
+    DemoTask("old-experiment", _task_id(18), RUNNING, "404 deleted", agent=Scenario(), deleted=True,
+             extra={"deleted_at": "2026-11-20T00:00:00Z"}),
+    DemoTask("bobs-task", _task_id(19), RUNNING, "404 for alice (someone else's task)", owner=BOB, agent=Scenario()),
+]
+TASKS_BY_NAME = {task.name: task for task in TASKS}
+
+
+def task_item(task: DemoTask, agentapi_url: str | None, snapshot_version: str | None) -> dict[str, dict[str, str]]:
+    """The DynamoDB item (low-level form) the control plane and this service would have written."""
+    attributes = {
+        "task_id": task.task_id,
+        "name": task.name,
+        "owner_id": task.owner.user_id,
+        "owner_name": task.owner.username,
+        "agent_token_sha256": hashlib.sha256(task.agent_token.encode()).hexdigest(),
+        **task.state,
+        **task.extra,
+    }
+    if agentapi_url:
+        attributes["agentapi_url"] = agentapi_url
+    if task.snapshot_at:
+        attributes["snapshot_at"] = task.snapshot_at
+    if snapshot_version:
+        attributes["snapshot_version"] = snapshot_version
+    return {key: {"S": value} for key, value in attributes.items()}
+
+
+def seed(aws: LocalAws, fake: FakeAgentAPI, tasks: list[DemoTask] = TASKS) -> None:
+    dynamodb, s3 = aws.client("dynamodb"), aws.client("s3")
+    for task in tasks:
+        if task.agent_url == "refused":
+            url: str | None = refused_url()
+        elif task.agent_url:
+            url = task.agent_url
+        elif task.agent is not None:
+            url = fake.agent(task.name, task.agent)
+        else:
+            url = None
+        version = None
+        if task.snapshot is not None:
+            put = s3.put_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task.task_id}.json", Body=task.snapshot,
+                                ContentType="application/json")
+            version = put.get("VersionId")
+        dynamodb.put_item(TableName=aws.table_name, Item=task_item(task, url, version))
+
+
+def logs_path(user: str, task: str) -> str:
+    return f"/api/v2/tasks/{user}/{task}/logs"
+
+
+def demo_requests() -> dict[str, tuple[str, DemoUser | None, str]]:
+    """Event name → (path, caller or None for no claims, what it answers), one per contract §5 row."""
+    requests: dict[str, tuple[str, DemoUser | None, str]] = {
+        f"logs_{task.name.replace('-', '_')}": (logs_path("me", task.name), ALICE, task.expect)
+        for task in TASKS
+    }
+    active = TASKS_BY_NAME["refactor-auth"]
+    requests |= {
+        "logs_by_task_uuid": (logs_path("me", active.task_id), ALICE, "200 live logs, task named by UUID"),
+        "logs_by_username": (logs_path("alice", active.name), ALICE, "200 live logs, user named by username"),
+        "logs_by_user_uuid": (logs_path(ALICE.user_id, active.name), ALICE, "200 live logs, user named by UUID"),
+        "logs_other_user_in_path": (logs_path("bob", "bobs-task"), ALICE, "404 {user} does not name the caller"),
+        "logs_other_users_task_uuid": (logs_path("me", TASKS_BY_NAME["bobs-task"].task_id), ALICE, "404 someone else's task"),
+        "logs_missing_task": (logs_path("me", "no-such-task"), ALICE, "404 no such task"),
+        "logs_no_claims": (logs_path("me", active.name), None, "401 no verified claims"),
+    }
+    return requests
+
+
+def demo_events() -> dict[str, dict[str, Any]]:
+    from datetime import datetime, timezone
+
+    from devstack.events import http_api_event
+
+    fixed = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    events = {}
+    for n, (name, (path, caller, _)) in enumerate(sorted(demo_requests().items())):
+        headers = {"accept": "application/json", "user-agent": "curl/8.5.0"}
+        if caller is not None:
+            headers["authorization"] = "Bearer <verified by API Gateway>"
+        events[name] = http_api_event(
+            "GET", path, claims=caller.claims if caller else None, headers=headers,
+            request_id=f"local-{n:04d}", now=fixed,
+        )
+    return events

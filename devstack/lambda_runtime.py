@@ -1,0 +1,48 @@
+"""What the Lambda runtime gives a handler locally: the handler itself, imported from the template's
+CodeUri with the layer on sys.path, and a context whose remaining time counts down."""
+
+import importlib.util
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from devstack.template_resources import ROOT, function_handler, function_timeout_seconds
+
+LAYER_DIR = ROOT / "layers" / "core"
+
+
+class LocalLambdaContext:
+    def __init__(self, function_name: str, timeout_seconds: float, memory_mb: int = 512) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def load_handler(logical_id: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The function's handler, imported like the runtime does (each function under its own name)."""
+    if str(LAYER_DIR) not in sys.path:
+        sys.path.insert(0, str(LAYER_DIR))
+    code_dir, module, function = function_handler(logical_id)
+    name = f"tasklogs_function_{logical_id}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, code_dir / f"{module}.py")
+        assert spec and spec.loader
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[name] = loaded
+        spec.loader.exec_module(loaded)
+    return getattr(sys.modules[name], function)
+
+
+def context_for(logical_id: str, timeout_seconds: float | None = None) -> LocalLambdaContext:
+    timeout = timeout_seconds if timeout_seconds is not None else function_timeout_seconds(logical_id)
+    return LocalLambdaContext(logical_id, timeout)

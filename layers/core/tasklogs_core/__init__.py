@@ -1,0 +1,11 @@
+"""Domain package of the tasklogs service, shipped to every function as the shared layer.
+
+Modules, from the outside in:
+- settings: environment variables, modelled once
+- models: the contract's wire shapes and the task item
+- status: task status derivation (contract §3), a pure function
+- identity: who is calling, from the JWT claims API Gateway verified
+- task_repository / snapshot_store / agentapi_client: data access, SDK errors become domain errors
+- task_logs: the read path's domain logic (contract §5)
+- errors / error_responses: domain exceptions and the one place that maps them to HTTP responses
+"""

@@ -1,0 +1,160 @@
+"""Client for a task's AgentAPI (`GET /messages`, see shared/spec/agentapi-openapi.json).
+
+Every socket operation is clamped to the request's deadline, so a slow or dripping agent can never
+hold the Lambda past it: httpx's own timeouts are per operation, not per request.
+"""
+
+import json
+import time
+from contextvars import ContextVar
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+from pydantic import ValidationError
+
+from tasklogs_core.errors import TaskAppTimeout, TaskAppUnavailable, TaskAppUrlNotConfigured
+from tasklogs_core.models import AgentMessages
+
+# Far above any real conversation; keeps a broken agent from exhausting the Lambda's memory.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+_deadline: ContextVar[float | None] = ContextVar("agentapi_deadline", default=None)
+
+
+def _clamp(timeout: float | None, timeout_error: type[Exception]) -> float:
+    deadline = _deadline.get()
+    if deadline is None:
+        if timeout is None:
+            raise timeout_error("no deadline set for the AgentAPI call")
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise timeout_error("request deadline reached")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # noqa: ANN001
+        inner = self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str):  # noqa: ANN201
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ANN001
+        stream = self._inner.connect_tcp(
+            host, port, _clamp(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):  # noqa: ANN001
+        stream = self._inner.connect_unix_socket(path, _clamp(timeout, httpcore.ConnectTimeout), socket_options)
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    def __init__(self) -> None:
+        super().__init__(retries=0)
+        # httpx exposes no network-backend option; the pool it would build is replaced by an
+        # identical one over the deadline backend (covered by the slow-agent tests).
+        self._pool = httpcore.ConnectionPool(
+            network_backend=_DeadlineBackend(), max_connections=10, max_keepalive_connections=10, keepalive_expiry=30
+        )
+
+
+def messages_url(agentapi_url: str | None) -> str:
+    """`{agentapi_url}/messages`, or TaskAppUrlNotConfigured when the URL is missing or not http(s)."""
+    if not agentapi_url:
+        raise TaskAppUrlNotConfigured("The task has no AgentAPI URL.")
+    try:
+        parts = urlsplit(agentapi_url)
+        has_host = bool(parts.hostname)
+        parts.port  # noqa: B018 - raises on an invalid port
+    except ValueError:
+        raise TaskAppUrlNotConfigured("The task's AgentAPI URL is not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not has_host:
+        raise TaskAppUrlNotConfigured("The task's AgentAPI URL must be an http or https URL.")
+    return agentapi_url.rstrip("/") + "/messages"
+
+
+def _problem_summary(response: httpx.Response, body: bytes) -> str:
+    """`title: detail` from an RFC 9457 problem document, when the agent sent one."""
+    if "json" not in response.headers.get("content-type", ""):
+        return ""
+    try:
+        problem = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(problem, dict):
+        return ""
+    parts = [str(problem[key])[:200] for key in ("title", "detail") if isinstance(problem.get(key), str)]
+    return ": ".join(parts)
+
+
+class AgentApiClient:
+    def __init__(self, http: httpx.Client | None = None) -> None:
+        # Socket operations are bounded by the request deadline (see _clamp), not by fixed timeouts.
+        self._http = http or httpx.Client(
+            transport=_DeadlineTransport(),
+            timeout=httpx.Timeout(None, pool=1.0),
+            trust_env=False,
+            follow_redirects=False,
+        )
+
+    def get_messages(self, agentapi_url: str | None, deadline: float) -> AgentMessages:
+        """The agent's conversation; `deadline` is a time.monotonic() value."""
+        url = messages_url(agentapi_url)
+        token = _deadline.set(deadline)
+        try:
+            status, response, body = self._fetch(url)
+        except httpx.TimeoutException:
+            raise TaskAppTimeout("The task app did not answer before the request deadline.") from None
+        except httpx.HTTPError as exc:
+            raise TaskAppUnavailable(f"The task app could not be reached ({type(exc).__name__}).") from exc
+        finally:
+            _deadline.reset(token)
+
+        if not 200 <= status < 300:
+            summary = _problem_summary(response, body)
+            raise TaskAppUnavailable(f"The task app answered HTTP {status}" + (f": {summary}." if summary else "."))
+        try:
+            return AgentMessages.model_validate_json(body)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False, include_input=False)[0]
+            if error["type"] == "json_invalid":
+                raise TaskAppUnavailable("The task app response is not JSON.") from None
+            where = ".".join(str(part) for part in error["loc"]) or "body"
+            raise TaskAppUnavailable(
+                f"The task app response does not match the AgentAPI schema at {where}: {error['msg']}."
+            ) from None
+
+    def _fetch(self, url: str) -> tuple[int, httpx.Response, bytes]:
+        with self._http.stream("GET", url, headers={"Accept": "application/json"}) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise TaskAppUnavailable(f"The task app response is larger than {MAX_RESPONSE_BYTES} bytes.")
+                chunks.append(chunk)
+            return response.status_code, response, b"".join(chunks)

@@ -1,0 +1,42 @@
+"""AWS and HTTP clients, each created once per container and only when a path first needs it."""
+
+from functools import cache
+
+from tasklogs_core.settings import get_settings
+
+# Bounded retries and socket timeouts keep an AWS brown-out inside the Lambda timeout.
+_AWS_CLIENT_CONFIG = {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "max_attempts": 3}}
+
+
+def _aws_client(service: str):  # noqa: ANN202
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(service, config=Config(**_AWS_CLIENT_CONFIG))
+
+
+@cache
+def task_repository():  # noqa: ANN201
+    from tasklogs_core.task_repository import TaskRepository
+
+    return TaskRepository(_aws_client("dynamodb"), get_settings().tasks_table_name)
+
+
+@cache
+def snapshot_store():  # noqa: ANN201
+    from tasklogs_core.snapshot_store import SnapshotStore
+
+    return SnapshotStore(_aws_client("s3"), get_settings().snapshots_bucket_name)
+
+
+@cache
+def agentapi_client():  # noqa: ANN201
+    from tasklogs_core.agentapi_client import AgentApiClient
+
+    return AgentApiClient()
+
+
+def reset() -> None:
+    """Forget every client and the settings (tests and the local stack change the environment)."""
+    for factory in (task_repository, snapshot_store, agentapi_client, get_settings):
+        factory.cache_clear()

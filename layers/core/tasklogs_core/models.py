@@ -1,0 +1,105 @@
+"""The contract's wire shapes (contract §1, §4, §5) and the DynamoDB task item (§3)."""
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+# RFC 3339 date-time: up to 9 fractional digits (Go's RFC3339Nano) and a Z or numeric offset.
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))"
+)
+
+
+def _check_rfc3339(value: str) -> str:
+    match = _RFC3339.fullmatch(value)
+    if not match:
+        raise ValueError("not an RFC 3339 date-time")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    try:
+        datetime(year, month, day, hour, minute, second)
+        if match.group(8):
+            timezone(timedelta(hours=int(match.group(9)), minutes=int(match.group(10))))
+    except ValueError as exc:
+        raise ValueError(f"not an RFC 3339 date-time: {exc}") from None
+    return value
+
+
+# Kept as the original string: re-formatting would drop nanoseconds and offsets the agent sent.
+Rfc3339 = Annotated[StrictStr, AfterValidator(_check_rfc3339)]
+
+
+def utc_now_rfc3339() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class AgentMessage(BaseModel):
+    """AgentAPI's `Message` (agentapi-openapi.json). Role is checked separately: an unknown role is
+    its own error (contract §5), not a schema failure."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: StrictInt
+    content: StrictStr
+    role: StrictStr
+    time: Rfc3339
+
+
+class AgentMessages(BaseModel):
+    """AgentAPI's `MessagesResponseBody`; `$schema` and unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[AgentMessage]
+
+
+class LogEntry(BaseModel):
+    id: int
+    content: str
+    type: Literal["input", "output"]
+    time: str
+
+
+class TaskLogsResponse(BaseModel):
+    logs: list[LogEntry]
+    snapshot: bool = False
+    snapshot_at: str | None = None
+
+    def to_json(self) -> str:
+        # `snapshot` is left out when false and `snapshot_at` when there is none (contract §5).
+        return self.model_dump_json(exclude_defaults=True)
+
+
+class TaskItem(BaseModel):
+    """One task as the control plane, provisioner, agent and this service wrote it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    task_id: str
+    name: str = ""
+    owner_id: str = ""
+    owner_name: str = ""
+    workspace_id: str | None = None
+    build_transition: str | None = None
+    build_job_status: str | None = None
+    agent_lifecycle: str | None = None
+    app_health: str | None = None
+    agentapi_url: str | None = None
+    agent_token_sha256: str | None = None
+    deleted_at: str | None = None
+    snapshot_at: str | None = None
+    snapshot_version: str | None = None
+
+    @property
+    def is_deleted(self) -> bool:
+        return bool(self.deleted_at)
+
+
+class Caller(BaseModel):
+    """A user whose JWT API Gateway verified."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str = Field(min_length=1)
+    username: str = ""

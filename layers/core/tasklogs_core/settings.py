@@ -1,0 +1,29 @@
+"""Environment variables, modelled once and read once per container."""
+
+from functools import cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    tasks_table_name: str = Field(min_length=1)
+    snapshots_bucket_name: str = Field(min_length=1)
+    # JWT claim holding the username (contract §2).
+    username_claim: str = "username"
+    # Upper bound for one call to a task's AgentAPI, whatever time the Lambda has left.
+    agentapi_timeout_seconds: float = Field(default=8.0, gt=0)
+    # Time kept back from the Lambda deadline to turn an agent timeout into a 504 response.
+    response_margin_seconds: float = Field(default=1.0, ge=0)
+
+
+@cache
+def get_settings() -> Settings:
+    import os
+
+    return Settings(
+        tasks_table_name=os.environ.get("TASKS_TABLE_NAME", ""),
+        snapshots_bucket_name=os.environ.get("SNAPSHOTS_BUCKET_NAME", ""),
+        username_claim=os.environ.get("USERNAME_CLAIM") or "username",
+        agentapi_timeout_seconds=os.environ.get("AGENTAPI_TIMEOUT_SECONDS") or 8.0,
+        response_margin_seconds=os.environ.get("RESPONSE_MARGIN_SECONDS") or 1.0,
+    )

@@ -1,0 +1,126 @@
+"""The read path's domain logic (contract §5): find the caller's task, then its live or stored logs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from pydantic import TypeAdapter, ValidationError
+
+from tasklogs_core.errors import (
+    InvalidSnapshotData,
+    InvalidTaskAppResponse,
+    SnapshotDecodeError,
+    TaskNotFound,
+    TaskStateConflict,
+    UnsupportedSnapshotFormat,
+)
+from tasklogs_core.identity import as_uuid, names_caller
+from tasklogs_core.models import AgentMessage, Caller, LogEntry, TaskItem, TaskLogsResponse
+from tasklogs_core.status import SNAPSHOT_STATUSES, TaskStatus, derive_status
+
+if TYPE_CHECKING:  # the clients' modules import httpx and botocore: load them only on their paths
+    from tasklogs_core.agentapi_client import AgentApiClient
+    from tasklogs_core.snapshot_store import SnapshotStore
+    from tasklogs_core.task_repository import TaskRepository
+
+SNAPSHOT_FORMAT = "agentapi"
+
+_LOG_TYPE_BY_ROLE = {"user": "input", "agent": "output"}
+_snapshot_messages = TypeAdapter(list[AgentMessage])
+
+
+class UnknownRole(ValueError):
+    pass
+
+
+def find_task(repository: TaskRepository, caller: Caller, user_ref: str, task_ref: str) -> TaskItem:
+    """The caller's task named by UUID first, then by name; anything else is TaskNotFound."""
+    if not names_caller(caller, user_ref):
+        raise TaskNotFound()
+    owner = as_uuid(caller.user_id) or caller.user_id
+    task_id = as_uuid(task_ref)
+    if task_id is not None:
+        task = repository.get(task_id)
+        if task is not None and not task.is_deleted and (as_uuid(task.owner_id) or task.owner_id) == owner:
+            return task
+    for task in repository.find_by_owner_and_name(caller.user_id, task_ref):
+        if not task.is_deleted:
+            return task
+    raise TaskNotFound()
+
+
+def to_log_entries(messages: Iterable[AgentMessage]) -> list[LogEntry]:
+    """AgentAPI `user` → `input`, `agent` → `output`; order and content unchanged."""
+    entries = []
+    for message in messages:
+        log_type = _LOG_TYPE_BY_ROLE.get(message.role)
+        if log_type is None:
+            raise UnknownRole(f'Invalid AgentAPI message role "{message.role}" (message id {message.id}).')
+        entries.append(LogEntry(id=message.id, content=message.content, type=log_type, time=message.time))
+    return entries
+
+
+def decode_snapshot(raw: bytes) -> list[LogEntry]:
+    """Log entries from a stored envelope `{"format": "agentapi", "data": {"messages": [...]}}`."""
+    try:
+        envelope = json.loads(raw)
+    except ValueError as exc:
+        raise SnapshotDecodeError(f"The snapshot is not valid JSON: {exc}.") from None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), dict):
+        raise SnapshotDecodeError("The snapshot's data is not an object.")
+    found = envelope.get("format")
+    if not isinstance(found, str):
+        raise SnapshotDecodeError("The snapshot's format is not a string.")
+    if found != SNAPSHOT_FORMAT:
+        raise UnsupportedSnapshotFormat(found)
+    try:
+        messages = _snapshot_messages.validate_python(envelope["data"].get("messages"))
+        return to_log_entries(messages)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in ("messages", *error["loc"]))
+        raise InvalidSnapshotData(f"Invalid snapshot message at {where}: {error['msg']}.") from None
+    except UnknownRole as exc:
+        raise InvalidSnapshotData(str(exc)) from None
+
+
+def live_logs(task: TaskItem, agent: AgentApiClient, deadline: float) -> TaskLogsResponse:
+    messages = agent.get_messages(task.agentapi_url, deadline)
+    try:
+        return TaskLogsResponse(logs=to_log_entries(messages.messages))
+    except UnknownRole as exc:
+        raise InvalidTaskAppResponse(str(exc)) from None
+
+
+def snapshot_logs(task: TaskItem, snapshots: SnapshotStore) -> TaskLogsResponse:
+    if not task.snapshot_at:
+        # No snapshot yet: still `snapshot: true`, since these logs are not live (as in Coder).
+        return TaskLogsResponse(logs=[], snapshot=True)
+    raw = snapshots.read(task.task_id, task.snapshot_version)
+    # snapshot_at comes from the same item that named the version, so content and time match.
+    return TaskLogsResponse(logs=decode_snapshot(raw), snapshot=True, snapshot_at=task.snapshot_at)
+
+
+def agent_deadline(remaining_ms: int, max_seconds: float, margin_seconds: float) -> float:
+    """A time.monotonic() deadline for the agent call that leaves time to answer before Lambda's."""
+    budget = min(max_seconds, remaining_ms / 1000 - margin_seconds)
+    return time.monotonic() + budget
+
+
+def read_task_logs(
+    task: TaskItem,
+    *,
+    snapshots: Callable[[], SnapshotStore],
+    agent: Callable[[], AgentApiClient],
+    deadline: float,
+) -> tuple[TaskStatus, TaskLogsResponse]:
+    """Logs for the task's derived status; stores are factories so only the needed one is built."""
+    status = derive_status(task)
+    if status is TaskStatus.ACTIVE:
+        return status, live_logs(task, agent(), deadline)
+    if status in SNAPSHOT_STATUSES:
+        return status, snapshot_logs(task, snapshots())
+    raise TaskStateConflict(status)
