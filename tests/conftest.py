@@ -1,0 +1,73 @@
+"""Shared fixtures: one moto server (DynamoDB + S3 from template.yaml) and one fake AgentAPI per session,
+seeded with the demo catalogue; the real handler invoked with events from events/."""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from devstack.aws import LocalAws, start_local_aws
+from devstack.demo import seed
+from devstack.fake_agentapi import FakeAgentAPI
+from devstack.lambda_runtime import LocalLambdaContext, context_for, load_handler
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[LocalAws]:
+    aws = start_local_aws()
+    yield aws
+    aws.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_agentapi() -> Iterator[FakeAgentAPI]:
+    with FakeAgentAPI() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def demo(local_aws: LocalAws, fake_agentapi: FakeAgentAPI) -> LocalAws:
+    seed(local_aws, fake_agentapi)
+    return local_aws
+
+
+@pytest.fixture
+def handler_env(demo: LocalAws, monkeypatch: pytest.MonkeyPatch) -> LocalAws:
+    """The handler's environment pointing at the local AWS; clients rebuilt for each test."""
+    from tasklogs_core import dependencies
+
+    for key, value in demo.environment().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TaskLogsTest")
+    dependencies.reset()
+    yield demo
+    dependencies.reset()
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    elapsed: float
+    remaining_ms: int  # what the Lambda had left when the handler returned
+
+
+@pytest.fixture
+def invoke(handler_env: LocalAws) -> Callable[..., Answer]:
+    import time
+
+    handler = load_handler("TaskLogsFunction")
+
+    def call(event: dict, timeout_seconds: float | None = None, function: str = "TaskLogsFunction") -> Answer:
+        context: LocalLambdaContext = context_for(function, timeout_seconds)
+        started = time.monotonic()
+        result = handler(event, context)
+        elapsed = time.monotonic() - started
+        body = json.loads(result["body"]) if result.get("body") else None
+        return Answer(result["statusCode"], result.get("headers") or {}, body, elapsed, context.get_remaining_time_in_millis())
+
+    return call

@@ -1,0 +1,34 @@
+"""What each event in events/ must answer (contract §5): status and the exact error message."""
+
+UNAVAILABLE = "Failed to get messages from task app."
+SNAPSHOT_DECODE = "Internal error decoding task snapshot."
+
+# event name → (status, message for errors or None for 200)
+EXPECTED = {
+    "logs_refactor_auth": (200, None),
+    "logs_by_task_uuid": (200, None),
+    "logs_by_username": (200, None),
+    "logs_by_user_uuid": (200, None),
+    "logs_add_billing_page": (200, None),
+    "logs_write_docs": (200, None),
+    "logs_upgrade_deps": (200, None),
+    "logs_flaky_build": (409, "Cannot fetch logs for task in current state."),
+    "logs_stopping_task": (409, "Cannot fetch logs for task in current state."),
+    "logs_agent_down": (502, UNAVAILABLE),
+    "logs_agent_http_500": (502, UNAVAILABLE),
+    "logs_agent_not_json": (502, UNAVAILABLE),
+    "logs_agent_wrong_schema": (502, UNAVAILABLE),
+    "logs_agent_unknown_role": (502, "Invalid task app response."),
+    "logs_agent_slow": (504, "Timed out fetching messages from task app."),
+    "logs_no_app_url": (502, "Task app URL is not configured."),
+    "logs_snapshot_corrupt": (500, SNAPSHOT_DECODE),
+    "logs_snapshot_other_format": (500, "Unsupported task snapshot format."),
+    "logs_snapshot_bad_message": (500, "Invalid snapshot data."),
+    "logs_snapshot_lost": (500, "Internal error fetching task snapshot."),
+    "logs_old_experiment": (404, "Resource not found."),
+    "logs_bobs_task": (404, "Resource not found."),
+    "logs_other_user_in_path": (404, "Resource not found."),
+    "logs_other_users_task_uuid": (404, "Resource not found."),
+    "logs_missing_task": (404, "Resource not found."),
+    "logs_no_claims": (401, "Unauthorized."),
+}

@@ -1,0 +1,84 @@
+"""The AgentAPI client against the real fake AgentAPI server on 127.0.0.1."""
+
+import time
+
+import pytest
+from tasklogs_core import errors
+from tasklogs_core.agentapi_client import AgentApiClient, messages_url
+
+from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, refused_url
+
+
+@pytest.fixture(scope="module")
+def client() -> AgentApiClient:
+    return AgentApiClient()
+
+
+def deadline_in(seconds: float) -> float:
+    return time.monotonic() + seconds
+
+
+def test_reads_the_conversation_with_nanosecond_times(client: AgentApiClient, fake_agentapi: FakeAgentAPI) -> None:
+    scenario = Scenario()
+    url = fake_agentapi.agent("client-normal", scenario)
+    got = client.get_messages(url, deadline_in(5))
+    assert [m.model_dump() for m in got.messages] == scenario.messages
+    assert got.messages[0].id == 0 and got.messages[0].role == "agent"
+
+
+def test_trailing_slash_in_the_base_url(client: AgentApiClient, fake_agentapi: FakeAgentAPI) -> None:
+    url = fake_agentapi.agent("client-slash")
+    assert client.get_messages(url + "/", deadline_in(5)).messages
+
+
+@pytest.mark.parametrize(
+    ("scenario", "detail"),
+    [
+        (Scenario(mode=Mode.HTTP_ERROR, status=500), "The task app answered HTTP 500: Internal Server Error: the agent's terminal is gone."),
+        (Scenario(mode=Mode.HTTP_ERROR, status=404), "The task app answered HTTP 404: Internal Server Error: the agent's terminal is gone."),
+        (Scenario(mode=Mode.NOT_JSON), "The task app response is not JSON."),
+        (Scenario(mode=Mode.WRONG_SCHEMA), "The task app response does not match the AgentAPI schema at messages: Input should be a valid array."),
+    ],
+    ids=["500", "404", "html", "schema"],
+)
+def test_bad_answers_are_unavailable(client: AgentApiClient, fake_agentapi: FakeAgentAPI, scenario: Scenario, detail: str) -> None:
+    url = fake_agentapi.agent(f"client-{scenario.mode}-{scenario.status}", scenario)
+    with pytest.raises(errors.TaskAppUnavailable) as raised:
+        client.get_messages(url, deadline_in(5))
+    assert raised.value.detail == detail
+
+
+def test_refused_connection_is_unavailable(client: AgentApiClient) -> None:
+    with pytest.raises(errors.TaskAppUnavailable, match="could not be reached"):
+        client.get_messages(refused_url(), deadline_in(5))
+
+
+@pytest.mark.parametrize("scenario", [Scenario(mode=Mode.SLOW, delay=5), Scenario(mode=Mode.DRIP, delay=0.05)], ids=["slow", "drip"])
+def test_the_deadline_bounds_the_whole_request(client: AgentApiClient, fake_agentapi: FakeAgentAPI, scenario: Scenario) -> None:
+    # A drip agent sends a byte every 50 ms: every single read is fast, only the request deadline stops it.
+    url = fake_agentapi.agent(f"client-{scenario.mode}", scenario)
+    deadline = deadline_in(0.8)
+    with pytest.raises(errors.TaskAppTimeout):
+        client.get_messages(url, deadline)
+    assert time.monotonic() - deadline < 0.2  # ended at the deadline, not at the agent's pace
+
+
+def test_a_deadline_already_past_never_connects(client: AgentApiClient, fake_agentapi: FakeAgentAPI) -> None:
+    url = fake_agentapi.agent("client-late")
+    before = len(fake_agentapi.requests)
+    with pytest.raises(errors.TaskAppTimeout):
+        client.get_messages(url, time.monotonic() - 1)
+    assert len(fake_agentapi.requests) == before
+
+
+@pytest.mark.parametrize(
+    "url", [None, "", "ftp://10.0.0.1:3284", "10.0.4.17:3284", "http://", "http://host:99999", "file:///etc/passwd", "http//x"]
+)
+def test_unusable_urls_are_not_configured(url: str | None) -> None:
+    with pytest.raises(errors.TaskAppUrlNotConfigured):
+        messages_url(url)
+
+
+def test_messages_url_keeps_the_base_path() -> None:
+    assert messages_url("http://10.0.4.17:3284") == "http://10.0.4.17:3284/messages"
+    assert messages_url("https://apps.example.com/agents/a1/") == "https://apps.example.com/agents/a1/messages"

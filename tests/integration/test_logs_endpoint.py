@@ -1,0 +1,195 @@
+"""GET /api/v2/tasks/{user}/{task}/logs end to end: the real handler, moto server, the fake AgentAPI.
+One test per row of contract §5, driven by the events in events/."""
+
+import copy
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from devstack.demo import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASKS_BY_NAME, snapshot_envelope, task_item
+from devstack.events import http_api_event, load_event
+from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario
+from tests.expected import EXPECTED
+
+LOG_TYPE = {"user": "input", "agent": "output"}
+
+
+def as_logs(messages: list[dict]) -> list[dict]:
+    return [{"id": m["id"], "content": m["content"], "type": LOG_TYPE[m["role"]], "time": m["time"]} for m in messages]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_event_answers_per_contract(invoke, name: str) -> None:
+    status, message = EXPECTED[name]
+    answer = invoke(load_event(name), timeout_seconds=4)  # slow agent: 504 within 4 s, not after 8
+    assert answer.status == status, answer.body
+    assert answer.headers["Content-Type"] == "application/json"
+    if message is None:
+        assert isinstance(answer.body["logs"], list)
+    else:
+        assert answer.body["message"] == message
+        assert set(answer.body) <= {"message", "detail", "validations"}
+
+
+@pytest.mark.parametrize("name", ["logs_refactor_auth", "logs_by_task_uuid", "logs_by_username", "logs_by_user_uuid"])
+def test_active_task_returns_the_live_conversation(invoke, fake_agentapi: FakeAgentAPI, name: str) -> None:
+    answer = invoke(load_event(name))
+    live = fake_agentapi.scenarios["refactor-auth"].messages
+    assert answer.body == {"logs": as_logs(live)}  # no snapshot, no snapshot_at
+
+
+def test_paused_task_returns_the_snapshot_with_its_time(invoke) -> None:
+    answer = invoke(load_event("logs_add_billing_page"))
+    assert answer.body == {
+        "logs": as_logs(PAUSED_CONVERSATION),
+        "snapshot": True,
+        "snapshot_at": TASKS_BY_NAME["add-billing-page"].snapshot_at,
+    }
+
+
+def test_initializing_task_returns_its_last_snapshot(invoke) -> None:
+    answer = invoke(load_event("logs_upgrade_deps"))
+    assert answer.body == {"logs": as_logs(PAUSED_CONVERSATION[:2]), "snapshot": True,
+                           "snapshot_at": "2026-11-16T19:02:44.001000Z"}
+
+
+def test_pending_task_without_snapshot_is_empty(invoke) -> None:
+    assert invoke(load_event("logs_write_docs")).body == {"logs": [], "snapshot": True}
+
+
+@pytest.mark.parametrize(("name", "status"), [("logs_flaky_build", "error"), ("logs_stopping_task", "unknown")])
+def test_conflicting_states_name_the_status(invoke, name: str, status: str) -> None:
+    assert invoke(load_event(name)).body == {
+        "message": "Cannot fetch logs for task in current state.",
+        "detail": f'Task status is "{status}".',
+    }
+
+
+def test_not_found_never_says_more(invoke) -> None:
+    for name in ("logs_old_experiment", "logs_bobs_task", "logs_other_user_in_path", "logs_other_users_task_uuid",
+                 "logs_missing_task"):
+        assert invoke(load_event(name)).body == {"message": "Resource not found."}, name
+
+
+def test_no_claims_is_401(invoke) -> None:
+    assert invoke(load_event("logs_no_claims")).body == {"message": "Unauthorized."}
+
+
+def test_unknown_role_from_the_agent(invoke) -> None:
+    body = invoke(load_event("logs_agent_unknown_role")).body
+    assert body["message"] == "Invalid task app response." and '"system"' in body["detail"]
+
+
+def test_slow_agent_ends_before_the_lambda_deadline(invoke) -> None:
+    answer = invoke(load_event("logs_agent_slow"), timeout_seconds=3)
+    assert answer.status == 504
+    # The agent would take 30 s; the answer came with time to spare before Lambda's 3 s timeout.
+    assert answer.remaining_ms > 0 and answer.elapsed < 3
+
+
+def test_drip_agent_ends_before_the_lambda_deadline(invoke, demo, fake_agentapi: FakeAgentAPI) -> None:
+    task = put_task(demo, "drip-agent", RUNNING, agent=fake_agentapi.agent("drip-agent", Scenario(mode=Mode.DRIP, delay=0.1)))
+    answer = invoke(event_for(task), timeout_seconds=2.5)
+    assert answer.status == 504 and answer.remaining_ms > 0
+
+
+def test_snapshot_errors_say_why(invoke) -> None:
+    assert invoke(load_event("logs_snapshot_other_format")).body["detail"] == 'Expected format "agentapi", got "asciinema".'
+    lost = invoke(load_event("logs_snapshot_lost")).body
+    assert lost == {"message": "Internal error fetching task snapshot.", "detail": "The snapshot object could not be read."}
+
+
+# ---- cases beyond the demo catalogue, each with its own task ----------------------------------------
+
+def put_task(aws, name: str, state: dict, *, owner=ALICE, agent: str | None = None, version: str | None = None,
+             snapshot_at: str | None = None, extra: dict | None = None, task_id: str | None = None) -> dict:
+    task = replace(TASKS_BY_NAME["refactor-auth"], name=name, task_id=task_id or str(uuid.uuid4()), state=state,
+                   owner=owner, snapshot_at=snapshot_at, extra=extra or {})
+    item = task_item(task, agent, version)
+    aws.client("dynamodb").put_item(TableName=aws.table_name, Item=item)
+    return {key: value["S"] for key, value in item.items()}
+
+
+def event_for(task: dict, user: str = "me", ref: str | None = None, caller=ALICE) -> dict:
+    path = f"/api/v2/tasks/{user}/{ref or task['name']}/logs"
+    return http_api_event("GET", path, claims=caller.claims if caller else None)
+
+
+def test_uppercase_task_uuid_finds_the_task(invoke) -> None:
+    event = load_event("logs_by_task_uuid")
+    event["pathParameters"]["task"] = event["pathParameters"]["task"].upper()
+    assert invoke(event).status == 200
+
+
+def test_username_matches_case_insensitively(invoke) -> None:
+    event = load_event("logs_by_username")
+    event["pathParameters"]["user"] = "Alice"
+    assert invoke(event).status == 200
+
+
+def test_a_deleted_task_does_not_hide_a_new_one_with_its_name(invoke, demo, fake_agentapi) -> None:
+    put_task(demo, "reused-name", RUNNING, agent=fake_agentapi.agent("reused-old"), extra={"deleted_at": "2026-11-01T00:00:00Z"})
+    live = put_task(demo, "reused-name", PAUSED)
+    answer = invoke(event_for(live))
+    assert answer.body == {"logs": [], "snapshot": True}
+
+
+def test_a_task_uuid_that_is_someone_elses_falls_back_to_a_name_lookup(invoke, demo) -> None:
+    bobs = put_task(demo, "bobs-secret", PAUSED, owner=BOB)
+    assert invoke(event_for(bobs, ref=bobs["task_id"])).body == {"message": "Resource not found."}
+
+
+def test_bob_sees_his_own_task(invoke, fake_agentapi) -> None:
+    event = http_api_event("GET", "/api/v2/tasks/bob/bobs-task/logs", claims=BOB.claims)
+    assert invoke(event).body == {"logs": as_logs(fake_agentapi.scenarios["bobs-task"].messages)}
+
+
+def test_the_item_pins_the_snapshot_version(invoke, demo) -> None:
+    """A newer object the item does not point at yet is never served with the item's older time."""
+    task_id = str(uuid.uuid4())
+    s3, key = demo.client("s3"), f"task-snapshots/{task_id}.json"
+    pinned = s3.put_object(Bucket=demo.bucket_name, Key=key, Body=snapshot_envelope(PAUSED_CONVERSATION[:1]))
+    s3.put_object(Bucket=demo.bucket_name, Key=key, Body=snapshot_envelope(PAUSED_CONVERSATION))
+    task = put_task(demo, "pinned", PAUSED, task_id=task_id, version=pinned["VersionId"], snapshot_at="2026-11-20T10:00:00Z")
+    answer = invoke(event_for(task))
+    assert answer.body == {"logs": as_logs(PAUSED_CONVERSATION[:1]), "snapshot": True, "snapshot_at": "2026-11-20T10:00:00Z"}
+
+
+def test_without_a_version_the_current_object_is_read(invoke, demo) -> None:
+    task = put_task(demo, "unversioned", PAUSED, snapshot_at="2026-11-21T10:00:00Z")
+    demo.client("s3").put_object(Bucket=demo.bucket_name, Key=f"task-snapshots/{task['task_id']}.json",
+                                 Body=snapshot_envelope(PAUSED_CONVERSATION[:2]))
+    assert invoke(event_for(task)).body["logs"] == as_logs(PAUSED_CONVERSATION[:2])
+
+
+def test_a_missing_table_is_a_500_without_aws_details(invoke, monkeypatch) -> None:
+    from tasklogs_core import dependencies
+
+    monkeypatch.setenv("TASKS_TABLE_NAME", "no-such-table")
+    dependencies.reset()
+    answer = invoke(load_event("logs_refactor_auth"))
+    assert (answer.status, answer.body) == (500, {"message": "Internal error fetching task."})
+
+
+def test_unknown_routes_answer_in_the_contract_shape(invoke) -> None:
+    event = copy.deepcopy(load_event("logs_refactor_auth"))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/v2/tasks/me/refactor-auth/other"
+    answer = invoke(event)
+    assert (answer.status, answer.body) == (404, {"message": "Resource not found."})
+
+
+def test_the_snapshot_path_never_builds_the_http_client(invoke) -> None:
+    from tasklogs_core import dependencies
+
+    invoke(load_event("logs_add_billing_page"))
+    assert dependencies.agentapi_client.cache_info().currsize == 0
+    assert dependencies.snapshot_store.cache_info().currsize == 1
+
+
+def test_the_live_path_never_builds_the_s3_client(invoke) -> None:
+    from tasklogs_core import dependencies
+
+    invoke(load_event("logs_refactor_auth"))
+    assert dependencies.snapshot_store.cache_info().currsize == 0
+    assert dependencies.agentapi_client.cache_info().currsize == 1

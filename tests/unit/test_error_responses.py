@@ -1,0 +1,39 @@
+import json
+
+import pytest
+from tasklogs_core import errors
+from tasklogs_core.error_responses import ErrorBody, error_response
+
+CONTRACT = [
+    (errors.Unauthenticated("no claims"), 401, {"message": "Unauthorized."}),
+    (errors.TaskNotFound(), 404, {"message": "Resource not found."}),
+    (errors.TaskStateConflict("error"), 409,
+     {"message": "Cannot fetch logs for task in current state.", "detail": 'Task status is "error".'}),
+    (errors.TaskAppUrlNotConfigured("x"), 502, {"message": "Task app URL is not configured.", "detail": "x"}),
+    (errors.TaskAppUnavailable("why"), 502, {"message": "Failed to get messages from task app.", "detail": "why"}),
+    (errors.InvalidTaskAppResponse("role"), 502, {"message": "Invalid task app response.", "detail": "role"}),
+    (errors.TaskAppTimeout("slow"), 504, {"message": "Timed out fetching messages from task app.", "detail": "slow"}),
+    (errors.SnapshotDecodeError("bad"), 500, {"message": "Internal error decoding task snapshot.", "detail": "bad"}),
+    (errors.UnsupportedSnapshotFormat("asciinema"), 500,
+     {"message": "Unsupported task snapshot format.", "detail": 'Expected format "agentapi", got "asciinema".'}),
+    (errors.InvalidSnapshotData("d"), 500, {"message": "Invalid snapshot data.", "detail": "d"}),
+    (errors.SnapshotFetchError("gone"), 500, {"message": "Internal error fetching task snapshot.", "detail": "gone"}),
+    (errors.StorageError("ThrottlingException"), 500, {"message": "Internal error fetching task."}),
+]
+
+
+@pytest.mark.parametrize(("exc", "status", "body"), CONTRACT, ids=[type(row[0]).__name__ for row in CONTRACT])
+def test_domain_errors_map_to_contract_responses(exc: errors.TaskLogsError, status: int, body: dict) -> None:
+    got_status, got_body = error_response(exc)
+    assert (got_status, json.loads(got_body.to_json())) == (status, body)
+
+
+def test_every_domain_error_has_a_response() -> None:
+    mapped = {type(row[0]) for row in CONTRACT}
+    assert set(errors.TaskLogsError.__subclasses__()) == mapped
+
+
+def test_empty_detail_and_validations_are_left_out() -> None:
+    assert ErrorBody(message="m").to_json() == '{"message":"m"}'
+    body = ErrorBody(message="m", validations=[{"field": "format", "detail": "required"}])
+    assert json.loads(body.to_json()) == {"message": "m", "validations": [{"field": "format", "detail": "required"}]}

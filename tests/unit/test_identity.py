@@ -1,0 +1,43 @@
+import pytest
+from tasklogs_core.errors import Unauthenticated
+from tasklogs_core.identity import caller_from_claims, jwt_claims, names_caller
+from tasklogs_core.models import Caller
+
+ALICE = Caller(user_id="5f0c3e9e-2a7d-4d0c-9a56-1c2b7f3e8a01", username="alice")
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{}, {"requestContext": {}}, {"requestContext": {"authorizer": None}}, {"requestContext": {"authorizer": {"jwt": {}}}},
+     {"requestContext": {"authorizer": {"jwt": {"claims": "sub=x"}}}}],
+)
+def test_events_without_claims_have_none(event: dict) -> None:
+    assert jwt_claims(event) is None
+
+
+@pytest.mark.parametrize("claims", [None, {}, {"username": "alice"}, {"sub": ""}, {"sub": "  "}, {"sub": 5}])
+def test_claims_without_a_subject_are_unauthenticated(claims: dict | None) -> None:
+    with pytest.raises(Unauthenticated):
+        caller_from_claims(claims, "username")
+
+
+def test_username_comes_from_the_configured_claim() -> None:
+    claims = {"sub": ALICE.user_id, "username": "nope", "preferred_username": "alice"}
+    assert caller_from_claims(claims, "preferred_username") == ALICE
+    assert caller_from_claims({"sub": ALICE.user_id}, "username").username == ""
+
+
+@pytest.mark.parametrize("ref", ["me", "alice", "ALICE", ALICE.user_id, ALICE.user_id.upper()])
+def test_refs_that_name_the_caller(ref: str) -> None:
+    assert names_caller(ALICE, ref)
+
+
+@pytest.mark.parametrize("ref", ["bob", "Me", "", "alice ", "8d4b1f2a-6c3e-4f5a-b7d8-9e0a1b2c3d04"])
+def test_refs_that_name_someone_else(ref: str) -> None:
+    assert not names_caller(ALICE, ref)
+
+
+def test_a_caller_without_username_is_only_me_or_their_id() -> None:
+    anonymous = Caller(user_id=ALICE.user_id)
+    assert names_caller(anonymous, "me") and names_caller(anonymous, ALICE.user_id)
+    assert not names_caller(anonymous, "")

@@ -1,0 +1,64 @@
+import pytest
+from pydantic import ValidationError
+from tasklogs_core.models import AgentMessage, AgentMessages, TaskLogsResponse, LogEntry
+
+VALID_TIMES = [
+    "2026-11-25T10:00:00Z",
+    "2026-11-25T10:00:00.1Z",
+    "2026-11-25T10:00:00.123456789Z",
+    "2026-11-25t10:00:00.5z",
+    "2026-11-25T10:00:00.123456789+05:30",
+    "2026-11-25T10:00:00-08:00",
+    "2024-02-29T23:59:59.999999999Z",
+]
+INVALID_TIMES = [
+    "2026-11-25 10:00:00Z",  # RFC 3339's T (lower or upper case) only
+    "2026-11-25T10:00:00",  # no offset
+    "2026-11-25T10:00:00.1234567890Z",  # ten fractional digits
+    "2026-13-25T10:00:00Z",
+    "2026-02-30T10:00:00Z",
+    "2026-11-25T24:00:00Z",
+    "2026-11-25T10:00:00+25:00",
+    "yesterday",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", VALID_TIMES)
+def test_rfc3339_times_are_kept_exactly(value: str) -> None:
+    message = AgentMessage.model_validate({"id": 1, "content": "x", "role": "agent", "time": value})
+    assert message.time == value
+
+
+@pytest.mark.parametrize("value", INVALID_TIMES)
+def test_non_rfc3339_times_are_rejected(value: str) -> None:
+    with pytest.raises(ValidationError):
+        AgentMessage.model_validate({"id": 1, "content": "x", "role": "agent", "time": value})
+
+
+@pytest.mark.parametrize("field,value", [("id", "1"), ("id", 1.5), ("id", True), ("content", 5), ("role", None), ("time", 0)])
+def test_message_fields_are_strictly_typed(field: str, value: object) -> None:
+    message = {"id": 1, "content": "x", "role": "agent", "time": "2026-11-25T10:00:00Z", field: value}
+    with pytest.raises(ValidationError):
+        AgentMessage.model_validate(message)
+
+
+def test_schema_key_and_unknown_keys_are_ignored() -> None:
+    body = (
+        b'{"$schema":"http://x/schemas/MessagesResponseBody.json","extra":1,"messages":'
+        b'[{"id":0,"content":"hi","role":"agent","time":"2026-11-25T10:00:00Z","new_field":true}]}'
+    )
+    parsed = AgentMessages.model_validate_json(body)
+    assert [m.model_dump() for m in parsed.messages] == [
+        {"id": 0, "content": "hi", "role": "agent", "time": "2026-11-25T10:00:00Z"}
+    ]
+
+
+def test_response_leaves_out_snapshot_fields_when_live() -> None:
+    live = TaskLogsResponse(logs=[LogEntry(id=0, content="a", type="output", time="2026-11-25T10:00:00Z")])
+    assert live.to_json() == '{"logs":[{"id":0,"content":"a","type":"output","time":"2026-11-25T10:00:00Z"}]}'
+    assert TaskLogsResponse(logs=[], snapshot=True).to_json() == '{"logs":[],"snapshot":true}'
+    assert (
+        TaskLogsResponse(logs=[], snapshot=True, snapshot_at="2026-11-25T10:00:00Z").to_json()
+        == '{"logs":[],"snapshot":true,"snapshot_at":"2026-11-25T10:00:00Z"}'
+    )
