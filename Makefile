@@ -29,7 +29,7 @@ test: venv ## Run the whole test suite (unit, integration, template, sam build, 
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv ## cfn-lint the template
-	$(PY) -m cfnlint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml
 
 build: venv ## sam build (needs python3.13; no Docker)
 	$(VENV)/bin/sam build --template template.yaml

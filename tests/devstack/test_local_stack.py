@@ -1,0 +1,77 @@
+"""README command 1 end to end: `python -m devstack run` starts, the curl commands it prints work as
+printed and answer per contract, and Ctrl-C stops everything cleanly."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from devstack.template_resources import ROOT
+from tests.expected import EXPECTED
+
+
+@pytest.fixture(scope="module")
+def stack():
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'core'}", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "run", "--port", "0"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Ctrl-C stops everything."):
+            break
+    assert lines and lines[-1].startswith("Ctrl-C"), "".join(lines)
+    yield process, lines
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def printed_curls(lines: list[str]) -> dict[str, str]:
+    """event name → the curl command printed under its `# ... [events/<name>.json]` comment."""
+    curls = {}
+    for comment, command in zip(lines, lines[1:]):
+        match = re.search(r"\[events/(\w+)\.json\]", comment)
+        if match and command.startswith("curl "):
+            curls[match.group(1)] = command.strip()
+    return curls
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_printed_curl_commands_work_as_printed(stack) -> None:
+    _, lines = stack
+    curls = printed_curls(lines)
+    assert set(curls) == set(EXPECTED)
+    for name, command in sorted(curls.items()):
+        run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
+        assert run.returncode == 0, (name, run.stderr)
+        body = json.loads(run.stdout)
+        status, message = EXPECTED[name]
+        if message is None:
+            assert isinstance(body["logs"], list), (name, body)
+        elif status == 401:  # API Gateway's own authorizer answer: no token was sent
+            assert body == {"message": "Unauthorized"}, (name, body)
+        else:
+            assert body["message"] == message, (name, body)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_everything(stack) -> None:
+    process, _ = stack
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, out
+    assert "stopped" in out

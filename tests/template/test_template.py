@@ -1,0 +1,120 @@
+"""template.yaml: cfn-lint clean, least privilege, data resources as the contract needs, and agreement
+with the code (index names, key schema, routes)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tasklogs_core import task_repository
+
+from devstack.events import EVENTS_DIR
+from devstack.template_resources import TEMPLATE, create_table_request, load_template, resource
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    run = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def _statements():
+    for logical_id, res in load_template()["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in res["Properties"].get("Policies", []):
+            if isinstance(policy, dict) and "Statement" in policy:
+                for statement in policy["Statement"]:
+                    yield logical_id, statement
+
+
+def test_function_policies_are_least_privilege() -> None:
+    statements = list(_statements())
+    assert statements
+    for logical_id, statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert statement["Effect"] == "Allow", logical_id
+        assert all("*" not in action for action in actions), (logical_id, actions)
+        assert "dynamodb:Scan" not in actions, logical_id
+        assert "*" not in resources, (logical_id, resources)
+
+
+def test_logs_function_may_only_read() -> None:
+    actions = {a for logical_id, s in _statements() if logical_id == "TaskLogsFunction" for a in s["Action"]}
+    assert actions == {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:GetObjectVersion"}
+
+
+def test_functions_run_python313_on_arm64_well_under_api_gateway_limit() -> None:
+    function = load_template()["Globals"]["Function"]
+    assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]
+    assert function["Timeout"] < 30 and function["Tracing"] == "Active"
+    layer = resource("CoreLayer")
+    assert layer["Metadata"]["BuildMethod"] == "python3.13" and layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_every_function_has_a_log_group_with_retention() -> None:
+    for logical_id, res in load_template()["Resources"].items():
+        if res["Type"] == "AWS::Serverless::Function":
+            group = res["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            assert "RetentionInDays" in resource(group)["Properties"], logical_id
+
+
+def test_api_requires_a_jwt_by_default() -> None:
+    auth = resource("TaskLogsApi")["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "UserJwt"
+    config = auth["Authorizers"]["UserJwt"]["JwtConfiguration"]
+    assert config == {"issuer": {"Ref": "JwtIssuer"}, "audience": {"Ref": "JwtAudience"}}
+
+
+def test_tasks_table_per_contract() -> None:
+    table = resource("TasksTable")
+    props = table["Properties"]
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    assert props["KeySchema"] == [{"AttributeName": "task_id", "KeyType": "HASH"}]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    indexes = {index["IndexName"]: [k["AttributeName"] for k in index["KeySchema"]] for index in props["GlobalSecondaryIndexes"]}
+    assert indexes == {
+        task_repository.OWNER_ID_NAME_INDEX: ["owner_id", "name"],
+        task_repository.OWNER_NAME_NAME_INDEX: ["owner_name", "name"],
+        task_repository.AGENT_TOKEN_INDEX: ["agent_token_sha256"],
+    }
+
+
+def test_local_table_is_built_from_the_template_key_schema(local_aws) -> None:
+    described = local_aws.client("dynamodb").describe_table(TableName=local_aws.table_name)["Table"]
+    wanted = create_table_request("TasksTable", local_aws.table_name)
+    assert described["KeySchema"] == wanted["KeySchema"]
+    assert {i["IndexName"]: i["KeySchema"] for i in described["GlobalSecondaryIndexes"]} == {
+        i["IndexName"]: i["KeySchema"] for i in wanted["GlobalSecondaryIndexes"]
+    }
+
+
+def test_snapshots_bucket_per_contract() -> None:
+    bucket = resource("SnapshotsBucket")
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    rules = props["LifecycleConfiguration"]["Rules"]
+    assert any("NoncurrentVersionExpiration" in rule for rule in rules)
+    policy = resource("SnapshotsBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
+
+
+def test_committed_events_match_the_demo_catalogue() -> None:
+    from devstack.demo import demo_events
+
+    generated = demo_events()
+    committed = {path.stem: json.loads(path.read_text()) for path in EVENTS_DIR.glob("*.json")}
+    assert committed == generated, "events/ drifted: run `make events`"
+
+
+@pytest.mark.parametrize("path", sorted(EVENTS_DIR.glob("*.json")), ids=lambda p: p.stem)
+def test_events_are_http_api_v2(path) -> None:
+    event = json.loads(path.read_text())
+    assert event["version"] == "2.0" and event["routeKey"] == "GET /api/v2/tasks/{user}/{task}/logs"
