@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 # Python 3.13 (the Lambda runtime) when present, else any python3 >= 3.11.
-BOOT_PYTHON = $(shell scripts/find-python)
+BOOT_PYTHON = $(shell PYTHON="$(PYTHON)" scripts/find-python)
 # The venv's bin first: sam build then finds its python3.13 there.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
