@@ -97,10 +97,11 @@ def main() -> None:
                       VersionId=item["snapshot_version"]["S"])["Body"].read()
 
     http = httpx.Client()
-    live_url = fake.agent("refactor-auth", fake.scenarios["refactor-auth"]) + "/messages"
+    active = TASKS_BY_NAME["refactor-auth"]
+    live_url = f"{fake.url}/agents/{active.name}/messages"
 
     def raw_live() -> None:
-        dynamodb.get_item(TableName=aws.table_name, Key={"task_id": {"S": paused.task_id}}, ConsistentRead=True)
+        dynamodb.get_item(TableName=aws.table_name, Key={"task_id": {"S": active.task_id}}, ConsistentRead=True)
         json.dumps(json.loads(http.get(live_url).content))
 
     def ours_for(event):  # noqa: ANN001, ANN202

@@ -62,8 +62,8 @@ def invoke(handler_env: LocalAws) -> Callable[..., Answer]:
 
     handler = load_handler("TaskLogsFunction")
 
-    def call(event: dict, timeout_seconds: float | None = None, function: str = "TaskLogsFunction") -> Answer:
-        context: LocalLambdaContext = context_for(function, timeout_seconds)
+    def call(event: dict, timeout_seconds: float | None = None) -> Answer:
+        context: LocalLambdaContext = context_for("TaskLogsFunction", timeout_seconds)
         started = time.monotonic()
         result = handler(event, context)
         elapsed = time.monotonic() - started
