@@ -19,6 +19,15 @@ CONTRACT = [
     (errors.InvalidSnapshotData("d"), 500, {"message": "Invalid snapshot data.", "detail": "d"}),
     (errors.SnapshotFetchError("gone"), 500, {"message": "Internal error fetching task snapshot.", "detail": "gone"}),
     (errors.StorageError("ThrottlingException"), 500, {"message": "Internal error fetching task."}),
+    (errors.SnapshotStoreError("PutObject failed"), 500, {"message": "Internal error storing snapshot."}),
+    (errors.InvalidTaskId("x"), 400, {"message": "Invalid task ID format.", "detail": "x"}),
+    (errors.InvalidQueryParameters(validations=[("format", "required")]), 400,
+     {"message": "Invalid query parameters.", "validations": [{"field": "format", "detail": "required"}]}),
+    (errors.InvalidSnapshotFormat("asciinema"), 400,
+     {"message": "Invalid format parameter.", "detail": 'Only "agentapi" format is currently supported, got "asciinema".'}),
+    (errors.PayloadDecodeError("not JSON"), 400, {"message": "Failed to decode request payload.", "detail": "not JSON"}),
+    (errors.InvalidPayloadStructure('Missing required "messages" field.'), 400,
+     {"message": "Invalid agentapi payload structure.", "detail": 'Missing required "messages" field.'}),
 ]
 
 
@@ -30,7 +39,8 @@ def test_domain_errors_map_to_contract_responses(exc: errors.TaskLogsError, stat
 
 def test_every_domain_error_has_a_response() -> None:
     mapped = {type(row[0]) for row in CONTRACT}
-    assert set(errors.TaskLogsError.__subclasses__()) == mapped
+    every = set(errors.TaskLogsError.__subclasses__()) | set(errors.StorageError.__subclasses__())
+    assert every == mapped
 
 
 def test_empty_detail_and_validations_are_left_out() -> None:

@@ -37,7 +37,13 @@ _RESPONSES: dict[type[errors.TaskLogsError], tuple[int, str, bool]] = {
     errors.UnsupportedSnapshotFormat: (500, "Unsupported task snapshot format.", True),
     errors.InvalidSnapshotData: (500, "Invalid snapshot data.", True),
     errors.SnapshotFetchError: (500, "Internal error fetching task snapshot.", True),
+    errors.SnapshotStoreError: (500, "Internal error storing snapshot.", False),
     errors.StorageError: (500, "Internal error fetching task.", False),
+    errors.InvalidTaskId: (400, "Invalid task ID format.", True),
+    errors.InvalidQueryParameters: (400, "Invalid query parameters.", False),
+    errors.InvalidSnapshotFormat: (400, "Invalid format parameter.", True),
+    errors.PayloadDecodeError: (400, "Failed to decode request payload.", True),
+    errors.InvalidPayloadStructure: (400, "Invalid agentapi payload structure.", True),
 }
 
 
@@ -46,7 +52,8 @@ def error_response(exc: errors.TaskLogsError) -> tuple[int, ErrorBody]:
     for cls in type(exc).__mro__:
         if cls in _RESPONSES:
             status, message, show_detail = _RESPONSES[cls]
-            return status, ErrorBody(message=message, detail=exc.detail if show_detail else "")
+            validations = [Validation(field=field, detail=detail) for field, detail in exc.validations]
+            return status, ErrorBody(message=message, detail=exc.detail if show_detail else "", validations=validations)
     return 500, ErrorBody(message=INTERNAL_ERROR)
 
 

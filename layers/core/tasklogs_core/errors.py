@@ -4,9 +4,11 @@
 class TaskLogsError(Exception):
     """Base class; `detail` is safe to show to the caller."""
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", validations: list[tuple[str, str]] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        # (field, detail) pairs for the response's `validations`
+        self.validations = validations or []
 
 
 class Unauthenticated(TaskLogsError):
@@ -61,3 +63,31 @@ class SnapshotFetchError(TaskLogsError):
 
 class StorageError(TaskLogsError):
     """DynamoDB failed in a way the caller cannot fix (throttling, 5xx, permissions)."""
+
+
+class SnapshotStoreError(StorageError):
+    """S3 or DynamoDB failed while storing a snapshot; nothing the caller sent was wrong."""
+
+
+# ---- the snapshot upload's client errors (contract §6), in the order they are checked
+
+
+class InvalidTaskId(TaskLogsError):
+    """`{task}` is not a UUID."""
+
+
+class InvalidQueryParameters(TaskLogsError):
+    """`format` missing or empty, or a parameter other than `format`."""
+
+
+class InvalidSnapshotFormat(TaskLogsError):
+    def __init__(self, found: str) -> None:
+        super().__init__(f'Only "agentapi" format is currently supported, got "{found}".')
+
+
+class PayloadDecodeError(TaskLogsError):
+    """The body is too large, not JSON, or not AgentAPI's messages shape."""
+
+
+class InvalidPayloadStructure(TaskLogsError):
+    """The body is a JSON object without a `messages` array."""

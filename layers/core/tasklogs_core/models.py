@@ -30,8 +30,14 @@ def _check_rfc3339(value: str) -> str:
 Rfc3339 = Annotated[StrictStr, AfterValidator(_check_rfc3339)]
 
 
+def utc_rfc3339(moment: datetime) -> str:
+    """Fixed-width UTC form (`2026-11-25T04:31:04.123456Z`): strings of this form sort in time order,
+    which the conditional snapshot writes rely on (DynamoDB compares strings)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def utc_now_rfc3339() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return utc_rfc3339(datetime.now(timezone.utc))
 
 
 class AgentMessage(BaseModel):
@@ -52,6 +58,34 @@ class AgentMessages(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     messages: list[AgentMessage]
+
+
+class StoredMessage(BaseModel):
+    """A message as a snapshot keeps it: only these four fields (contract §4)."""
+
+    id: int
+    content: str
+    role: Literal["user", "agent"]
+    time: str
+
+
+class SnapshotData(BaseModel):
+    messages: list[StoredMessage]
+
+
+class SnapshotEnvelope(BaseModel):
+    """The stored object: `{"format": "agentapi", "data": {"messages": [...]}}`."""
+
+    format: Literal["agentapi"] = "agentapi"
+    data: SnapshotData
+
+    @classmethod
+    def of(cls, messages: list[AgentMessage]) -> "SnapshotEnvelope":
+        kept = [StoredMessage(id=m.id, content=m.content, role=m.role, time=m.time) for m in messages]  # type: ignore[arg-type]
+        return cls(data=SnapshotData(messages=kept))
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
 
 
 class LogEntry(BaseModel):

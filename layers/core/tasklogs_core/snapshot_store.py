@@ -4,7 +4,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklogs_core.errors import SnapshotFetchError
+from tasklogs_core.errors import SnapshotFetchError, SnapshotStoreError
 
 
 def snapshot_key(task_id: str) -> str:
@@ -26,3 +26,32 @@ class SnapshotStore:
         except (ClientError, BotoCoreError) as exc:
             # The AWS error code is logged from the chained cause, never shown to the caller.
             raise SnapshotFetchError("The snapshot object could not be read.") from exc
+
+    def write(self, task_id: str, body: bytes) -> str | None:
+        """Store a new upload as the object's newest version; its version id (None if unversioned).
+        A PutObject is atomic: a reader sees the old or the new body, never a part."""
+        try:
+            answer = self._s3.put_object(
+                Bucket=self._bucket, Key=snapshot_key(task_id), Body=body, ContentType="application/json"
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise SnapshotStoreError(f"PutObject failed: {type(exc).__name__}") from exc
+        return answer.get("VersionId")
+
+    def delete_version(self, task_id: str, version_id: str | None) -> None:
+        """Remove one upload that no task item will ever point at. Without a version id (an
+        unversioned bucket) there is nothing that names only this upload, so nothing is deleted."""
+        if not version_id:
+            return
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=snapshot_key(task_id), VersionId=version_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise SnapshotStoreError(f"DeleteObject failed: {type(exc).__name__}") from exc
+
+    def delete(self, task_id: str) -> None:
+        """The task is gone: its snapshot disappears (a delete marker); older versions are removed
+        by the bucket's lifecycle rule for noncurrent versions."""
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=snapshot_key(task_id))
+        except (ClientError, BotoCoreError) as exc:
+            raise SnapshotStoreError(f"DeleteObject failed: {type(exc).__name__}") from exc

@@ -1,5 +1,10 @@
-"""Task items in DynamoDB (contract §3). Reads only; SDK errors become domain errors."""
+"""Task items in DynamoDB (contract §3). SDK errors become domain errors.
 
+This service writes only its own attributes, `snapshot_at` and `snapshot_version`, and only through
+one conditional update, so no other writer's attribute is ever read-modify-written.
+"""
+
+import enum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -13,7 +18,17 @@ OWNER_NAME_NAME_INDEX = "owner_name-name-index"
 AGENT_TOKEN_INDEX = "agent_token_sha256-index"
 
 
-def _from_dynamodb(item: dict[str, dict[str, Any]]) -> TaskItem:
+# An agent whose token matches only deleted tasks is paged through this many index pages at most.
+_MAX_TOKEN_PAGES = 10
+
+
+class PointerUpdate(enum.Enum):
+    STORED = "stored"  # the item now points at the new snapshot
+    SUPERSEDED = "superseded"  # the item already points at a snapshot at least as new
+    TASK_GONE = "task_gone"  # missing, deleted, or (for uploads) no longer this agent's task
+
+
+def item_from_dynamodb(item: dict[str, dict[str, Any]]) -> TaskItem:
     # Every attribute of the contract is a string, so the low-level client's {"S": ...} is all we
     # need; it is much cheaper to create and call than the boto3 resource layer.
     return TaskItem.model_validate({name: value["S"] for name, value in item.items() if "S" in value})
@@ -32,7 +47,7 @@ class TaskRepository:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"GetItem failed: {type(exc).__name__}") from exc
         item = answer.get("Item")
-        return _from_dynamodb(item) if item else None
+        return item_from_dynamodb(item) if item else None
 
     def find_by_owner_and_name(self, owner_id: str, name: str) -> list[TaskItem]:
         """Tasks of one owner with this name; deleted ones included, the caller filters."""
@@ -46,4 +61,75 @@ class TaskRepository:
             )
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"Query failed: {type(exc).__name__}") from exc
-        return [_from_dynamodb(item) for item in answer.get("Items", [])]
+        return [item_from_dynamodb(item) for item in answer.get("Items", [])]
+
+    def agent_token_in_use(self, token_sha256: str) -> bool:
+        """True when some task that is not deleted has this agent token hash (contract §2)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": AGENT_TOKEN_INDEX,
+            "KeyConditionExpression": "agent_token_sha256 = :hash",
+            "FilterExpression": "attribute_not_exists(deleted_at)",
+            "ExpressionAttributeValues": {":hash": {"S": token_sha256}},
+            "Select": "COUNT",
+        }
+        try:
+            for _ in range(_MAX_TOKEN_PAGES):
+                answer = self._client.query(**request)
+                if answer.get("Count", 0) > 0:
+                    return True
+                if "LastEvaluatedKey" not in answer:
+                    return False
+                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"Query failed: {type(exc).__name__}") from exc
+        return False
+
+    def point_at_snapshot(
+        self,
+        task_id: str,
+        *,
+        snapshot_at: str,
+        version_id: str | None,
+        replaces_older_than: str,
+        agent_token_sha256: str | None = None,
+    ) -> PointerUpdate:
+        """Point the task at a stored snapshot unless it already points at one stored at or after
+        `replaces_older_than` (RFC 3339 strings of utc_rfc3339's fixed-width form compare in time
+        order). `agent_token_sha256`, when given, must still be the task's."""
+        condition = [
+            "attribute_exists(task_id)",
+            "attribute_not_exists(deleted_at)",
+            "(attribute_not_exists(snapshot_at) OR snapshot_at < :replaces_older_than)",
+        ]
+        values: dict[str, Any] = {":at": {"S": snapshot_at}, ":replaces_older_than": {"S": replaces_older_than}}
+        if agent_token_sha256 is not None:
+            condition.append("agent_token_sha256 = :token")
+            values[":token"] = {"S": agent_token_sha256}
+        if version_id:
+            update = "SET snapshot_at = :at, snapshot_version = :version"
+            values[":version"] = {"S": version_id}
+        else:  # an unversioned bucket: readers take the object's latest content
+            update = "SET snapshot_at = :at REMOVE snapshot_version"
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression=update,
+                ConditionExpression=" AND ".join(condition),
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StorageError(f"UpdateItem failed: {type(exc).__name__}") from exc
+            old = exc.response.get("Item")
+            current = item_from_dynamodb(old) if old else None
+            if current is None or current.is_deleted:
+                return PointerUpdate.TASK_GONE
+            if agent_token_sha256 is not None and current.agent_token_sha256 != agent_token_sha256:
+                return PointerUpdate.TASK_GONE
+            return PointerUpdate.SUPERSEDED
+        except BotoCoreError as exc:
+            raise StorageError(f"UpdateItem failed: {type(exc).__name__}") from exc
+        return PointerUpdate.STORED

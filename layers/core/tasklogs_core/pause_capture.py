@@ -1,0 +1,110 @@
+"""Server-side capture at pause (contract §4): when a task's build turns to `stop` while its job is
+pending or running, the agent is usually still up for a few seconds. Fetch its conversation then and
+store it through the upload's own code path, within the upload's 64 KiB cap.
+
+Coder relies only on the agent's best-effort shutdown script; this covers agents that never ran it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tasklogs_core.errors import InvalidTaskAppResponse
+from tasklogs_core.models import AgentMessage, SnapshotEnvelope, StoredMessage
+from tasklogs_core.snapshot_upload import MAX_UPLOAD_BYTES, ROLES
+from tasklogs_core.snapshot_writer import StoredSnapshot, store_snapshot
+
+if TYPE_CHECKING:
+    from tasklogs_core.agentapi_client import AgentApiClient
+    from tasklogs_core.models import TaskItem
+    from tasklogs_core.snapshot_store import SnapshotStore
+    from tasklogs_core.task_repository import TaskRepository
+
+STOPPING_JOB_STATUSES = ("pending", "running")
+TRUNCATION_MARKER = "[earlier output truncated]\n\n"
+
+_EMPTY_ENVELOPE_BYTES = len(SnapshotEnvelope.of([]).to_bytes())
+
+
+def _is_stopping(task: TaskItem | None) -> bool:
+    return (
+        task is not None
+        and task.build_transition == "stop"
+        and task.build_job_status in STOPPING_JOB_STATUSES
+    )
+
+
+def is_pause_start(old: TaskItem | None, new: TaskItem | None) -> bool:
+    """The change that starts a pause: the build turns to `stop` (pending or running) just now.
+    Later changes while it stops (pending → running, the agent shutting down) are not new pauses."""
+    return _is_stopping(new) and not _is_stopping(old) and new is not None and not new.is_deleted
+
+
+def _size(message: AgentMessage) -> int:
+    return len(StoredMessage.model_validate(message.model_dump()).model_dump_json().encode())
+
+
+def fit_within(messages: list[AgentMessage], max_bytes: int = MAX_UPLOAD_BYTES) -> list[AgentMessage]:
+    """The newest messages whose stored envelope fits in `max_bytes`: oldest dropped first, and when
+    even the newest alone is too big, its content is cut from the start (its end is the latest)."""
+    budget = max_bytes - _EMPTY_ENVELOPE_BYTES
+    kept: list[AgentMessage] = []
+    used = 0
+    for message in reversed(messages):
+        cost = _size(message) + (1 if kept else 0)  # a comma between array elements
+        if used + cost > budget:
+            break
+        kept.append(message)
+        used += cost
+    if kept or not messages:
+        return kept[::-1]
+    return _keep_end_of(messages[-1], budget)
+
+
+def _keep_end_of(message: AgentMessage, budget: int) -> list[AgentMessage]:
+    """The message with the longest end of its content that fits `budget` bytes, after the marker."""
+
+    def cut(keep: int) -> AgentMessage:
+        tail = message.content[len(message.content) - keep:] if keep else ""
+        return message.model_copy(update={"content": TRUNCATION_MARKER + tail})
+
+    if _size(cut(0)) > budget:  # not even the empty message fits: nothing can be kept
+        return []
+    # Size grows with every character kept, and each takes at least one byte: binary search.
+    low, high = 0, min(len(message.content), budget)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _size(cut(middle)) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return [cut(low)]
+
+
+@dataclass(frozen=True)
+class Capture:
+    stored: StoredSnapshot
+    messages_fetched: int
+    messages_kept: int
+
+
+def capture_at_pause(
+    task: TaskItem,
+    paused_at: str,
+    *,
+    agent: AgentApiClient,
+    repository: TaskRepository,
+    store: SnapshotStore,
+    deadline: float,
+) -> Capture:
+    """Fetch the agent's messages and store them, never replacing a snapshot stored after
+    `paused_at` (the agent's own upload during shutdown is newer and wins). Agent failures raise the
+    read path's errors (TaskAppUnavailable, TaskAppTimeout, ...) for the caller to count."""
+    fetched = agent.get_messages(task.agentapi_url, deadline).messages
+    for message in fetched:
+        if message.role not in ROLES:
+            raise InvalidTaskAppResponse(f'Invalid AgentAPI message role "{message.role}" (message id {message.id}).')
+    kept = fit_within(fetched)
+    stored = store_snapshot(task.task_id, kept, repository=repository, store=store, replaces_older_than=paused_at)
+    return Capture(stored, len(fetched), len(kept))

@@ -1,0 +1,121 @@
+"""Contract §6 pieces that need no AWS: token headers, the query check, body decoding (step 5)."""
+
+import base64
+import json
+
+import pytest
+from tasklogs_core.errors import InvalidPayloadStructure, PayloadDecodeError
+from tasklogs_core.snapshot_upload import (
+    MAX_UPLOAD_BYTES,
+    _query_problems,
+    agent_token,
+    parse_upload,
+    request_body,
+    token_sha256,
+)
+
+MESSAGE = {"id": 0, "content": "hi", "role": "agent", "time": "2026-11-25T04:31:04.123456789Z"}
+
+
+@pytest.mark.parametrize(("headers", "token"), [
+    ({"coder-session-token": "abc"}, "abc"),
+    ({"Coder-Session-Token": " abc "}, "abc"),
+    ({"authorization": "Bearer abc"}, "abc"),
+    ({"authorization": "bearer abc"}, "abc"),
+    ({"coder-session-token": "first", "authorization": "Bearer second"}, "first"),
+    ({"authorization": "Basic abc"}, None),
+    ({"authorization": "Bearer "}, None),
+    ({"coder-session-token": ""}, None),
+    ({}, None),
+])
+def test_agent_token_comes_from_either_header(headers: dict, token: str | None) -> None:
+    assert agent_token(headers) == token
+
+
+def test_token_hash_is_lowercase_hex_sha256() -> None:
+    assert token_sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+@pytest.mark.parametrize(("query", "fields", "fmt"), [
+    ("format=agentapi", [], "agentapi"),
+    ("format=asciinema", [], "asciinema"),
+    ("", ["format"], ""),
+    ("format=", ["format"], ""),
+    ("format=agentapi&limit=10", ["limit"], "agentapi"),
+    ("limit=10&z=1", ["format", "limit", "z"], ""),
+    ("format=agentapi&format=other", [], "agentapi"),
+])
+def test_query_problems_name_each_field(query: str, fields: list[str], fmt: str) -> None:
+    problems, found = _query_problems(query)
+    assert [field for field, _ in problems] == fields
+    assert found == fmt
+
+
+def test_query_problem_details_match_coder() -> None:
+    problems, _ = _query_problems("x=1")
+    assert dict(problems) == {
+        "format": 'Query param "format" is required and cannot be empty',
+        "x": 'Query param "x" is not a valid query param',
+    }
+
+
+def test_agentapi_messages_answer_is_accepted_as_is() -> None:
+    body = json.dumps({"$schema": "http://localhost:3284/schemas/MessagesResponseBody.json", "messages": [MESSAGE]})
+    [message] = parse_upload(body.encode())
+    assert message.model_dump() == MESSAGE
+
+
+def test_empty_messages_are_a_snapshot() -> None:
+    assert parse_upload(b'{"messages": []}') == []
+
+
+@pytest.mark.parametrize("body", [b'{"truncated": false}', b'{"messages": null}', b"null"])
+def test_missing_messages_is_a_structure_error(body: bytes) -> None:
+    with pytest.raises(InvalidPayloadStructure) as caught:
+        parse_upload(body)
+    assert caught.value.detail == 'Missing required "messages" field.'
+
+
+@pytest.mark.parametrize(("body", "detail"), [
+    (b"", "not valid JSON"),
+    (b"{invalid json", "not valid JSON"),
+    (b"[]", "must be a JSON object, not an array"),
+    (b'"messages"', "must be a JSON object, not a string"),
+    (b'{"messages": {}}', '"messages" must be an array, not an object'),
+    (b'{"messages": [{"id": "0", "content": "", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}', "messages[0].id"),
+    (b'{"messages": [{"id": 0, "role": "agent", "time": "2026-11-25T04:31:04Z"}]}', "messages[0].content"),
+    (b'{"messages": [{"id": 0, "content": "", "role": "agent", "time": "yesterday"}]}', "messages[0].time"),
+    (b'{"messages": [{"id": 0, "content": "", "role": "system", "time": "2026-11-25T04:31:04Z"}]}',
+     'messages[0].role: must be "user" or "agent", got "system"'),
+    (b'{"messages": []}\xff', "not valid UTF-8"),
+])
+def test_undecodable_bodies_say_why(body: bytes, detail: str) -> None:
+    with pytest.raises(PayloadDecodeError) as caught:
+        parse_upload(body)
+    assert detail in caught.value.detail
+
+
+def _padded(size: int) -> bytes:
+    """A valid upload of exactly `size` bytes."""
+    skeleton = json.dumps({"messages": [{**MESSAGE, "content": ""}]})
+    padded = json.dumps({"messages": [{**MESSAGE, "content": "x" * (size - len(skeleton))}]}).encode()
+    assert len(padded) == size
+    return padded
+
+
+def test_64_kib_is_the_limit_to_the_byte() -> None:
+    assert len(parse_upload(_padded(MAX_UPLOAD_BYTES))) == 1
+    with pytest.raises(PayloadDecodeError, match="larger than 65536 bytes"):
+        parse_upload(_padded(MAX_UPLOAD_BYTES + 1))
+
+
+def test_request_body_decodes_base64_and_caps_before_decoding() -> None:
+    raw = _padded(MAX_UPLOAD_BYTES)
+    assert request_body({"body": base64.b64encode(raw).decode(), "isBase64Encoded": True}) == raw
+    with pytest.raises(PayloadDecodeError, match="larger than"):
+        request_body({"body": "A" * 100_000, "isBase64Encoded": True})
+    with pytest.raises(PayloadDecodeError, match="not valid base64"):
+        request_body({"body": "not base64!", "isBase64Encoded": True})
+    with pytest.raises(PayloadDecodeError, match="larger than"):
+        request_body({"body": "x" * (MAX_UPLOAD_BYTES + 1), "isBase64Encoded": False})
+    assert request_body({"isBase64Encoded": False}) == b""
