@@ -19,7 +19,7 @@ PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH",
 @pytest.mark.skipif(shutil.which("python3.13", path=PATH) is None or subprocess.run(
     ["python3.13", "-c", ""], env={**os.environ, "PATH": PATH}, capture_output=True).returncode != 0,
     reason="sam build for python3.13 needs a working python3.13 on PATH")
-def test_sam_build_packages_the_function_and_the_arm64_layer(tmp_path: Path) -> None:
+def test_sam_build_packages_every_function_and_the_arm64_layer(tmp_path: Path) -> None:
     build_dir = tmp_path / "build"
     run = subprocess.run(
         [SAM, "build", "--template", str(ROOT / "template.yaml"), "--build-dir", str(build_dir),
@@ -29,7 +29,8 @@ def test_sam_build_packages_the_function_and_the_arm64_layer(tmp_path: Path) -> 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     layer = build_dir / "CoreLayer" / "python"
     assert (layer / "tasklogs_core" / "task_logs.py").is_file()
-    assert (build_dir / "TaskLogsFunction" / "app.py").is_file()
+    for function in ("TaskLogsFunction", "LogSnapshotFunction", "PauseCaptureFunction", "SnapshotCleanupFunction"):
+        assert (build_dir / function / "app.py").is_file(), function
     # The compiled pydantic-core in the layer is the Lambda's architecture, not this machine's.
     native = list((layer / "pydantic_core").glob("_pydantic_core*.so"))
     assert native and all("aarch64" in so.name for so in native), native

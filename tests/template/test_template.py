@@ -41,9 +41,70 @@ def test_function_policies_are_least_privilege() -> None:
         assert "*" not in resources, (logical_id, resources)
 
 
-def test_logs_function_may_only_read() -> None:
-    actions = {a for logical_id, s in _statements() if logical_id == "TaskLogsFunction" for a in s["Action"]}
-    assert actions == {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:GetObjectVersion"}
+def _actions(function: str) -> set[str]:
+    found = set()
+    for logical_id, statement in _statements():
+        if logical_id == function:
+            found |= set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    return found
+
+
+@pytest.mark.parametrize(("function", "actions"), [
+    ("TaskLogsFunction", {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:GetObjectVersion"}),
+    ("LogSnapshotFunction", {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "s3:PutObject",
+                             "s3:DeleteObjectVersion"}),
+    ("PauseCaptureFunction", {"dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"}),
+    ("SnapshotCleanupFunction", {"s3:DeleteObject"}),
+])
+def test_each_function_has_only_the_actions_it_uses(function: str, actions: set[str]) -> None:
+    assert _actions(function) == actions
+
+
+def test_no_function_can_overwrite_or_remove_task_items() -> None:
+    # This service owns only snapshot_at and snapshot_version, set by a conditional UpdateItem.
+    for _, statement in _statements():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & set(actions)
+
+
+def test_upload_function_queries_only_the_agent_token_index() -> None:
+    for logical_id, statement in _statements():
+        if logical_id == "LogSnapshotFunction" and "dynamodb:Query" in statement["Action"]:
+            assert statement["Resource"] == {"Fn::Sub": "${TasksTable.Arn}/index/agent_token_sha256-index"}
+
+
+def test_only_the_agent_upload_route_skips_the_jwt_authorizer() -> None:
+    from devstack.template_resources import http_api_routes
+
+    routes = {(method, path): needs_jwt for method, path, _, needs_jwt in http_api_routes()}
+    assert routes == {
+        ("GET", "/api/v2/tasks/{user}/{task}/logs"): True,
+        ("POST", "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"): False,
+    }
+
+
+def test_only_functions_that_call_agents_join_the_vpc() -> None:
+    in_vpc = {logical_id for logical_id, res in load_template()["Resources"].items()
+              if res["Type"] == "AWS::Serverless::Function" and "VpcConfig" in res["Properties"]}
+    assert in_vpc == {"TaskLogsFunction", "PauseCaptureFunction"}
+    assert "VpcConfig" not in load_template()["Globals"]["Function"]
+
+
+@pytest.mark.parametrize("function", ["PauseCaptureFunction", "SnapshotCleanupFunction"])
+def test_stream_mappings_retry_a_bounded_number_of_times_then_park_the_batch(function: str) -> None:
+    [event] = [e["Properties"] for e in resource(function)["Properties"]["Events"].values()]
+    assert event["Stream"] == {"Fn::GetAtt": ["TasksTable", "StreamArn"]}
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert 0 < event["MaximumRetryAttempts"] <= 5 and event["BisectBatchOnFunctionError"] is True
+    assert event["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamFailuresQueue", "Arn"]}
+    assert resource("StreamFailuresQueue")["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_capture_outlasts_its_longest_agent_call() -> None:
+    capture = resource("PauseCaptureFunction")["Properties"]
+    [event] = capture["Events"].values()
+    longest_agent_call = load_template()["Parameters"]["AgentApiTimeoutSeconds"]["MaxValue"]
+    assert event["Properties"]["BatchSize"] * longest_agent_call < capture["Timeout"]
 
 
 def test_functions_run_python313_on_arm64_well_under_api_gateway_limit() -> None:
@@ -116,5 +177,8 @@ def test_committed_events_match_the_demo_catalogue() -> None:
 
 @pytest.mark.parametrize("path", sorted(EVENTS_DIR.glob("*.json")), ids=lambda p: p.stem)
 def test_events_are_http_api_v2(path) -> None:
+    from devstack.template_resources import http_api_routes
+
     event = json.loads(path.read_text())
-    assert event["version"] == "2.0" and event["routeKey"] == "GET /api/v2/tasks/{user}/{task}/logs"
+    route_keys = {f"{method} {route}" for method, route, _, _ in http_api_routes()}
+    assert event["version"] == "2.0" and event["routeKey"] in route_keys

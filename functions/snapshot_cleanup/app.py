@@ -1,0 +1,35 @@
+"""Tasks table stream → delete the snapshot of every deleted task (contract §4). Handler only."""
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from tasklogs_core import dependencies
+from tasklogs_core.snapshot_cleanup import task_deleted
+from tasklogs_core.stream_records import task_change
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
+# A failed record is retried by the event source mapping (bounded; then sent to the failure queue).
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@tracer.capture_method
+def clean_up(record: DynamoDBRecord) -> None:
+    change = task_change(record.raw_event)
+    if not task_deleted(change.event_name, change.old, change.new):  # a later change of a deleted task
+        metrics.add_metric(name="StreamRecordsIgnored", unit=MetricUnit.Count, value=1)
+        return
+    dependencies.snapshot_store().delete(change.task_id)
+    logger.info("snapshot deleted with its task", extra={"task_id": change.task_id, "change": change.event_name})
+    metrics.add_metric(name="SnapshotsDeleted", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: object) -> dict:
+    return process_partial_response(event=event, record_handler=clean_up, processor=processor, context=context)
