@@ -17,18 +17,25 @@ def _environment(aws_env: dict[str, str]) -> None:
 
 
 def run(port: int) -> None:
+    from devstack import lambda_runtime
     from devstack.aws import start_local_aws
-    from devstack.demo import ALICE, TASKS, demo_requests, seed
+    from devstack.control import DemoControl
+    from devstack.demo import ALICE, TASKS, demo_requests, seed, story_requests
     from devstack.fake_agentapi import FakeAgentAPI
     from devstack.front import LocalApiGateway
+    from devstack.streams import StreamPoller
 
     aws = start_local_aws()
     fake = FakeAgentAPI().start()
+    poller = None
     try:
         seed(aws, fake)
         _environment(aws.environment())
-        front = LocalApiGateway(port=port).start()
+        poller = StreamPoller(aws, lambda_runtime.invoke).start()
+        front = LocalApiGateway(port=port, control=DemoControl(aws, poller)).start()
     except BaseException:
+        if poller:
+            poller.stop()
         fake.stop()
         aws.stop()
         raise
@@ -39,6 +46,10 @@ def run(port: int) -> None:
         auth = f'-H "Authorization: Bearer {caller.token}" ' if caller else ""
         print(f"# {expect}  [events/{name}.json]")
         print(f"curl -s {auth}{front.url}{path}\n")
+    print("# ---- The pause/resume story, in this order (each /_devstack call plays the control plane):\n")
+    for name, (command, expect) in story_requests(front.url).items():
+        print(f"# {expect}  [story/{name}]")
+        print(f"{command}\n")
     print(f"A token for another user: {sys.executable} -m devstack token <username>")
     print(f"alice's token: {ALICE.token}")
     print("Ctrl-C stops everything.", flush=True)
@@ -51,6 +62,7 @@ def run(port: int) -> None:
         pass
     finally:
         front.stop()
+        poller.stop()
         fake.stop()
         aws.stop()
         print("\nstopped", flush=True)

@@ -90,16 +90,17 @@ TASKS = [
              agent=Scenario(mode=Mode.SLOW, delay=30)),
     DemoTask("no-app-url", _task_id(13), RUNNING, "502 task app URL is not configured", agent_url="ftp://10.0.4.17:3284"),
     DemoTask("snapshot-corrupt", _task_id(14), PAUSED, "500 the snapshot is not JSON",
-             snapshot=b'{"format": "agentapi", "data": {"messages": [', snapshot_at="2026-11-17T08:00:00Z"),
+             snapshot=b'{"format": "agentapi", "data": {"messages": [', snapshot_at="2026-11-17T08:00:00.000000Z"),
     DemoTask("snapshot-other-format", _task_id(15), PAUSED, "500 unsupported snapshot format",
-             snapshot=snapshot_envelope([], fmt="asciinema"), snapshot_at="2026-11-17T08:00:00Z"),
+             snapshot=snapshot_envelope([], fmt="asciinema"), snapshot_at="2026-11-17T08:00:00.000000Z"),
     DemoTask("snapshot-bad-message", _task_id(16), PAUSED, "500 invalid snapshot data (role system)",
-             snapshot=snapshot_envelope([{**PAUSED_CONVERSATION[0], "role": "system"}]), snapshot_at="2026-11-17T08:00:00Z"),
+             snapshot=snapshot_envelope([{**PAUSED_CONVERSATION[0], "role": "system"}]), snapshot_at="2026-11-17T08:00:00.000000Z"),
     DemoTask("snapshot-lost", _task_id(17), PAUSED, "500 the snapshot object cannot be read",
-             snapshot_at="2026-11-17T08:00:00Z"),
+             snapshot_at="2026-11-17T08:00:00.000000Z"),
     DemoTask("old-experiment", _task_id(18), RUNNING, "404 deleted", agent=Scenario(), deleted=True,
              extra={"deleted_at": "2026-11-20T00:00:00Z"}),
     DemoTask("bobs-task", _task_id(19), RUNNING, "404 for alice (someone else's task)", owner=BOB, agent=Scenario()),
+    DemoTask("release-notes", _task_id(20), PAUSED, "200 the snapshot its agent uploaded (empty until one is)"),
 ]
 TASKS_BY_NAME = {task.name: task for task in TASKS}
 
@@ -167,6 +168,10 @@ def demo_requests() -> dict[str, tuple[str, DemoUser | None, str]]:
 
 
 def demo_events() -> dict[str, dict[str, Any]]:
+    return {**logs_events(), **upload_events()}
+
+
+def logs_events() -> dict[str, dict[str, Any]]:
     from datetime import datetime, timezone
 
     from devstack.events import http_api_event
@@ -182,3 +187,115 @@ def demo_events() -> dict[str, dict[str, Any]]:
             request_id=f"local-{n:04d}", now=fixed,
         )
     return events
+
+
+# ---------------------------------------------------------------- snapshot uploads (contract §6)
+
+UPLOAD_TASK = TASKS_BY_NAME["release-notes"]
+UNKNOWN_TASK_ID = "7a5c0000-0000-4000-8000-999999999999"
+# What the Coder AgentAPI module's shutdown script posts: AgentAPI's own GET /messages answer.
+UPLOADED_CONVERSATION = conversation("Draft the 2.4 release notes", "Drafted RELEASE_NOTES.md for 2.4.",
+                                     start_ns=_SNAPSHOT_EPOCH_NS + 3_600_000_000_000)
+UPLOAD_BODY = json.dumps({"$schema": "http://localhost:3284/schemas/MessagesResponseBody.json",
+                          "messages": UPLOADED_CONVERSATION}).encode()
+
+
+def upload_path(task_id: str) -> str:
+    return f"/api/v2/workspaceagents/me/tasks/{task_id}/log-snapshot"
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    task_id: str
+    token: str | None  # sent as Coder-Session-Token unless `bearer`
+    expect: str
+    query: str = "format=agentapi"
+    body: bytes = UPLOAD_BODY
+    bearer: bool = False
+    base64_body: bool = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json", "user-agent": "curl/8.5.0"}
+        if self.token and self.bearer:
+            headers["authorization"] = f"Bearer {self.token}"
+        elif self.token:
+            headers["coder-session-token"] = self.token
+        if self.base64_body:
+            headers["content-type"] = "application/octet-stream"
+        return headers
+
+
+def upload_requests() -> dict[str, UploadRequest]:
+    """Event name → request, one per step of contract §6 (and the ways agents send their token)."""
+    own = UPLOAD_TASK.agent_token
+    return {
+        "upload_success": UploadRequest(UPLOAD_TASK.task_id, own, "204 stored"),
+        "upload_bearer_token": UploadRequest(UPLOAD_TASK.task_id, own, "204 token as Authorization: Bearer", bearer=True),
+        "upload_base64_body": UploadRequest(UPLOAD_TASK.task_id, own, "204 body base64-encoded by API Gateway",
+                                            base64_body=True),
+        "upload_empty_messages": UploadRequest(UPLOAD_TASK.task_id, own, "204 an empty conversation is a snapshot too",
+                                               body=b'{"messages": []}'),
+        "upload_no_token": UploadRequest(UPLOAD_TASK.task_id, None, "401 no agent token"),
+        "upload_unknown_token": UploadRequest(UPLOAD_TASK.task_id, "not-an-agent-token", "401 unknown agent token"),
+        "upload_deleted_task": UploadRequest(TASKS_BY_NAME["old-experiment"].task_id,
+                                             TASKS_BY_NAME["old-experiment"].agent_token, "401 the token's only task is deleted"),
+        "upload_invalid_task_id": UploadRequest("release-notes", own, "400 invalid task ID format"),
+        "upload_missing_format": UploadRequest(UPLOAD_TASK.task_id, own, "400 invalid query parameters", query=""),
+        "upload_extra_query_param": UploadRequest(UPLOAD_TASK.task_id, own, "400 invalid query parameters",
+                                                  query="format=agentapi&limit=10"),
+        "upload_invalid_format": UploadRequest(UPLOAD_TASK.task_id, own, "400 invalid format parameter",
+                                               query="format=asciinema"),
+        "upload_unknown_task": UploadRequest(UNKNOWN_TASK_ID, own, "404 no such task"),
+        "upload_other_workspace_token": UploadRequest(UPLOAD_TASK.task_id, TASKS_BY_NAME["refactor-auth"].agent_token,
+                                                      "404 another workspace's task"),
+        "upload_too_large": UploadRequest(UPLOAD_TASK.task_id, own, "400 body over 64 KiB",
+                                          body=json.dumps({"messages": [{**UPLOADED_CONVERSATION[0],
+                                                                         "content": "x" * 65_536}]}).encode()),
+        "upload_malformed_json": UploadRequest(UPLOAD_TASK.task_id, own, "400 not JSON", body=b'{"messages": [{"id": 0,'),
+        "upload_missing_messages": UploadRequest(UPLOAD_TASK.task_id, own, "400 no messages field",
+                                                 body=b'{"truncated": false, "total_count": 0}'),
+    }
+
+
+def upload_events() -> dict[str, dict[str, Any]]:
+    import base64
+    from datetime import datetime, timezone
+
+    from devstack.events import http_api_event
+
+    fixed = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    events = {}
+    for n, (name, request) in enumerate(sorted(upload_requests().items())):
+        body = base64.b64encode(request.body).decode() if request.base64_body else request.body.decode()
+        events[name] = http_api_event(
+            "POST", upload_path(request.task_id), claims=None, headers=request.headers, raw_query=request.query,
+            body=body, is_base64=request.base64_body, request_id=f"local-upload-{n:04d}", now=fixed,
+        )
+    return events
+
+
+# ---------------------------------------------------------------- the pause/resume story (README)
+
+
+def story_requests(base_url: str) -> dict[str, tuple[str, str]]:
+    """Step name → (curl command, what it shows), in the order to run them."""
+    active = TASKS_BY_NAME["refactor-auth"]
+    logs = f'curl -s -H "Authorization: Bearer {ALICE.token}" {base_url}{logs_path("me", active.name)}'
+    control = f"curl -s -X POST {base_url}/_devstack/tasks/{active.name}"
+    upload = (
+        f'curl -s -o /dev/null -w "%{{http_code}}\\n" -X POST "{base_url}{upload_path(UPLOAD_TASK.task_id)}?format=agentapi" '
+        f'-H "Coder-Session-Token: {UPLOAD_TASK.agent_token}" -H "Content-Type: application/json" '
+        f"--data-binary '{UPLOAD_BODY.decode()}'"
+    )
+    upload_logs = f'curl -s -H "Authorization: Bearer {ALICE.token}" {base_url}{logs_path("me", UPLOAD_TASK.name)}'
+    return {
+        "pause": (f"{control}/pause", "the build stops; the capture stores the agent's conversation"),
+        "logs_paused": (logs, "200 logs from the snapshot, with snapshot_at"),
+        "resume": (f"{control}/resume", "the build starts again; the task is active"),
+        "logs_resumed": (logs, "200 live logs again, no snapshot fields"),
+        "agent_upload": (upload, "204: the agent of release-notes uploads its snapshot, as Coder's shutdown script does"),
+        "logs_uploaded": (upload_logs, "200 release-notes' logs from that upload"),
+        "delete": (f"{control}/delete", "soft delete; the cleanup removes the snapshot object"),
+        "logs_deleted": (logs, "404 the task is gone"),
+    }

@@ -7,6 +7,7 @@ committed files drift from it.
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,24 @@ def _route_pattern(path: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
 
 
-ROUTES = [(method, path, function, _route_pattern(path)) for method, path, function in http_api_routes()]
+@dataclass(frozen=True)
+class MatchedRoute:
+    route_key: str
+    function: str
+    path_parameters: dict[str, str]
+    needs_jwt: bool
 
 
-def match_route(method: str, raw_path: str) -> tuple[str, str, dict[str, str]] | None:
-    """(route key, function logical id, decoded path parameters) like API Gateway, or None."""
-    for route_method, route_path, function, pattern in ROUTES:
+ROUTES = [(method, path, function, jwt, _route_pattern(path)) for method, path, function, jwt in http_api_routes()]
+
+
+def match_route(method: str, raw_path: str) -> MatchedRoute | None:
+    """The template route a request matches, like API Gateway, or None."""
+    for route_method, route_path, function, needs_jwt, pattern in ROUTES:
         match = pattern.match(raw_path)
         if match and route_method == method:
-            return f"{method} {route_path}", function, {k: unquote(v) for k, v in match.groupdict().items()}
+            parameters = {k: unquote(v) for k, v in match.groupdict().items()}
+            return MatchedRoute(f"{method} {route_path}", function, parameters, needs_jwt)
     return None
 
 
@@ -49,7 +59,7 @@ def http_api_event(
     matched = match_route(method, raw_path)
     if matched is None:
         raise ValueError(f"no route for {method} {raw_path}")
-    route_key, _, path_parameters = matched
+    route_key, path_parameters = matched.route_key, matched.path_parameters
     now = now or datetime.now(timezone.utc)
     request_id = request_id or str(uuid.uuid4())
     headers = {k.lower(): v for k, v in (headers or {}).items()}

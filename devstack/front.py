@@ -1,18 +1,20 @@
-"""A local stand-in for API Gateway (HTTP API): verifies the local JWT, matches the template's routes,
-turns each request into a real payload 2.0 event and calls the real handler in this process."""
+"""A local stand-in for API Gateway (HTTP API): matches the template's routes, verifies the local JWT
+on the routes that need one, turns each request into a real payload 2.0 event and calls the real
+handler in this process. Paths under /_devstack/ go to the demo's control routes instead."""
 
 import base64
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from devstack import lambda_runtime
 from devstack.events import http_api_event, match_route
-from devstack.lambda_runtime import context_for, load_handler
 from devstack.local_jwt import InvalidToken, verify
 
 
 class LocalApiGateway:
-    def __init__(self, host: str = "127.0.0.1", port: int = 3000) -> None:
-        self._invoke_lock = threading.Lock()  # one invocation at a time, like one Lambda container
+    def __init__(self, host: str = "127.0.0.1", port: int = 3000, control=None) -> None:  # noqa: ANN001
+        self.control = control  # devstack.control.DemoControl, or None
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
 
@@ -30,9 +32,7 @@ class LocalApiGateway:
         self._server.server_close()
 
     def invoke(self, function: str, event: dict) -> dict:
-        handler = load_handler(function)
-        with self._invoke_lock:
-            return handler(event, context_for(function))
+        return lambda_runtime.invoke(function, event)
 
 
 def _handler_for(gateway: LocalApiGateway) -> type[BaseHTTPRequestHandler]:
@@ -52,33 +52,33 @@ def _handler_for(gateway: LocalApiGateway) -> type[BaseHTTPRequestHandler]:
             raw_path, _, raw_query = self.path.partition("?")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if raw_path.startswith("/_devstack/") and gateway.control is not None:
+                status, answer = gateway.control.handle(self.command, raw_path)
+                return self._send(status, {"content-type": "application/json"}, json.dumps(answer, indent=2).encode() + b"\n")
             matched = match_route(self.command, raw_path)
             if matched is None:
                 return self._send(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
-            _, function, _ = matched
-            # The template protects every route with the JWT authorizer by default.
-            scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-            try:
-                if scheme.lower() != "bearer":
-                    raise InvalidToken("no bearer token")
-                claims = verify(token.strip())
-            except InvalidToken:
-                headers = {"content-type": "application/json", "www-authenticate": "Bearer"}
-                return self._send(401, headers, b'{"message":"Unauthorized"}')
+            claims = None
+            if matched.needs_jwt:  # the template's default authorizer; the agent route has none
+                scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+                try:
+                    if scheme.lower() != "bearer":
+                        raise InvalidToken("no bearer token")
+                    claims = verify(token.strip())
+                except InvalidToken:
+                    headers = {"content-type": "application/json", "www-authenticate": "Bearer"}
+                    return self._send(401, headers, b'{"message":"Unauthorized"}')
             headers: dict[str, str] = {}
             for key, value in self.headers.items():
                 key = key.lower()
                 headers[key] = f"{headers[key]},{value}" if key in headers else value
-            try:
-                text, is_base64 = body.decode(), False
-            except UnicodeDecodeError:
-                text, is_base64 = base64.b64encode(body).decode(), True
+            text, is_base64 = _event_body(body, headers.get("content-type", ""))
             event = http_api_event(
                 self.command, raw_path, claims=claims, headers=headers, raw_query=raw_query,
                 body=text if body else None, is_base64=is_base64,
             )
             try:
-                result = gateway.invoke(function, event)
+                result = gateway.invoke(matched.function, event)
             except Exception:  # what API Gateway answers when the function itself fails
                 return self._send(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
             payload = result.get("body") or ""
@@ -96,3 +96,17 @@ def _handler_for(gateway: LocalApiGateway) -> type[BaseHTTPRequestHandler]:
 
     return Handler
 
+
+
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "application/x-www-form-urlencoded")
+
+
+def _event_body(body: bytes, content_type: str) -> tuple[str, bool]:
+    """Like API Gateway: text types pass as text, anything else (or invalid UTF-8) as base64."""
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type.startswith(_TEXT_TYPES) or media_type.endswith("+json"):
+        try:
+            return body.decode(), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode(), True

@@ -3,6 +3,7 @@ CodeUri with the layer on sys.path, and a context whose remaining time counts do
 
 import importlib.util
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -46,3 +47,16 @@ def load_handler(logical_id: str) -> Callable[[dict[str, Any], Any], dict[str, A
 def context_for(logical_id: str, timeout_seconds: float | None = None) -> LocalLambdaContext:
     timeout = timeout_seconds if timeout_seconds is not None else function_timeout_seconds(logical_id)
     return LocalLambdaContext(logical_id, timeout)
+
+
+_container_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def invoke(logical_id: str, event: dict[str, Any], timeout_seconds: float | None = None) -> dict[str, Any]:
+    """Call a function's handler the way one warm Lambda container would: one event at a time."""
+    handler = load_handler(logical_id)
+    with _locks_guard:
+        lock = _container_locks.setdefault(logical_id, threading.Lock())
+    with lock:
+        return handler(event, context_for(logical_id, timeout_seconds))

@@ -1,5 +1,7 @@
 """Reads template.yaml so local tables, buckets and routes are built from the deployed definition."""
 
+import json
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -55,16 +57,47 @@ def create_table_request(logical_id: str, table_name: str) -> dict[str, Any]:
     return request
 
 
-def http_api_routes() -> list[tuple[str, str, str]]:
-    """(method, path, function logical id) of every HttpApi event in the template."""
-    routes = []
+def _function_events(event_type: str):  # noqa: ANN202
     for logical_id, res in load_template()["Resources"].items():
         if res["Type"] != "AWS::Serverless::Function":
             continue
         for event in res["Properties"].get("Events", {}).values():
-            if event["Type"] == "HttpApi":
-                routes.append((event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id))
+            if event["Type"] == event_type:
+                yield logical_id, event["Properties"]
+
+
+def http_api_routes() -> list[tuple[str, str, str, bool]]:
+    """(method, path, function logical id, needs the JWT) of every HttpApi event in the template."""
+    routes = []
+    for logical_id, props in _function_events("HttpApi"):
+        authorizer = props.get("Auth", {}).get("Authorizer")
+        routes.append((props["Method"].upper(), props["Path"], logical_id, authorizer != "NONE"))
     return routes
+
+
+@dataclass(frozen=True)
+class StreamMapping:
+    """A DynamoDB event source mapping of the template: which function gets which records, how."""
+
+    function: str
+    starting_position: str
+    batch_size: int
+    max_retries: int
+    filters: tuple[dict[str, Any], ...]  # FilterCriteria patterns; a record passes if any matches
+
+
+def stream_mappings() -> list[StreamMapping]:
+    mappings = []
+    for logical_id, props in _function_events("DynamoDB"):
+        patterns = props.get("FilterCriteria", {}).get("Filters", [])
+        mappings.append(StreamMapping(
+            function=logical_id,
+            starting_position=props["StartingPosition"],
+            batch_size=int(props.get("BatchSize", 100)),
+            max_retries=int(props.get("MaximumRetryAttempts", 0)),
+            filters=tuple(json.loads(f["Pattern"]) for f in patterns),
+        ))
+    return mappings
 
 
 def function_timeout_seconds(logical_id: str) -> int:

@@ -1,0 +1,86 @@
+"""Local-only control routes under /_devstack/ that play the control plane and the provisioner, so
+the demo can pause, resume and delete a task and show what the stream functions did.
+
+    POST /_devstack/tasks/<name>/pause   build turns to stop (the capture runs), then finishes
+    POST /_devstack/tasks/<name>/resume  build starts again; agent ready, app healthy
+    POST /_devstack/tasks/<name>/delete  soft delete (deleted_at); the cleanup runs
+    GET  /_devstack/tasks/<name>         the item's state and its snapshot object
+"""
+
+import re
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from devstack.aws import LocalAws
+from devstack.demo import TASKS_BY_NAME
+from devstack.streams import StreamPoller
+
+PREFIX = "/_devstack/"
+_ROUTE = re.compile(r"^/_devstack/tasks/(?P<name>[\w-]+)(?:/(?P<action>pause|resume|delete))?$")
+
+# Attribute changes in the order the provisioner and the agent would make them.
+PAUSE_START = {"build_transition": "stop", "build_job_status": "running", "agent_lifecycle": "shutting_down"}
+PAUSE_DONE = {"build_job_status": "succeeded", "agent_lifecycle": "off"}
+RESUMED = {"build_transition": "start", "build_job_status": "succeeded", "agent_lifecycle": "ready", "app_health": "healthy"}
+
+
+class DemoControl:
+    def __init__(self, aws: LocalAws, poller: StreamPoller) -> None:
+        self._aws = aws
+        self._poller = poller
+        self._dynamodb = aws.client("dynamodb")
+        self._s3 = aws.client("s3")
+
+    def handle(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
+        match = _ROUTE.match(path)
+        if not match or match.group("name") not in TASKS_BY_NAME:
+            return 404, {"message": "Not Found", "detail": "try /_devstack/tasks/<demo task name>[/pause|/resume|/delete]"}
+        name, action = match.group("name"), match.group("action")
+        if (method == "GET") != (action is None):
+            return 405, {"message": "Method Not Allowed"}
+        task_id = TASKS_BY_NAME[name].task_id
+        if action == "pause":
+            self._update(task_id, PAUSE_START)
+            self._poller.drain()  # the capture runs while the agent is still up
+            self._update(task_id, PAUSE_DONE)
+        elif action == "resume":
+            self._update(task_id, RESUMED)
+        elif action == "delete":
+            from tasklogs_core.models import utc_now_rfc3339
+
+            self._update(task_id, {"deleted_at": utc_now_rfc3339()})
+        self._poller.drain()
+        return 200, self.describe(name)
+
+    def _update(self, task_id: str, attributes: dict[str, str]) -> None:
+        names = {f"#a{i}": key for i, key in enumerate(attributes)}
+        values = {f":v{i}": {"S": value} for i, value in enumerate(attributes.values())}
+        self._dynamodb.update_item(
+            TableName=self._aws.table_name, Key={"task_id": {"S": task_id}},
+            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
+            ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+        )
+
+    def describe(self, name: str) -> dict[str, Any]:
+        from tasklogs_core.status import derive_status
+        from tasklogs_core.task_repository import item_from_dynamodb
+
+        task_id = TASKS_BY_NAME[name].task_id
+        raw = self._dynamodb.get_item(TableName=self._aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True)
+        item = item_from_dynamodb(raw["Item"])
+        key = f"task-snapshots/{task_id}.json"
+        try:
+            head = self._s3.head_object(Bucket=self._aws.bucket_name, Key=key)
+            current: str | None = head.get("VersionId")
+        except ClientError:
+            current = None
+        versions = self._s3.list_object_versions(Bucket=self._aws.bucket_name, Prefix=key).get("Versions", [])
+        return {
+            "task": name,
+            "task_id": task_id,
+            "status": "deleted" if item.is_deleted else derive_status(item).value,
+            "snapshot_at": item.snapshot_at,
+            "snapshot_version": item.snapshot_version,
+            "snapshot_object": {"key": key, "exists": current is not None, "versions_kept": len(versions)},
+        }
