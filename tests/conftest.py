@@ -56,14 +56,13 @@ class Answer:
     remaining_ms: int  # what the Lambda had left when the handler returned
 
 
-@pytest.fixture
-def invoke(handler_env: LocalAws) -> Callable[..., Answer]:
+def _invoker(function: str) -> Callable[..., Answer]:
     import time
 
-    handler = load_handler("TaskLogsFunction")
+    handler = load_handler(function)
 
     def call(event: dict, timeout_seconds: float | None = None) -> Answer:
-        context: LocalLambdaContext = context_for("TaskLogsFunction", timeout_seconds)
+        context: LocalLambdaContext = context_for(function, timeout_seconds)
         started = time.monotonic()
         result = handler(event, context)
         elapsed = time.monotonic() - started
@@ -71,3 +70,41 @@ def invoke(handler_env: LocalAws) -> Callable[..., Answer]:
         return Answer(result["statusCode"], result.get("headers") or {}, body, elapsed, context.get_remaining_time_in_millis())
 
     return call
+
+
+@pytest.fixture
+def invoke(handler_env: LocalAws) -> Callable[..., Answer]:
+    """GET .../logs: the real TaskLogsFunction handler."""
+    return _invoker("TaskLogsFunction")
+
+
+@pytest.fixture
+def upload(handler_env: LocalAws) -> Callable[..., Answer]:
+    """POST .../log-snapshot: the real LogSnapshotFunction handler."""
+    return _invoker("LogSnapshotFunction")
+
+
+@pytest.fixture
+def function_log():
+    """`watch(logical_id)` → a StringIO receiving that function's structured log lines (the Powertools
+    Logger keeps the stdout it saw at import, which pytest's per-test capture does not see)."""
+    import io
+    import logging
+
+    attached: list[tuple[Any, logging.Handler]] = []
+
+    def watch(logical_id: str) -> io.StringIO:
+        import sys
+
+        load_handler(logical_id)
+        logger = sys.modules[f"tasklogs_function_{logical_id}"].logger
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logger.registered_formatter)
+        logger.addHandler(handler)
+        attached.append((logger, handler))
+        return stream
+
+    yield watch
+    for logger, handler in attached:
+        logger.removeHandler(handler)

@@ -1,4 +1,4 @@
-"""What each event in events/ must answer (contract §5): status and the exact error message."""
+"""What each event in events/ must answer (contract §5, §6): status and the exact error message."""
 
 UNAVAILABLE = "Failed to get messages from task app."
 SNAPSHOT_DECODE = "Internal error decoding task snapshot."
@@ -31,4 +31,28 @@ EXPECTED = {
     "logs_other_users_task_uuid": (404, "Resource not found."),
     "logs_missing_task": (404, "Resource not found."),
     "logs_no_claims": (401, "Unauthorized."),
+    "logs_release_notes": (200, None),
+}
+
+DECODE = "Failed to decode request payload."
+INVALID_QUERY = "Invalid query parameters."
+
+# Snapshot uploads: 204 has no body.
+EXPECTED_UPLOADS = {
+    "upload_success": (204, None),
+    "upload_bearer_token": (204, None),
+    "upload_base64_body": (204, None),
+    "upload_empty_messages": (204, None),
+    "upload_no_token": (401, "Unauthorized."),
+    "upload_unknown_token": (401, "Unauthorized."),
+    "upload_deleted_task": (401, "Unauthorized."),
+    "upload_invalid_task_id": (400, "Invalid task ID format."),
+    "upload_missing_format": (400, INVALID_QUERY),
+    "upload_extra_query_param": (400, INVALID_QUERY),
+    "upload_invalid_format": (400, "Invalid format parameter."),
+    "upload_unknown_task": (404, "Resource not found."),
+    "upload_other_workspace_token": (404, "Resource not found."),
+    "upload_too_large": (400, DECODE),
+    "upload_malformed_json": (400, DECODE),
+    "upload_missing_messages": (400, "Invalid agentapi payload structure."),
 }

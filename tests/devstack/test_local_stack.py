@@ -1,5 +1,5 @@
 """README command 1 end to end: `python -m devstack run` starts, the curl commands it prints work as
-printed and answer per contract, and Ctrl-C stops everything cleanly."""
+printed and answer per contract, the pause/resume story runs as printed, and Ctrl-C stops everything."""
 
 import json
 import os
@@ -39,14 +39,21 @@ def stack():
         process.wait()
 
 
-def printed_curls(lines: list[str]) -> dict[str, str]:
-    """event name → the curl command printed under its `# ... [events/<name>.json]` comment."""
+def printed_curls(lines: list[str], tag: str = "events") -> dict[str, str]:
+    """name → the curl command printed under its `# ... [events/<name>.json]` (or `[story/<name>]`) comment,
+    in printed order."""
     curls = {}
     for comment, command in zip(lines, lines[1:]):
-        match = re.search(r"\[events/(\w+)\.json\]", comment)
+        match = re.search(rf"\[{tag}/(\w+)(?:\.json)?\]", comment)
         if match and command.startswith("curl "):
             curls[match.group(1)] = command.strip()
     return curls
+
+
+def run_printed(command: str) -> str:
+    run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, (command, run.stderr)
+    return run.stdout
 
 
 @pytest.mark.slow
@@ -66,6 +73,33 @@ def test_printed_curl_commands_work_as_printed(stack) -> None:
             assert body == {"message": "Unauthorized"}, (name, body)
         else:
             assert body["message"] == message, (name, body)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_the_pause_resume_story_works_as_printed(stack) -> None:
+    _, lines = stack
+    story = printed_curls(lines, "story")
+    assert list(story) == ["pause", "logs_paused", "resume", "logs_resumed", "agent_upload", "logs_uploaded",
+                           "delete", "logs_deleted"]
+    live = json.loads(run_printed(story["logs_resumed"]))  # before the pause: live
+    assert "snapshot" not in live and live["logs"]
+
+    paused = json.loads(run_printed(story["pause"]))
+    assert paused["status"] == "paused" and paused["snapshot_object"]["exists"] and paused["snapshot_at"]
+    from_snapshot = json.loads(run_printed(story["logs_paused"]))
+    assert from_snapshot == {"logs": live["logs"], "snapshot": True, "snapshot_at": paused["snapshot_at"]}
+
+    assert json.loads(run_printed(story["resume"]))["status"] == "active"
+    assert json.loads(run_printed(story["logs_resumed"])) == live
+
+    assert run_printed(story["agent_upload"]).strip() == "204"
+    uploaded = json.loads(run_printed(story["logs_uploaded"]))
+    assert uploaded["snapshot"] is True and uploaded["snapshot_at"] and len(uploaded["logs"]) == 3
+
+    deleted = json.loads(run_printed(story["delete"]))
+    assert deleted["status"] == "deleted" and deleted["snapshot_object"]["exists"] is False
+    assert json.loads(run_printed(story["logs_deleted"])) == {"message": "Resource not found."}
 
 
 @pytest.mark.slow

@@ -3,20 +3,14 @@ One test per row of contract §5, driven by the events in events/."""
 
 import copy
 import uuid
-from dataclasses import replace
 
 import pytest
 
-from devstack.demo import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASKS_BY_NAME, snapshot_envelope, task_item
+from devstack.demo import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASKS_BY_NAME, snapshot_envelope
 from devstack.events import http_api_event, load_event
 from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario
 from tests.expected import EXPECTED
-
-LOG_TYPE = {"user": "input", "agent": "output"}
-
-
-def as_logs(messages: list[dict]) -> list[dict]:
-    return [{"id": m["id"], "content": m["content"], "type": LOG_TYPE[m["role"]], "time": m["time"]} for m in messages]
+from tests.helpers import as_logs, put_task
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -101,15 +95,6 @@ def test_snapshot_errors_say_why(invoke) -> None:
 
 
 # ---- cases beyond the demo catalogue, each with its own task ----------------------------------------
-
-def put_task(aws, name: str, state: dict, *, owner=ALICE, agent: str | None = None, version: str | None = None,
-             snapshot_at: str | None = None, extra: dict | None = None, task_id: str | None = None) -> dict:
-    task = replace(TASKS_BY_NAME["refactor-auth"], name=name, task_id=task_id or str(uuid.uuid4()), state=state,
-                   owner=owner, snapshot_at=snapshot_at, extra=extra or {})
-    item = task_item(task, agent, version)
-    aws.client("dynamodb").put_item(TableName=aws.table_name, Item=item)
-    return {key: value["S"] for key, value in item.items()}
-
 
 def event_for(task: dict, user: str = "me", ref: str | None = None, caller=ALICE) -> dict:
     path = f"/api/v2/tasks/{user}/{ref or task['name']}/logs"

@@ -1,0 +1,180 @@
+"""The stream-triggered functions end to end: real writes to moto's tasks table, its real stream read
+by the local event source mapping (devstack.streams, with the template's filters), the real handlers,
+the fake AgentAPI over loopback."""
+
+import json
+import time
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from devstack import lambda_runtime
+from devstack.control import PAUSE_DONE, PAUSE_START
+from devstack.demo import ALICE, PAUSED, RUNNING, snapshot_envelope
+from devstack.events import http_api_event
+from devstack.fake_agentapi import FakeAgentAPI, Scenario, conversation, refused_url
+from devstack.streams import StreamPoller
+from tests.helpers import as_logs, put_task
+
+
+@pytest.fixture
+def poller(handler_env) -> StreamPoller:
+    poller = StreamPoller(handler_env, lambda_runtime.invoke)
+    poller.drain()  # everything before this test is history
+    return poller
+
+
+def update(aws, task_id: str, **attributes: str) -> None:
+    names = {f"#a{i}": k for i, k in enumerate(attributes)}
+    values = {f":v{i}": {"S": v} for i, v in enumerate(attributes.values())}
+    aws.client("dynamodb").update_item(
+        TableName=aws.table_name, Key={"task_id": {"S": task_id}},
+        UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
+        ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+
+
+def item_of(aws, task_id: str) -> dict:
+    raw = aws.client("dynamodb").get_item(TableName=aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True)
+    return {key: value["S"] for key, value in raw.get("Item", {}).items()}
+
+
+def object_exists(aws, task_id: str) -> bool:
+    try:
+        aws.client("s3").head_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task_id}.json")
+        return True
+    except ClientError:
+        return False
+
+
+def delete_markers(aws, task_id: str) -> int:
+    listing = aws.client("s3").list_object_versions(Bucket=aws.bucket_name, Prefix=f"task-snapshots/{task_id}.json")
+    return len(listing.get("DeleteMarkers", []))
+
+
+def with_snapshot(aws, name: str, state: dict = PAUSED) -> dict:
+    task = put_task(aws, f"{name}-{uuid.uuid4().hex[:6]}", state)
+    put = aws.client("s3").put_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task['task_id']}.json",
+                                      Body=snapshot_envelope(conversation("hi")))
+    update(aws, task["task_id"], snapshot_at="2026-11-25T00:00:00.000000Z", snapshot_version=put["VersionId"])
+    return task
+
+
+# ---------------------------------------------------------------- cleanup on delete
+
+def test_soft_delete_removes_only_that_tasks_snapshot(handler_env, poller) -> None:
+    doomed, bystander = with_snapshot(handler_env, "doomed"), with_snapshot(handler_env, "bystander")
+    poller.drain()
+    update(handler_env, doomed["task_id"], deleted_at="2026-11-25T10:00:00Z")
+    poller.drain()
+    assert not object_exists(handler_env, doomed["task_id"])
+    assert object_exists(handler_env, bystander["task_id"])
+
+
+def test_removing_the_item_removes_the_snapshot(handler_env, poller) -> None:
+    task = with_snapshot(handler_env, "removed")
+    handler_env.client("dynamodb").delete_item(TableName=handler_env.table_name, Key={"task_id": {"S": task["task_id"]}})
+    poller.drain()
+    assert not object_exists(handler_env, task["task_id"])
+
+
+def test_later_changes_to_a_deleted_task_delete_nothing_more(handler_env, poller) -> None:
+    task = with_snapshot(handler_env, "deleted-twice")
+    update(handler_env, task["task_id"], deleted_at="2026-11-25T10:00:00Z")
+    poller.drain()
+    update(handler_env, task["task_id"], name="renamed-after-delete")
+    poller.drain()
+    assert delete_markers(handler_env, task["task_id"]) == 1
+
+
+def test_ordinary_changes_never_reach_the_cleanup(handler_env, poller) -> None:
+    task = with_snapshot(handler_env, "kept", RUNNING)
+    before = len(poller.delivered("SnapshotCleanupFunction"))
+    update(handler_env, task["task_id"], **PAUSE_START)
+    update(handler_env, task["task_id"], **PAUSE_DONE)
+    poller.drain()
+    assert len(poller.delivered("SnapshotCleanupFunction")) == before
+    assert object_exists(handler_env, task["task_id"])
+
+
+# ---------------------------------------------------------------- capture at pause
+
+def pause(aws, poller: StreamPoller, task_id: str) -> None:
+    update(aws, task_id, **PAUSE_START)
+    poller.drain()
+    update(aws, task_id, **PAUSE_DONE)
+    poller.drain()
+
+
+def test_pause_captures_the_agents_conversation(handler_env, poller, invoke, fake_agentapi: FakeAgentAPI) -> None:
+    name = f"capture-{uuid.uuid4().hex[:6]}"
+    task = put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name))
+    pause(handler_env, poller, task["task_id"])
+    item = item_of(handler_env, task["task_id"])
+    assert item["snapshot_version"] and item["snapshot_at"]
+    logs = invoke(http_api_event("GET", f"/api/v2/tasks/me/{name}/logs", claims=ALICE.claims)).body
+    assert logs == {"logs": as_logs(fake_agentapi.scenarios[name].messages), "snapshot": True,
+                    "snapshot_at": item["snapshot_at"]}
+
+
+def test_capture_runs_once_per_pause(handler_env, poller, fake_agentapi) -> None:
+    name = f"once-{uuid.uuid4().hex[:6]}"
+    task = put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name))
+    update(handler_env, task["task_id"], build_transition="stop", build_job_status="pending")
+    update(handler_env, task["task_id"], build_job_status="running")  # same pause, job picked up
+    poller.drain()
+    paths = [r for r in fake_agentapi.requests if r[1].startswith(f"/agents/{name}/")]
+    assert len(paths) == 1
+
+
+def test_an_agent_already_gone_is_logged_and_counted_not_retried(handler_env, poller, capfd, function_log) -> None:
+    log = function_log("PauseCaptureFunction")
+    task = put_task(handler_env, f"gone-{uuid.uuid4().hex[:6]}", RUNNING, agent=refused_url())
+    delivered = len(poller.delivered("PauseCaptureFunction"))
+    pause(handler_env, poller, task["task_id"])
+    assert "snapshot_at" not in item_of(handler_env, task["task_id"])
+    assert len(poller.delivered("PauseCaptureFunction")) == delivered + 1  # one delivery, no retries
+    [line] = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert line["message"] == "agent unreachable at pause; no snapshot captured"
+    assert (line["level"], line["task_id"], line["error"]) == ("WARNING", task["task_id"], "TaskAppUnavailable")
+    assert "PauseCaptureAgentUnavailable" in capfd.readouterr().out  # the EMF metric line
+
+
+def test_a_snapshot_newer_than_the_pause_is_kept(handler_env, stores_for_capture, fake_agentapi) -> None:
+    """The agent's own shutdown upload landed after the pause began: the capture must not replace it."""
+    from tasklogs_core.pause_capture import capture_at_pause
+    from tasklogs_core.task_repository import PointerUpdate
+
+    repository, store, agent = stores_for_capture
+    name = f"agent-won-{uuid.uuid4().hex[:6]}"
+    task = with_snapshot(handler_env, name, RUNNING)
+    update(handler_env, task["task_id"], agentapi_url=fake_agentapi.agent(name), snapshot_at="2026-11-25T10:00:05.000000Z")
+    item = repository.get(task["task_id"])
+    result = capture_at_pause(item, "2026-11-25T10:00:00.000000Z", agent=agent, repository=repository, store=store,
+                              deadline=time.monotonic() + 5)
+    assert result.stored.outcome is PointerUpdate.SUPERSEDED
+    assert item_of(handler_env, task["task_id"])["snapshot_at"] == "2026-11-25T10:00:05.000000Z"
+
+
+def test_a_long_conversation_is_cut_to_the_newest_64_kib(handler_env, poller, fake_agentapi) -> None:
+    name = f"long-{uuid.uuid4().hex[:6]}"
+    turns = [f"turn {n}: " + "words " * 2_000 for n in range(30)]  # ~360 KB
+    task = put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name, Scenario(messages=conversation(*turns))))
+    pause(handler_env, poller, task["task_id"])
+    item = item_of(handler_env, task["task_id"])
+    body = handler_env.client("s3").get_object(Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task['task_id']}.json",
+                                               VersionId=item["snapshot_version"])["Body"].read()
+    assert len(body) <= 65_536
+    kept = json.loads(body)["data"]["messages"]
+    assert kept[-1]["content"].startswith("turn 29:") and 1 < len(kept) < 31
+    assert [m["id"] for m in kept] == list(range(31 - len(kept), 31))
+
+
+@pytest.fixture
+def stores_for_capture(handler_env):
+    from tasklogs_core.agentapi_client import AgentApiClient
+    from tasklogs_core.snapshot_store import SnapshotStore
+    from tasklogs_core.task_repository import TaskRepository
+
+    return (TaskRepository(handler_env.client("dynamodb"), handler_env.table_name),
+            SnapshotStore(handler_env.client("s3"), handler_env.bucket_name), AgentApiClient())
