@@ -182,3 +182,33 @@ def test_events_are_http_api_v2(path) -> None:
     event = json.loads(path.read_text())
     route_keys = {f"{method} {route}" for method, route, _, _ in http_api_routes()}
     assert event["version"] == "2.0" and event["routeKey"] in route_keys
+
+
+def test_translated_roles_carry_only_the_expected_managed_policies(monkeypatch) -> None:
+    """What SAM itself adds to each role, read from its own translation of the template."""
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    template = yaml_parse(TEMPLATE.read_text())
+    for res in template["Resources"].values():  # the translator wants S3 locations, not folders
+        for key in ("CodeUri", "ContentUri"):
+            if key in res.get("Properties", {}):
+                res["Properties"][key] = "s3://bucket/key"
+
+    class PolicyLoader:
+        def load(self) -> dict:
+            return {}
+
+    translated = transform(template, {"JwtIssuer": "https://issuer", "JwtAudience": "aud"}, PolicyLoader())
+    managed = {
+        logical_id.removesuffix("Role"): {arn.rsplit("/", 1)[-1] for arn in res["Properties"].get("ManagedPolicyArns", [])}
+        for logical_id, res in translated["Resources"].items() if res["Type"] == "AWS::IAM::Role"
+    }
+    base = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
+    assert managed == {
+        "TaskLogsFunction": base | {"AWSLambdaVPCAccessExecutionRole"},
+        "LogSnapshotFunction": base,
+        "PauseCaptureFunction": base | {"AWSLambdaVPCAccessExecutionRole", "AWSLambdaDynamoDBExecutionRole"},
+        "SnapshotCleanupFunction": base | {"AWSLambdaDynamoDBExecutionRole"},
+    }
