@@ -172,3 +172,37 @@ def test_stored_envelope_is_exactly_the_contract_shape(handler_env, stores) -> N
     assert body == {"format": "agentapi", "data": {"messages": [
         {"id": 0, "content": "upload s", "role": "agent", "time": TIME},
         {"id": 1, "content": "still s", "role": "user", "time": TIME}]}}
+
+
+def test_a_failed_pointer_update_is_a_500_and_leaves_the_old_snapshot_served(upload, handler_env, monkeypatch) -> None:
+    """DynamoDB throttles the UpdateItem (a fault moto cannot produce, so it is injected): the client
+    gets the contract's 500 and the item still names the previous upload, whole."""
+    from botocore.exceptions import ClientError
+
+    from tests.integration.test_log_snapshot_upload import upload_event
+
+    aws = handler_env
+    task = put_task(aws, f"throttled-{uuid.uuid4().hex[:6]}", PAUSED)
+    token = f"agent-token-{task['name']}"
+    assert upload(upload_event(task["task_id"], token=token)).status == 204
+    before = TaskRepository(aws.client("dynamodb"), aws.table_name).get(task["task_id"])
+
+    def throttled(self, task_id: str, **kwargs) -> PointerUpdate:
+        original = self._client.update_item
+
+        def refuse(**request):
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                              "UpdateItem")
+
+        self._client.update_item = refuse
+        try:
+            return point(self, task_id, **kwargs)
+        finally:
+            self._client.update_item = original
+
+    point = TaskRepository.point_at_snapshot
+    monkeypatch.setattr(TaskRepository, "point_at_snapshot", throttled)
+    answer = upload(upload_event(task["task_id"], token=token))
+    assert (answer.status, answer.body) == (500, {"message": "Internal error storing snapshot."})
+    after = TaskRepository(aws.client("dynamodb"), aws.table_name).get(task["task_id"])
+    assert (after.snapshot_at, after.snapshot_version) == (before.snapshot_at, before.snapshot_version)

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklogs_core.errors import StorageError
+from tasklogs_core.errors import SnapshotStoreError, StorageError
 from tasklogs_core.models import TaskItem
 
 # Index names; template.yaml defines them and tests/template checks they agree.
@@ -122,7 +122,7 @@ class TaskRepository:
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise StorageError(f"UpdateItem failed: {type(exc).__name__}") from exc
+                raise SnapshotStoreError(f"UpdateItem failed: {type(exc).__name__}") from exc
             old = exc.response.get("Item")
             current = item_from_dynamodb(old) if old else None
             if current is None or current.is_deleted:
@@ -131,5 +131,5 @@ class TaskRepository:
                 return PointerUpdate.TASK_GONE
             return PointerUpdate.SUPERSEDED
         except BotoCoreError as exc:
-            raise StorageError(f"UpdateItem failed: {type(exc).__name__}") from exc
+            raise SnapshotStoreError(f"UpdateItem failed: {type(exc).__name__}") from exc
         return PointerUpdate.STORED
