@@ -38,6 +38,8 @@ class LocalAws:
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "TASKS_TABLE_NAME": self.table_name,
             "SNAPSHOTS_BUCKET_NAME": self.bucket_name,
+            # The fake agents listen on loopback, which the deployed function refuses by default.
+            "AGENTAPI_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
 
     def stop(self) -> None:

@@ -101,6 +101,8 @@ TASKS = [
              extra={"deleted_at": "2026-11-20T00:00:00Z"}),
     DemoTask("bobs-task", _task_id(19), RUNNING, "404 for alice (someone else's task)", owner=BOB, agent=Scenario()),
     DemoTask("release-notes", _task_id(20), PAUSED, "200 the snapshot its agent uploaded (empty until one is)"),
+    DemoTask("metadata-url", _task_id(21), RUNNING, "502 the AgentAPI URL points at instance metadata (SSRF guard)",
+             agent_url="http://169.254.169.254/latest/meta-data"),
 ]
 TASKS_BY_NAME = {task.name: task for task in TASKS}
 

@@ -32,6 +32,7 @@ EXPECTED = {
     "logs_missing_task": (404, "Resource not found."),
     "logs_no_claims": (401, "Unauthorized."),
     "logs_release_notes": (200, None),
+    "logs_metadata_url": (502, "Task app URL is not configured."),
 }
 
 DECODE = "Failed to decode request payload."

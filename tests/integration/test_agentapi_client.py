@@ -4,14 +4,17 @@ import time
 
 import pytest
 from tasklogs_core import errors
+from tasklogs_core.address_policy import AddressPolicy, parse_networks
 from tasklogs_core.agentapi_client import AgentApiClient, messages_url
 
 from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, refused_url
 
+LOOPBACK_ALLOWED = AddressPolicy(parse_networks("127.0.0.0/8"))
+
 
 @pytest.fixture(scope="module")
 def client() -> AgentApiClient:
-    return AgentApiClient()
+    return AgentApiClient(LOOPBACK_ALLOWED)
 
 
 def deadline_in(seconds: float) -> float:
@@ -82,3 +85,48 @@ def test_unusable_urls_are_not_configured(url: str | None) -> None:
 def test_messages_url_keeps_the_base_path() -> None:
     assert messages_url("http://10.0.4.17:3284") == "http://10.0.4.17:3284/messages"
     assert messages_url("https://apps.example.com/agents/a1/") == "https://apps.example.com/agents/a1/messages"
+
+
+# ---------------------------------------------------------------- SSRF guard
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data",
+    "http://169.254.170.2/v2/credentials",
+    "http://[fd00:ec2::254]/latest",
+    "http://[fe80::1]:3284",
+    "http://[::ffff:169.254.169.254]/",
+    "http://0.0.0.0:3284",
+])
+def test_metadata_and_link_local_addresses_are_refused_whatever_the_allow_list(url: str) -> None:
+    for policy in (AddressPolicy(), AddressPolicy(parse_networks("0.0.0.0/0, ::/0"))):
+        with pytest.raises(errors.TaskAppUrlNotConfigured, match="not allowed"):
+            AgentApiClient(policy).get_messages(url, deadline_in(2))
+
+
+def test_loopback_is_refused_unless_allowed(fake_agentapi: FakeAgentAPI) -> None:
+    url = fake_agentapi.agent("ssrf-loopback")
+    with pytest.raises(errors.TaskAppUrlNotConfigured, match="loopback"):
+        AgentApiClient().get_messages(url, deadline_in(2))
+    assert AgentApiClient(LOOPBACK_ALLOWED).get_messages(url, deadline_in(2)).messages
+
+
+def test_a_name_is_checked_by_the_address_it_resolves_to(fake_agentapi: FakeAgentAPI) -> None:
+    url = fake_agentapi.agent("ssrf-name").replace("127.0.0.1", "localhost")
+    with pytest.raises(errors.TaskAppUrlNotConfigured, match="loopback"):
+        AgentApiClient().get_messages(url, deadline_in(2))
+    assert AgentApiClient(LOOPBACK_ALLOWED).get_messages(url, deadline_in(2)).messages
+
+
+def test_an_allow_list_refuses_everything_outside_it(fake_agentapi: FakeAgentAPI) -> None:
+    url = fake_agentapi.agent("ssrf-outside")
+    with pytest.raises(errors.TaskAppUrlNotConfigured, match="outside AGENTAPI_ALLOWED_NETWORKS"):
+        AgentApiClient(AddressPolicy(parse_networks("10.0.0.0/8"))).get_messages(url, deadline_in(2))
+
+
+def test_a_refused_address_is_never_contacted(fake_agentapi: FakeAgentAPI) -> None:
+    url = fake_agentapi.agent("ssrf-untouched")
+    before = len(fake_agentapi.requests)
+    with pytest.raises(errors.TaskAppUrlNotConfigured):
+        AgentApiClient(AddressPolicy(parse_networks("10.0.0.0/8"))).get_messages(url, deadline_in(2))
+    assert len(fake_agentapi.requests) == before

@@ -178,3 +178,9 @@ def test_the_live_path_never_builds_the_s3_client(invoke) -> None:
     invoke(load_event("logs_refactor_auth"))
     assert dependencies.snapshot_store.cache_info().currsize == 0
     assert dependencies.agentapi_client.cache_info().currsize == 1
+
+
+def test_an_agentapi_url_at_instance_metadata_is_refused(invoke) -> None:
+    body = invoke(load_event("logs_metadata_url")).body
+    assert body["message"] == "Task app URL is not configured."
+    assert "169.254.169.254 is a link-local, metadata or otherwise reserved address" in body["detail"]

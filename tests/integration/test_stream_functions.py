@@ -172,9 +172,12 @@ def test_a_long_conversation_is_cut_to_the_newest_64_kib(handler_env, poller, fa
 
 @pytest.fixture
 def stores_for_capture(handler_env):
+    from tasklogs_core.address_policy import AddressPolicy, parse_networks
     from tasklogs_core.agentapi_client import AgentApiClient
+
+    LOOPBACK_ALLOWED = AddressPolicy(parse_networks("127.0.0.0/8"))
     from tasklogs_core.snapshot_store import SnapshotStore
     from tasklogs_core.task_repository import TaskRepository
 
     return (TaskRepository(handler_env.client("dynamodb"), handler_env.table_name),
-            SnapshotStore(handler_env.client("s3"), handler_env.bucket_name), AgentApiClient())
+            SnapshotStore(handler_env.client("s3"), handler_env.bucket_name), AgentApiClient(LOOPBACK_ALLOWED))

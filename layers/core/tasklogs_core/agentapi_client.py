@@ -4,7 +4,9 @@ Every socket operation is clamped to the request's deadline, so a slow or drippi
 hold the Lambda past it: httpx's own timeouts are per operation, not per request.
 """
 
+import ipaddress
 import json
+import socket
 import time
 from contextvars import ContextVar
 from urllib.parse import urlsplit
@@ -13,6 +15,7 @@ import httpcore
 import httpx
 from pydantic import ValidationError
 
+from tasklogs_core.address_policy import AddressPolicy
 from tasklogs_core.errors import TaskAppTimeout, TaskAppUnavailable, TaskAppUrlNotConfigured
 from tasklogs_core.models import AgentMessages
 
@@ -56,14 +59,35 @@ class _DeadlineStream(httpcore.NetworkStream):
 
 
 class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
+    def __init__(self, policy: AddressPolicy) -> None:
         self._inner = httpcore.SyncBackend()
+        self._policy = policy
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ANN001
+        # Connect to the checked address itself, so DNS cannot answer differently in between.
+        address = self._permitted_address(host, port)
         stream = self._inner.connect_tcp(
-            host, port, _clamp(timeout, httpcore.ConnectTimeout), local_address, socket_options
+            address, port, _clamp(timeout, httpcore.ConnectTimeout), local_address, socket_options
         )
         return _DeadlineStream(stream)
+
+    def _permitted_address(self, host: str, port: int) -> str:
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+            candidates = [host]
+        except ValueError:
+            try:
+                found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except OSError as exc:
+                raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+            candidates = list(dict.fromkeys(str(info[4][0]) for info in found))
+        refusals = []
+        for candidate in candidates:
+            refusal = self._policy.refusal(candidate)
+            if refusal is None:
+                return candidate
+            refusals.append(refusal)
+        raise TaskAppUrlNotConfigured(f"The task's AgentAPI address is not allowed: {'; '.join(refusals)}.")
 
     def connect_unix_socket(self, path, timeout=None, socket_options=None):  # noqa: ANN001
         stream = self._inner.connect_unix_socket(path, _clamp(timeout, httpcore.ConnectTimeout), socket_options)
@@ -74,12 +98,12 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
 
 class _DeadlineTransport(httpx.HTTPTransport):
-    def __init__(self) -> None:
+    def __init__(self, policy: AddressPolicy) -> None:
         super().__init__(retries=0)
         # httpx exposes no network-backend option; the pool it would build is replaced by an
         # identical one over the deadline backend (covered by the slow-agent tests).
         self._pool = httpcore.ConnectionPool(
-            network_backend=_DeadlineBackend(), max_connections=10, max_keepalive_connections=10, keepalive_expiry=30
+            network_backend=_DeadlineBackend(policy), max_connections=10, max_keepalive_connections=10, keepalive_expiry=30
         )
 
 
@@ -113,10 +137,11 @@ def _problem_summary(response: httpx.Response, body: bytes) -> str:
 
 
 class AgentApiClient:
-    def __init__(self, http: httpx.Client | None = None) -> None:
-        # Socket operations are bounded by the request deadline (see _clamp), not by fixed timeouts.
-        self._http = http or httpx.Client(
-            transport=_DeadlineTransport(),
+    def __init__(self, policy: AddressPolicy | None = None) -> None:
+        # Socket operations are bounded by the request deadline (see _clamp), not by fixed timeouts;
+        # connections go only to addresses the policy permits.
+        self._http = httpx.Client(
+            transport=_DeadlineTransport(policy or AddressPolicy()),
             timeout=httpx.Timeout(None, pool=1.0),
             trust_env=False,
             follow_redirects=False,

@@ -31,9 +31,10 @@ def snapshot_store():  # noqa: ANN201
 
 @cache
 def agentapi_client():  # noqa: ANN201
+    from tasklogs_core.address_policy import AddressPolicy, parse_networks
     from tasklogs_core.agentapi_client import AgentApiClient
 
-    return AgentApiClient()
+    return AgentApiClient(AddressPolicy(parse_networks(get_settings().agentapi_allowed_networks)))
 
 
 def reset() -> None:

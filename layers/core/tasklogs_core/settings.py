@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -14,6 +14,16 @@ class Settings(BaseModel):
     agentapi_timeout_seconds: float = Field(default=8.0, gt=0)
     # Time kept back from the Lambda deadline to turn an agent timeout into a 504 response.
     response_margin_seconds: float = Field(default=1.0, ge=0)
+    # CIDRs the agents live in (comma-separated); empty: any address but loopback and link-local.
+    agentapi_allowed_networks: str = ""
+
+    @field_validator("agentapi_allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        from tasklogs_core.address_policy import parse_networks
+
+        parse_networks(value)  # a typo fails loudly at the first request, naming the setting
+        return value
 
 
 @cache
@@ -26,4 +36,5 @@ def get_settings() -> Settings:
         username_claim=os.environ.get("USERNAME_CLAIM") or "username",
         agentapi_timeout_seconds=os.environ.get("AGENTAPI_TIMEOUT_SECONDS") or 8.0,
         response_margin_seconds=os.environ.get("RESPONSE_MARGIN_SECONDS") or 1.0,
+        agentapi_allowed_networks=os.environ.get("AGENTAPI_ALLOWED_NETWORKS", ""),
     )
