@@ -48,6 +48,8 @@ class Mode(StrEnum):
     UNKNOWN_ROLE = "unknown_role"  # 200 with a message whose role is neither user nor agent
     SLOW = "slow"  # waits `delay` seconds, then answers normally
     DRIP = "drip"  # sends headers, then the body one byte every `delay` seconds
+    TRUNCATED = "truncated"  # 200 with the first half of the JSON answer
+    RAW = "raw"  # 200 application/json with `raw` as the body, whatever it is
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Scenario:
     status: int = 500
     delay: float = 0.0
     agent_type: str = "claude"
+    raw: bytes = b""
 
 
 class FakeAgentAPI:
@@ -160,6 +163,8 @@ def _handler_for(fake: FakeAgentAPI) -> type[BaseHTTPRequestHandler]:
                 return self._problem(scenario.status, "Internal Server Error", "the agent's terminal is gone")
             if mode is Mode.NOT_JSON:
                 return self._send(200, "text/html", b"<html><body>502 Bad Gateway</body></html>")
+            if mode is Mode.RAW:
+                return self._send(200, "application/json", scenario.raw)
             if mode is Mode.WRONG_SCHEMA:
                 return self._json(200, "MessagesResponseBody", {"messages": {"id": 0, "content": "not a list"}})
             messages = list(scenario.messages)
@@ -167,6 +172,9 @@ def _handler_for(fake: FakeAgentAPI) -> type[BaseHTTPRequestHandler]:
                 messages.append({"id": len(messages), "content": "thinking...", "role": "system", "time": rfc3339_nano(time.time_ns())})
             if mode is Mode.DRIP:
                 return self._drip(self._encode("MessagesResponseBody", {"messages": messages}), scenario.delay)
+            if mode is Mode.TRUNCATED:
+                whole = self._encode("MessagesResponseBody", {"messages": messages})
+                return self._send(200, "application/json", whole[: len(whole) // 2])
             self._json(200, "MessagesResponseBody", {"messages": messages})
 
         def _encode(self, schema: str, body: dict) -> bytes:

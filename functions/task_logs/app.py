@@ -3,12 +3,13 @@
 import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from tasklogs_core import dependencies
-from tasklogs_core.api_errors import install_error_handlers, json_response
+from tasklogs_core.api_errors import install_error_handlers
 from tasklogs_core.identity import caller_from_claims, jwt_claims
+from tasklogs_core.response_size import accepts_gzip, fit_logs_response
 from tasklogs_core.settings import get_settings
 from tasklogs_core.task_logs import agent_deadline, find_task, read_task_logs
 
@@ -37,9 +38,17 @@ def get_task_logs(user: str, task: str) -> Response:
     status, logs = read_task_logs(
         item, snapshots=dependencies.snapshot_store, agent=dependencies.agentapi_client, deadline=deadline
     )
-    logger.info("task logs served", extra={"task_status": status.value, "snapshot": logs.snapshot, "entries": len(logs.logs)})
+    fitted = fit_logs_response(logs, gzip_ok=accepts_gzip(app.current_event.headers.get("accept-encoding")))
+    logger.info("task logs served", extra={
+        "task_status": status.value, "snapshot": logs.snapshot, "entries": len(logs.logs),
+        "omitted_entries": fitted.omitted_entries, "gzip": fitted.is_base64,
+    })
     metrics.add_metric(name="SnapshotLogsServed" if logs.snapshot else "LiveLogsServed", unit=MetricUnit.Count, value=1)
-    return json_response(200, logs.to_json())
+    if fitted.omitted_entries:
+        metrics.add_metric(name="LogsResponsesTruncated", unit=MetricUnit.Count, value=1)
+    response = Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=fitted.body, headers=fitted.headers)
+    response.base64_encoded = fitted.is_base64
+    return response
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

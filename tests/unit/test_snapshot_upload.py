@@ -87,7 +87,7 @@ def test_missing_messages_is_a_structure_error(body: bytes) -> None:
     (b'{"messages": [{"id": 0, "content": "", "role": "agent", "time": "yesterday"}]}', "messages[0].time"),
     (b'{"messages": [{"id": 0, "content": "", "role": "system", "time": "2026-11-25T04:31:04Z"}]}',
      'messages[0].role: must be "user" or "agent", got "system"'),
-    (b'{"messages": []}\xff', "not valid UTF-8"),
+    (b'{"messages": []}\xff', "not valid JSON"),
 ])
 def test_undecodable_bodies_say_why(body: bytes, detail: str) -> None:
     with pytest.raises(PayloadDecodeError) as caught:
@@ -119,3 +119,14 @@ def test_request_body_decodes_base64_and_caps_before_decoding() -> None:
     with pytest.raises(PayloadDecodeError, match="larger than"):
         request_body({"body": "x" * (MAX_UPLOAD_BYTES + 1), "isBase64Encoded": False})
     assert request_body({"isBase64Encoded": False}) == b""
+
+
+def test_invalid_utf8_and_nul_in_messages_are_replaced_not_refused() -> None:
+    body = b'{"messages": [{"id": 0, "content": "caf\xe9 \\u0000 ok", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}'
+    [message] = parse_upload(body)
+    assert message.content == "caf\ufffd \ufffd ok"
+
+
+def test_a_lone_surrogate_in_a_text_body_is_replaced() -> None:
+    raw = request_body({"body": '{"messages": [{"id": 0, "content": "\ud800", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}'})
+    assert "\ufffd" in parse_upload(raw)[0].content

@@ -19,8 +19,9 @@ from tasklogs_core.address_policy import AddressPolicy
 from tasklogs_core.errors import TaskAppTimeout, TaskAppUnavailable, TaskAppUrlNotConfigured
 from tasklogs_core.models import AgentMessages
 
-# Far above any real conversation; keeps a broken agent from exhausting the Lambda's memory.
-MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# Far above any real conversation (whose answer is cut to fit Lambda's 6 MB response anyway); keeps a
+# broken agent from exhausting the Lambda's memory.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 _deadline: ContextVar[float | None] = ContextVar("agentapi_deadline", default=None)
 
@@ -163,8 +164,10 @@ class AgentApiClient:
         if not 200 <= status < 300:
             summary = _problem_summary(response, body)
             raise TaskAppUnavailable(f"The task app answered HTTP {status}" + (f": {summary}." if summary else "."))
+        # Invalid UTF-8 becomes U+FFFD instead of failing the whole conversation (as Go's decoder does).
+        text = body.decode("utf-8", errors="replace")
         try:
-            return AgentMessages.model_validate_json(body)
+            return AgentMessages.model_validate_json(text)
         except ValidationError as exc:
             error = exc.errors(include_url=False, include_input=False)[0]
             if error["type"] == "json_invalid":

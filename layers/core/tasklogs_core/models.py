@@ -40,6 +40,11 @@ def utc_now_rfc3339() -> str:
     return utc_rfc3339(datetime.now(timezone.utc))
 
 
+def _without_nul(value: str) -> str:
+    # NUL is valid JSON (\u0000) but breaks C strings, terminals and many log stores downstream.
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
 class AgentMessage(BaseModel):
     """AgentAPI's `Message` (agentapi-openapi.json). Role is checked separately: an unknown role is
     its own error (contract §5), not a schema failure."""
@@ -47,7 +52,7 @@ class AgentMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: StrictInt
-    content: StrictStr
+    content: Annotated[StrictStr, AfterValidator(_without_nul)]
     role: StrictStr
     time: Rfc3339
 

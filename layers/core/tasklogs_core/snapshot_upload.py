@@ -123,10 +123,8 @@ def request_body(event: Mapping[str, Any]) -> bytes:
             raise PayloadDecodeError("The request body is not valid base64.") from None
     if len(body) > MAX_UPLOAD_BYTES:  # every character is at least one byte
         raise PayloadDecodeError(f"The request body is larger than {MAX_UPLOAD_BYTES} bytes.")
-    try:
-        return body.encode()
-    except UnicodeEncodeError:
-        raise PayloadDecodeError("The request body is not valid UTF-8.") from None
+    # A lone surrogate (from a \ud800 escape in the event) is kept as bytes; parse_upload replaces it.
+    return body.encode("utf-8", "surrogatepass")
 
 
 def parse_upload(raw: bytes) -> list[AgentMessage]:
@@ -135,9 +133,8 @@ def parse_upload(raw: bytes) -> list[AgentMessage]:
     if len(raw) > MAX_UPLOAD_BYTES:
         raise PayloadDecodeError(f"The request body is larger than {MAX_UPLOAD_BYTES} bytes.")
     try:
-        payload = json.loads(raw)
-    except UnicodeDecodeError:
-        raise PayloadDecodeError("The request body is not valid UTF-8.") from None
+        # Invalid UTF-8 becomes U+FFFD, as Coder's (Go) decoder does.
+        payload = json.loads(raw.decode("utf-8", errors="replace"))
     except ValueError as exc:
         raise PayloadDecodeError(f"The request body is not valid JSON: {exc}.") from None
     # Like Coder: JSON null decodes to an empty payload, which has no messages.

@@ -1,0 +1,96 @@
+"""Keeping a logs response inside Lambda's 6 MB response payload limit.
+
+A synchronous Lambda response over 6,291,456 bytes fails the invocation (API Gateway answers 500).
+The limit applies to the handler's result as the runtime serialises it: the body is a JSON string
+inside that JSON, so quotes and backslashes double and non-ASCII characters become \\uXXXX escapes.
+
+Order of remedies: send it as it is when it fits; else gzip it when the client accepts gzip; else
+keep the newest log entries that fit and say how many were left out in a response header.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from dataclasses import dataclass, field
+
+from tasklogs_core.models import TaskLogsResponse
+
+LAMBDA_RESPONSE_LIMIT = 6_291_456
+# Room for the status code, the headers and the JSON around the body.
+BODY_LIMIT = LAMBDA_RESPONSE_LIMIT - 16_384
+OMITTED_HEADER = "X-Tasklogs-Omitted-Entries"
+_WORST_CASE_ESCAPE = 12  # a character outside the BMP becomes two \uXXXX escapes
+
+
+@dataclass(frozen=True)
+class FittedBody:
+    body: str  # JSON, or base64 of gzipped JSON when `is_base64`
+    is_base64: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    omitted_entries: int = 0
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """True when `Accept-Encoding` lists gzip (or `*`) without `q=0`."""
+    for coding in (accept_encoding or "").lower().split(","):
+        name, _, params = coding.partition(";")
+        if name.strip() not in ("gzip", "*"):
+            continue
+        params = params.strip()
+        if not params.startswith("q="):
+            return True
+        try:
+            return float(params[2:]) > 0
+        except ValueError:
+            return False
+    return False
+
+
+def response_size(text: str) -> int:
+    """Bytes the body takes inside the runtime's serialised result (json.dumps, ASCII escapes)."""
+    return len(json.dumps(text))
+
+
+def _fits(text: str) -> bool:
+    if len(text) * _WORST_CASE_ESCAPE + 2 <= BODY_LIMIT:  # cheap: fits however it is escaped
+        return True
+    if len(text) + 2 > BODY_LIMIT:
+        return False
+    return response_size(text) <= BODY_LIMIT
+
+
+def _gzipped(text: str) -> str | None:
+    """Base64 of the gzipped text, when that fits (base64 needs no JSON escaping)."""
+    packed = gzip.compress(text.encode(), compresslevel=6)
+    return base64.b64encode(packed).decode() if 4 * -(-len(packed) // 3) <= BODY_LIMIT else None
+
+
+def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool) -> FittedBody:
+    text = response.to_json()
+    if _fits(text):
+        return FittedBody(text)
+    gzip_headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    if gzip_ok and (packed := _gzipped(text)) is not None:
+        return FittedBody(packed, True, gzip_headers)
+
+    def encoded(kept: int) -> tuple[str, bool] | None:
+        part = response.model_copy(update={"logs": response.logs[len(response.logs) - kept:] if kept else []}).to_json()
+        if _fits(part):
+            return part, False
+        packed = _gzipped(part) if gzip_ok else None
+        return (packed, True) if packed is not None else None
+
+    # The size grows with every entry kept: binary search the most of the newest entries that fit.
+    low, high = 0, len(response.logs)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if encoded(middle) is not None:
+            low = middle
+        else:
+            high = middle - 1
+    body, is_base64 = encoded(low) or ('{"logs":[]}', False)
+    omitted = len(response.logs) - low
+    headers = {OMITTED_HEADER: str(omitted), **(gzip_headers if is_base64 else {})}
+    return FittedBody(body, is_base64, headers, omitted)
