@@ -21,7 +21,6 @@ install_error_handlers(app, logger, metrics)
 
 
 @app.post("/api/v2/workspaceagents/me/tasks/<task>/log-snapshot")
-@tracer.capture_method
 def upload_log_snapshot(task: str) -> Response:
     event = app.current_event
     task = (event.path_parameters or {}).get("task", task)

@@ -21,7 +21,6 @@ install_error_handlers(app, logger, metrics)
 
 
 @app.get("/api/v2/tasks/<user>/<task>/logs")
-@tracer.capture_method
 def get_task_logs(user: str, task: str) -> Response:
     settings = get_settings()
     caller = caller_from_claims(jwt_claims(app.current_event.raw_event), settings.username_claim)

@@ -184,3 +184,17 @@ def test_an_agentapi_url_at_instance_metadata_is_refused(invoke) -> None:
     body = invoke(load_event("logs_metadata_url")).body
     assert body["message"] == "Task app URL is not configured."
     assert "169.254.169.254 is a link-local, metadata or otherwise reserved address" in body["detail"]
+
+
+def test_a_client_error_logs_one_warning_and_no_stack_trace(invoke, caplog, function_log) -> None:
+    """Deployed, library loggers reach CloudWatch through the runtime's root handler: a 404 must not
+    put a traceback there (Tracer logs every exception a captured method raises)."""
+    import json
+    import logging
+
+    log = function_log("TaskLogsFunction")
+    with caplog.at_level(logging.DEBUG):
+        assert invoke(load_event("logs_missing_task")).status == 404
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    [line] = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert (line["level"], line["message"], line["status_code"]) == ("WARNING", "Resource not found.", 404)

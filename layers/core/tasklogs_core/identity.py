@@ -8,6 +8,16 @@ from tasklogs_core.errors import Unauthenticated
 from tasklogs_core.models import Caller
 
 
+def well_formed(value: str) -> str:
+    """`value` with lone surrogates (which no UTF-8 text can hold) replaced by U+FFFD, so that nothing
+    a client sent can break JSON encoding, logging or an AWS call further on."""
+    try:
+        value.encode()
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def jwt_claims(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """`requestContext.authorizer.jwt.claims` of an HTTP API v2 event, if every level is there."""
     node: Any = event
@@ -20,10 +30,10 @@ def caller_from_claims(claims: Mapping[str, Any] | None, username_claim: str) ->
     if not claims:
         raise Unauthenticated("no verified JWT claims on the request")
     user_id = claims.get("sub")
-    if not isinstance(user_id, str) or not user_id.strip():
-        raise Unauthenticated("the JWT has no subject")
+    if not isinstance(user_id, str) or not user_id.strip() or well_formed(user_id) != user_id:
+        raise Unauthenticated("the JWT has no usable subject")
     username = claims.get(username_claim)
-    return Caller(user_id=user_id, username=username if isinstance(username, str) else "")
+    return Caller(user_id=user_id, username=well_formed(username) if isinstance(username, str) else "")
 
 
 def as_uuid(value: str) -> str | None:

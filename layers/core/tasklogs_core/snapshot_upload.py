@@ -24,7 +24,7 @@ from tasklogs_core.errors import (
     TaskNotFound,
     Unauthenticated,
 )
-from tasklogs_core.identity import as_uuid
+from tasklogs_core.identity import as_uuid, well_formed
 from tasklogs_core.models import AgentMessage
 
 if TYPE_CHECKING:
@@ -53,10 +53,10 @@ def token_sha256(token: str) -> str:
 def agent_token(headers: Mapping[str, str]) -> str | None:
     """`Coder-Session-Token`, else `Authorization: Bearer <token>` (API Gateway lowercases names)."""
     lowered = {key.lower(): value for key, value in headers.items()}
-    token = (lowered.get("coder-session-token") or "").strip()
+    token = well_formed(lowered.get("coder-session-token") or "").strip()
     if token:
         return token
-    scheme, _, credentials = (lowered.get("authorization") or "").strip().partition(" ")
+    scheme, _, credentials = well_formed(lowered.get("authorization") or "").strip().partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
     return None
@@ -83,6 +83,7 @@ def authorize_upload(
     repository: TaskRepository, headers: Mapping[str, str], task_ref: str, raw_query: str
 ) -> UploadTarget:
     """Steps 1-4 of contract §6, in that order."""
+    task_ref, raw_query = well_formed(task_ref), well_formed(raw_query or "")
     token = agent_token(headers)
     if token is None:
         raise Unauthenticated("no agent token")

@@ -17,7 +17,7 @@ from tasklogs_core.errors import (
     TaskStateConflict,
     UnsupportedSnapshotFormat,
 )
-from tasklogs_core.identity import as_uuid, names_caller
+from tasklogs_core.identity import as_uuid, names_caller, well_formed
 from tasklogs_core.models import AgentMessage, Caller, LogEntry, TaskItem, TaskLogsResponse
 from tasklogs_core.status import SNAPSHOT_STATUSES, TaskStatus, derive_status
 
@@ -38,6 +38,7 @@ class UnknownRole(ValueError):
 
 def find_task(repository: TaskRepository, caller: Caller, user_ref: str, task_ref: str) -> TaskItem:
     """The caller's task named by UUID first, then by name; anything else is TaskNotFound."""
+    user_ref, task_ref = well_formed(user_ref), well_formed(task_ref)
     if not names_caller(caller, user_ref):
         raise TaskNotFound()
     owner = as_uuid(caller.user_id) or caller.user_id

@@ -1,0 +1,150 @@
+"""Hostile input, generated: API Gateway events with odd path parameters (unicode, encoded slashes,
+huge strings), missing or duplicated headers, odd query strings, missing or strange authorizer
+claims, non-UTF-8 and base64 bodies. Whatever a client sends, the handlers answer with a client
+error or success in the contract's shape: never a 5xx, never another body.
+
+The default run generates HOSTILE_EXAMPLES events per route (500); the slow-marked run 10,000 more.
+"""
+
+import base64
+import json
+import os
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from devstack.demo import ALICE, BOB, TASKS_BY_NAME, UPLOAD_BODY, UPLOAD_TASK
+from devstack.events import http_api_event
+from devstack.lambda_runtime import context_for, load_handler
+
+DEFAULT_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "500"))
+SLOW_EXAMPLES = 10_000
+ERROR_KEYS = {"message", "detail", "validations"}
+
+# Healthy demo tasks only: a task whose agent is down answers 502 by design, whoever asks.
+HEALTHY = [TASKS_BY_NAME[name] for name in ("refactor-auth", "add-billing-page", "write-docs", "release-notes")]
+
+odd_text = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=300),
+    st.sampled_from(["..", ".", "%2F", "a/b", "/", "\\", "%00", "\x00", "me/../bob", "%E2%82", "\ud800", " ", ""]),
+    st.builds(lambda c, n: c * n, st.sampled_from(["x", "é", "😀", "/"]), st.integers(1_000, 20_000)),
+)
+user_segment = st.one_of(st.sampled_from(["me", "alice", "ALICE", ALICE.user_id, "bob", BOB.user_id]), odd_text)
+task_segment = st.one_of(st.sampled_from([t.name for t in HEALTHY] + [t.task_id for t in HEALTHY]), odd_text)
+header_name = st.one_of(st.sampled_from(["accept", "accept-encoding", "content-type", "coder-session-token",
+                                         "authorization", "x-forwarded-for", "cookie"]), st.text(min_size=1, max_size=20))
+headers = st.dictionaries(header_name, st.one_of(odd_text, st.sampled_from(["gzip", "Bearer", "Bearer x, Bearer y"])),
+                          max_size=6)
+query = st.one_of(st.just(""), st.sampled_from(["format=agentapi", "format=", "format=agentapi&format=x", "a=1&a=2",
+                                                "%ZZ", "=", "&&&", "format=agentapi&" + "x" * 5000]), st.text(max_size=200))
+claims = st.one_of(
+    st.none(), st.just(ALICE.claims), st.just(BOB.claims),
+    st.dictionaries(st.sampled_from(["sub", "username", "email", "aud"]), odd_text, max_size=4),
+)
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                           max_leaves=20)
+message = st.fixed_dictionaries({}, optional={
+    "id": st.one_of(st.integers(), st.text(max_size=5), st.none()),
+    "content": st.one_of(st.text(max_size=200), st.integers()),
+    "role": st.one_of(st.sampled_from(["user", "agent", "system", ""]), st.text(max_size=10)),
+    "time": st.one_of(st.sampled_from(["2026-11-25T04:31:04Z", "2026-11-25T04:31:04.123456789+02:00", "2026-13-40T99:99:99Z",
+                                       "yesterday"]), st.text(max_size=30)),
+})
+body_bytes = st.one_of(
+    st.none(), st.binary(max_size=300), st.just(UPLOAD_BODY),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.lists(message, max_size=5).map(lambda ms: json.dumps({"messages": ms}).encode()),
+    st.integers(60_000, 70_000).map(lambda n: b'{"messages": [], "pad": "' + b"x" * n + b'"}'),
+)
+
+
+def _event(method: str, user: str | None, task: str, hdrs: dict, raw_query: str, claim: dict | None,
+           body: bytes | None, as_base64: bool) -> dict:
+    path = (f"/api/v2/tasks/{quote(user, safe='', errors='replace')}/{quote(task, safe='', errors='replace')}/logs" if method == "GET"
+            else f"/api/v2/workspaceagents/me/tasks/{quote(task, safe='', errors='replace')}/log-snapshot")
+    try:
+        event = http_api_event(method, path, claims=claim, headers=hdrs, raw_query=raw_query)
+    except ValueError:  # no template route matches (for example an empty segment): API Gateway's own 404
+        return {}
+    event["pathParameters"] = {"user": user, "task": task} if method == "GET" else {"task": task}
+    if body is not None:
+        if as_base64:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+        else:
+            event["body"] = body.decode("utf-8", errors="surrogateescape")
+    return event
+
+
+def assert_contract(result: dict, allowed: set[int]) -> None:
+    status = result["statusCode"]
+    assert status in allowed, result
+    if status == 204:
+        assert not result.get("body")
+        return
+    assert result["headers"]["Content-Type"] == "application/json"
+    body = json.loads(result["body"]) if not result.get("isBase64Encoded") else None
+    if status == 200:
+        assert body is None or isinstance(body["logs"], list)
+        return
+    assert isinstance(body, dict) and "message" in body and set(body) <= ERROR_KEYS, body
+    assert isinstance(body["message"], str) and isinstance(body.get("detail", ""), str)
+    for validation in body.get("validations", []):
+        assert set(validation) == {"field", "detail"}
+
+
+def _run(function: str, event: dict, allowed: set[int]) -> None:
+    if not event:
+        return
+    result = load_handler(function)(event, context_for(function, 10))
+    assert_contract(result, allowed)
+
+
+SETTINGS = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), derandomize=False)
+
+
+def logs_property(examples: int):  # noqa: ANN201
+    @settings(max_examples=examples, **SETTINGS)
+    @given(user=user_segment, task=task_segment, hdrs=headers, raw_query=query, claim=claims,
+           body=st.one_of(st.none(), st.binary(max_size=100)), as_base64=st.booleans())
+    def check(user, task, hdrs, raw_query, claim, body, as_base64) -> None:  # noqa: ANN001
+        _run("TaskLogsFunction", _event("GET", user, task, hdrs, raw_query, claim, body, as_base64), {200, 401, 404})
+
+    return check
+
+
+def upload_property(examples: int):  # noqa: ANN201
+    token = st.one_of(st.none(), st.just(UPLOAD_TASK.agent_token), st.just(TASKS_BY_NAME["refactor-auth"].agent_token),
+                      odd_text)
+    task = st.one_of(st.just(UPLOAD_TASK.task_id), st.just(TASKS_BY_NAME["bobs-task"].task_id), task_segment)
+
+    @settings(max_examples=examples, **SETTINGS)
+    @given(task=task, hdrs=headers, agent_token=token, raw_query=query, body=body_bytes, as_base64=st.booleans())
+    def check(task, hdrs, agent_token, raw_query, body, as_base64) -> None:  # noqa: ANN001
+        if agent_token is not None:
+            hdrs = {**hdrs, "coder-session-token": agent_token}
+        event = _event("POST", None, task, hdrs, raw_query, None, body, as_base64)
+        _run("LogSnapshotFunction", event, {204, 400, 401, 404})
+
+    return check
+
+
+def test_logs_route_answers_any_event_per_contract(handler_env) -> None:
+    logs_property(DEFAULT_EXAMPLES)()
+
+
+def test_upload_route_answers_any_event_per_contract(handler_env) -> None:
+    upload_property(DEFAULT_EXAMPLES)()
+
+
+@pytest.mark.slow
+def test_logs_route_answers_10000_events_per_contract(handler_env) -> None:
+    logs_property(SLOW_EXAMPLES)()
+
+
+@pytest.mark.slow
+def test_upload_route_answers_10000_events_per_contract(handler_env) -> None:
+    upload_property(SLOW_EXAMPLES)()
