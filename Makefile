@@ -37,6 +37,9 @@ build: venv ## sam build (needs python3.13; no Docker)
 events: venv ## Rewrite events/*.json from the demo catalogue
 	$(PY) -m devstack events
 
+openapi: venv ## Rewrite docs/openapi.json from the code
+	$(PY) -m devstack openapi
+
 bench: venv ## Cold start and warm latency of the logs function
 	$(PY) bench/read_path.py
 

@@ -77,6 +77,7 @@ def main() -> None:
     token_cmd.add_argument("username")
     token_cmd.add_argument("--sub", help="user id (default: alice's or bob's demo id, else a new UUID)")
     commands.add_parser("events", help="rewrite events/*.json from the demo catalogue")
+    commands.add_parser("openapi", help="rewrite docs/openapi.json from the code")
     args = parser.parse_args()
 
     if args.command == "token":
@@ -92,6 +93,10 @@ def main() -> None:
 
         for path in write_events(demo_events()):
             print(path)
+    elif args.command == "openapi":
+        from devstack.openapi import write
+
+        print(write())
     else:
         run(getattr(args, "port", int(os.environ.get("TASKLOGS_PORT", "3000"))))
 

@@ -48,6 +48,12 @@ def _handler_for(gateway: LocalApiGateway) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             self._serve()
 
+        def __getattr__(self, name: str):  # noqa: ANN204
+            # Like API Gateway, any other method is routed too, and without a route it is a 404.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
         def _serve(self) -> None:
             raw_path, _, raw_query = self.path.partition("?")
             length = int(self.headers.get("Content-Length") or 0)

@@ -29,10 +29,15 @@ class LocalLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def load_handler(logical_id: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The function's handler, imported like the runtime does (each function under its own name)."""
+def ensure_layer_on_path() -> None:
+    """The layer's package importable, as /opt/python makes it in Lambda."""
     if str(LAYER_DIR) not in sys.path:
         sys.path.insert(0, str(LAYER_DIR))
+
+
+def load_handler(logical_id: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The function's handler, imported like the runtime does (each function under its own name)."""
+    ensure_layer_on_path()
     code_dir, module, function = function_handler(logical_id)
     name = f"tasklogs_function_{logical_id}"
     if name not in sys.modules:

@@ -1,0 +1,135 @@
+"""The OpenAPI 3.1 document of the service, generated from the code: routes and their authorizers from
+template.yaml, bodies from the pydantic models, error statuses and messages from error_responses.
+
+`python -m devstack openapi` (make openapi) rewrites docs/openapi.json; a test fails when the
+committed document drifts from this, and schemathesis runs against it (tests/hostile).
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from devstack.lambda_runtime import ensure_layer_on_path
+from devstack.template_resources import ROOT, http_api_routes
+
+ensure_layer_on_path()
+
+OPENAPI_PATH = ROOT / "docs" / "openapi.json"
+LOGS_PATH = "/api/v2/tasks/{user}/{task}/logs"
+UPLOAD_PATH = "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"
+
+
+def _schemas() -> dict[str, Any]:
+    from tasklogs_core.error_responses import ErrorBody
+    from tasklogs_core.models import AgentMessages, TaskLogsResponse
+
+    schemas: dict[str, Any] = {}
+    for name, model in (("TaskLogsResponse", TaskLogsResponse), ("Error", ErrorBody), ("AgentMessages", AgentMessages)):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    # What the models check in code, said in the schema too.
+    message = schemas["AgentMessage"]["properties"]
+    message["role"] = {"type": "string", "enum": ["user", "agent"]}
+    message["time"] = {"type": "string", "format": "date-time"}
+    schemas["LogEntry"]["properties"]["time"]["format"] = "date-time"
+    schemas["TaskLogsResponse"]["properties"]["snapshot_at"] = {"type": "string", "format": "date-time"}
+    return schemas
+
+
+def _errors(*error_types: type) -> dict[str, Any]:
+    """Responses for these domain errors, grouped by status, with their exact messages."""
+    from tasklogs_core.error_responses import _RESPONSES
+
+    by_status: dict[int, list[str]] = {}
+    for error_type in error_types:
+        status, message, _ = _RESPONSES[error_type]
+        by_status.setdefault(status, []).append(message)
+    return {
+        str(status): {
+            "description": " / ".join(f"`{m}`" for m in sorted(set(messages))),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for status, messages in sorted(by_status.items())
+    }
+
+
+def document() -> dict[str, Any]:
+    from tasklogs_core import errors
+    from tasklogs_core.response_size import OMITTED_HEADER
+
+    routes = {(method, path): needs_jwt for method, path, _, needs_jwt in http_api_routes()}
+    assert routes == {("GET", LOGS_PATH): True, ("POST", UPLOAD_PATH): False}, "template routes changed: update openapi.py"
+    task_param = {"name": "task", "in": "path", "required": True, "schema": {"type": "string"}}
+    logs_errors = _errors(
+        errors.Unauthenticated, errors.TaskNotFound, errors.TaskStateConflict, errors.TaskAppUrlNotConfigured,
+        errors.TaskAppUnavailable, errors.InvalidTaskAppResponse, errors.TaskAppTimeout, errors.SnapshotDecodeError,
+        errors.UnsupportedSnapshotFormat, errors.InvalidSnapshotData, errors.SnapshotFetchError, errors.StorageError,
+    )
+    upload_errors = _errors(
+        errors.Unauthenticated, errors.InvalidTaskId, errors.InvalidQueryParameters, errors.InvalidSnapshotFormat,
+        errors.TaskNotFound, errors.PayloadDecodeError, errors.InvalidPayloadStructure, errors.SnapshotStoreError,
+        errors.StorageError,
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tasklogs",
+            "version": "1.0.0",
+            "description": "Conversation logs of AI coding-agent tasks (the Coder task logs API). "
+                           "Contract: shared/spec/contract.md.",
+        },
+        "paths": {
+            LOGS_PATH: {"get": {
+                "operationId": "getTaskLogs",
+                "summary": "Live logs of an active task, or its stored snapshot",
+                "security": [{"userJwt": []}],
+                "parameters": [
+                    {"name": "user", "in": "path", "required": True, "schema": {"type": "string"},
+                     "description": "`me`, the caller's username or user id", "example": "me"},
+                    {**task_param, "description": "task UUID or name", "example": "refactor-auth"},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Logs; `snapshot` and `snapshot_at` only when read from a snapshot",
+                        "headers": {OMITTED_HEADER: {
+                            "description": "older entries left out to fit Lambda's 6 MB response (no gzip accepted)",
+                            "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TaskLogsResponse"}}},
+                    },
+                    **logs_errors,
+                },
+            }},
+            UPLOAD_PATH: {"post": {
+                "operationId": "uploadLogSnapshot",
+                "summary": "A workspace agent stores its task's conversation snapshot",
+                "security": [{"agentToken": []}, {"agentBearer": []}],
+                "parameters": [
+                    {**task_param, "schema": {"type": "string", "format": "uuid"}, "description": "task UUID",
+                     "example": "7a5c0000-0000-4000-8000-000000000020"},
+                    {"name": "format", "in": "query", "required": True, "schema": {"type": "string", "enum": ["agentapi"]}},
+                ],
+                "requestBody": {"required": True, "description": "AgentAPI's GET /messages answer, at most 65,536 bytes",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AgentMessages"}}}},
+                "responses": {"204": {"description": "Stored"}, **upload_errors},
+            }},
+        },
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "userJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "agentToken": {"type": "apiKey", "in": "header", "name": "Coder-Session-Token"},
+                "agentBearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2, sort_keys=False) + "\n"
+
+
+def write(path: Path = OPENAPI_PATH) -> Path:
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(render())
+    return path
