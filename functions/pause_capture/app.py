@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tasklogs_core import dependencies
+from tasklogs_core.deadlines import invocation_deadline
 from tasklogs_core.errors import InvalidTaskAppResponse, TaskAppTimeout, TaskAppUnavailable, TaskAppUrlNotConfigured
 from tasklogs_core.pause_capture import capture_at_pause, is_pause_start
 from tasklogs_core.settings import get_settings
@@ -57,4 +58,5 @@ def capture(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
-    return process_partial_response(event=event, record_handler=capture, processor=processor, context=context)
+    with invocation_deadline(context):
+        return process_partial_response(event=event, record_handler=capture, processor=processor, context=context)

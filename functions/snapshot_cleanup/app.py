@@ -7,6 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from tasklogs_core import dependencies
+from tasklogs_core.deadlines import invocation_deadline
 from tasklogs_core.snapshot_cleanup import task_deleted
 from tasklogs_core.stream_records import task_change
 
@@ -32,4 +33,5 @@ def clean_up(record: DynamoDBRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
-    return process_partial_response(event=event, record_handler=clean_up, processor=processor, context=context)
+    with invocation_deadline(context):
+        return process_partial_response(event=event, record_handler=clean_up, processor=processor, context=context)

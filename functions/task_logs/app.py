@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from tasklogs_core import dependencies
+from tasklogs_core.deadlines import invocation_deadline
 from tasklogs_core.api_errors import install_error_handlers
 from tasklogs_core.identity import caller_from_claims, jwt_claims
 from tasklogs_core.response_size import accepts_gzip, fit_logs_response
@@ -54,4 +55,5 @@ def get_task_logs(user: str, task: str) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
-    return app.resolve(event, context)
+    with invocation_deadline(context):
+        return app.resolve(event, context)

@@ -4,15 +4,19 @@ from functools import cache
 
 from tasklogs_core.settings import get_settings
 
-# Bounded retries and socket timeouts keep an AWS brown-out inside the Lambda timeout.
-_AWS_CLIENT_CONFIG = {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "max_attempts": 3}}
+# Per attempt: bounded sockets; per call: three attempts in all; per invocation: deadlines.py.
+_AWS_CLIENT_CONFIG = {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "total_max_attempts": 3}}
 
 
 def _aws_client(service: str):  # noqa: ANN202
     import boto3
     from botocore.config import Config
 
-    return boto3.session.Session().client(service, config=Config(**_AWS_CLIENT_CONFIG))
+    from tasklogs_core.deadlines import refuse_after_deadline
+
+    client = boto3.session.Session().client(service, config=Config(**_AWS_CLIENT_CONFIG))
+    client.meta.events.register("before-send", refuse_after_deadline)
+    return client
 
 
 @cache
