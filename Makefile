@@ -10,7 +10,7 @@ BOOT_PYTHON = $(shell PYTHON="$(PYTHON)" scripts/find-python)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv run test lint build events bench clean
+.PHONY: help venv run test lint build events openapi bench load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ openapi: venv ## Rewrite docs/openapi.json from the code
 
 bench: venv ## Cold start and warm latency of the logs function
 	$(PY) bench/read_path.py
+
+load: venv ## Loopback load test of a fresh local stack (5,000 requests at concurrency 16)
+	$(PY) -m devstack load --requests 5000 --concurrency 16
 
 clean: ## Remove the venv and build output
 	rm -rf $(VENV) .aws-sam .pytest_cache

@@ -68,6 +68,39 @@ def run(port: int) -> None:
         print("\nstopped", flush=True)
 
 
+def load(requests: int, concurrency: int) -> None:
+    """The local stack on a free port, then the load; its own process, so the figures are its own."""
+    import contextlib
+    import io
+    import logging
+
+    from devstack import lambda_runtime
+    from devstack.aws import start_local_aws
+    from devstack.demo import seed
+    from devstack.fake_agentapi import FakeAgentAPI
+    from devstack.front import LocalApiGateway
+    from devstack.load import run_load
+
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # one INFO line per request would be the bottleneck
+    aws, fake = start_local_aws(), FakeAgentAPI().start()
+    try:
+        seed(aws, fake)
+        _environment(aws.environment())
+        logging.getLogger("devstack").setLevel(logging.WARNING)
+        front = LocalApiGateway(port=0).start()
+        lambda_runtime.load_handler("TaskLogsFunction")
+        with contextlib.redirect_stdout(io.StringIO()):  # Powertools' buffered metric lines
+            baseline = run_load(front.url, min(requests, 200), 1)
+            result = run_load(front.url, requests, concurrency)
+        print("baseline, one request at a time (the service time):\n" + baseline.summary())
+        print(f"load (one local container per function, so latency at concurrency {concurrency} is mostly queueing):")
+        print(result.summary(), flush=True)
+        front.stop()
+    finally:
+        fake.stop()
+        aws.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     commands = parser.add_subparsers(dest="command")
@@ -78,6 +111,9 @@ def main() -> None:
     token_cmd.add_argument("--sub", help="user id (default: alice's or bob's demo id, else a new UUID)")
     commands.add_parser("events", help="rewrite events/*.json from the demo catalogue")
     commands.add_parser("openapi", help="rewrite docs/openapi.json from the code")
+    load_cmd = commands.add_parser("load", help="a bounded loopback load test of a fresh local stack")
+    load_cmd.add_argument("--requests", type=int, default=5000)
+    load_cmd.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
     if args.command == "token":
@@ -93,6 +129,8 @@ def main() -> None:
 
         for path in write_events(demo_events()):
             print(path)
+    elif args.command == "load":
+        load(args.requests, args.concurrency)
     elif args.command == "openapi":
         from devstack.openapi import write
 

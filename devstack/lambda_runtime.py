@@ -35,17 +35,26 @@ def ensure_layer_on_path() -> None:
         sys.path.insert(0, str(LAYER_DIR))
 
 
+_import_lock = threading.Lock()
+
+
 def load_handler(logical_id: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The function's handler, imported like the runtime does (each function under its own name)."""
+    """The function's handler, imported like the runtime does (each function under its own name),
+    once, even when the first requests arrive together."""
     ensure_layer_on_path()
     code_dir, module, function = function_handler(logical_id)
     name = f"tasklogs_function_{logical_id}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, code_dir / f"{module}.py")
-        assert spec and spec.loader
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules[name] = loaded
-        spec.loader.exec_module(loaded)
+    with _import_lock:
+        if name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(name, code_dir / f"{module}.py")
+            assert spec and spec.loader
+            loaded = importlib.util.module_from_spec(spec)
+            sys.modules[name] = loaded
+            try:
+                spec.loader.exec_module(loaded)
+            except BaseException:
+                del sys.modules[name]
+                raise
     return getattr(sys.modules[name], function)
 
 
@@ -63,5 +72,5 @@ def invoke(logical_id: str, event: dict[str, Any], timeout_seconds: float | None
     handler = load_handler(logical_id)
     with _locks_guard:
         lock = _container_locks.setdefault(logical_id, threading.Lock())
-    with lock:
+    with lock:  # Lambda's clock starts when the container takes the event, not while it queues
         return handler(event, context_for(logical_id, timeout_seconds))

@@ -1,0 +1,37 @@
+"""A bounded load test through the local API Gateway front over loopback, mixed live and snapshot:
+zero errors. The default run sends 400 requests; the slow run the full 5,000 at concurrency 16."""
+
+import contextlib
+import io
+
+import pytest
+
+from devstack.front import LocalApiGateway
+from devstack.load import run_load
+
+
+@pytest.fixture
+def front(handler_env, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    gateway = LocalApiGateway(port=0).start()
+    yield gateway
+    gateway.stop()
+
+
+def load(front: LocalApiGateway, requests: int, concurrency: int):  # noqa: ANN201
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = run_load(front.url, requests, concurrency)
+    print(result.summary())
+    return result
+
+
+def test_400_mixed_requests_at_concurrency_8_without_an_error(front) -> None:
+    result = load(front, 400, 8)
+    assert result.statuses == {200: 400}
+    assert len(result.latencies_ms["live"]) == len(result.latencies_ms["snapshot"]) == 200
+
+
+@pytest.mark.slow
+def test_5000_mixed_requests_at_concurrency_16_without_an_error(front) -> None:
+    result = load(front, 5000, 16)
+    assert result.statuses == {200: 5000} and result.errors == 0
