@@ -40,8 +40,9 @@ events: venv ## Rewrite events/*.json from the demo catalogue
 openapi: venv ## Rewrite docs/openapi.json from the code
 	$(PY) -m devstack openapi
 
-bench: venv ## Cold start and warm latency of the logs function
+bench: venv ## Cold start, warm latency of both read paths, the upload path
 	$(PY) bench/read_path.py
+	$(PY) bench/write_path.py
 
 load: venv ## Loopback load test of a fresh local stack (5,000 requests at concurrency 16)
 	$(PY) -m devstack load --requests 5000 --concurrency 16
