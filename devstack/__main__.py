@@ -1,6 +1,7 @@
 """python -m devstack [run|token|events]: the local stack and its helpers (see README)."""
 
 import argparse
+import faulthandler
 import os
 import signal
 import sys
@@ -56,6 +57,7 @@ def run(port: int) -> None:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints what every thread is doing
     try:
         stop.wait()
     except KeyboardInterrupt:

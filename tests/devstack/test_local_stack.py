@@ -106,6 +106,13 @@ def test_the_pause_resume_story_works_as_printed(stack) -> None:
 def test_ctrl_c_stops_everything(stack) -> None:
     process, _ = stack
     process.send_signal(signal.SIGINT)
-    out, _ = process.communicate(timeout=20)
+    try:
+        out, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # every thread's stack, for the failure message
+        time.sleep(1)
+        process.kill()
+        out, _ = process.communicate()
+        pytest.fail("the stack did not stop within 30 s after Ctrl-C:\n" + out[-6000:])
     assert process.returncode == 0, out
     assert "stopped" in out
