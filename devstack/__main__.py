@@ -57,6 +57,9 @@ def run(port: int) -> None:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Set explicitly: a shell that starts a job in the background makes it ignore SIGINT, and Python
+    # then installs no KeyboardInterrupt handler (so Ctrl-C, or CI's SIGINT, would do nothing).
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints what every thread is doing
     try:
         stop.wait()
