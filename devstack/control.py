@@ -54,13 +54,7 @@ class DemoControl:
         return 200, self.describe(name)
 
     def _update(self, task_id: str, attributes: dict[str, str]) -> None:
-        names = {f"#a{i}": key for i, key in enumerate(attributes)}
-        values = {f":v{i}": {"S": value} for i, value in enumerate(attributes.values())}
-        self._dynamodb.update_item(
-            TableName=self._aws.table_name, Key={"task_id": {"S": task_id}},
-            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
-            ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-        )
+        update_task(self._aws, task_id, attributes)
 
     def describe(self, name: str) -> dict[str, Any]:
         from tasklogs_core.status import derive_status
@@ -84,3 +78,14 @@ class DemoControl:
             "snapshot_version": item.snapshot_version,
             "snapshot_object": {"key": key, "exists": current is not None, "versions_kept": len(versions)},
         }
+
+
+def update_task(aws: LocalAws, task_id: str, attributes: dict[str, str]) -> None:
+    """SET string attributes of a task item, as the control plane or the provisioner would."""
+    names = {f"#a{i}": key for i, key in enumerate(attributes)}
+    values = {f":v{i}": {"S": value} for i, value in enumerate(attributes.values())}
+    aws.client("dynamodb").update_item(
+        TableName=aws.table_name, Key={"task_id": {"S": task_id}},
+        UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
+        ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+    )

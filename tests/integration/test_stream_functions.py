@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack import lambda_runtime
-from devstack.control import PAUSE_DONE, PAUSE_START
+from devstack.control import PAUSE_DONE, PAUSE_START, update_task
 from devstack.demo import ALICE, PAUSED, RUNNING, snapshot_envelope
 from devstack.events import http_api_event
 from devstack.fake_agentapi import FakeAgentAPI, Scenario, conversation, refused_url
@@ -26,12 +26,7 @@ def poller(handler_env) -> StreamPoller:
 
 
 def update(aws, task_id: str, **attributes: str) -> None:
-    names = {f"#a{i}": k for i, k in enumerate(attributes)}
-    values = {f":v{i}": {"S": v} for i, v in enumerate(attributes.values())}
-    aws.client("dynamodb").update_item(
-        TableName=aws.table_name, Key={"task_id": {"S": task_id}},
-        UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
-        ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+    update_task(aws, task_id, attributes)
 
 
 def item_of(aws, task_id: str) -> dict:

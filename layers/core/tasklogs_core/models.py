@@ -73,6 +73,10 @@ class StoredMessage(BaseModel):
     role: Literal["user", "agent"]
     time: str
 
+    @classmethod
+    def of(cls, message: AgentMessage) -> "StoredMessage":
+        return cls(id=message.id, content=message.content, role=message.role, time=message.time)  # type: ignore[arg-type]
+
 
 class SnapshotData(BaseModel):
     messages: list[StoredMessage]
@@ -86,8 +90,7 @@ class SnapshotEnvelope(BaseModel):
 
     @classmethod
     def of(cls, messages: list[AgentMessage]) -> "SnapshotEnvelope":
-        kept = [StoredMessage(id=m.id, content=m.content, role=m.role, time=m.time) for m in messages]  # type: ignore[arg-type]
-        return cls(data=SnapshotData(messages=kept))
+        return cls(data=SnapshotData(messages=[StoredMessage.of(m) for m in messages]))
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

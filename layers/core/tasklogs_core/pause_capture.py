@@ -42,7 +42,7 @@ def is_pause_start(old: TaskItem | None, new: TaskItem | None) -> bool:
 
 
 def _size(message: AgentMessage) -> int:
-    return len(StoredMessage.model_validate(message.model_dump()).model_dump_json().encode())
+    return len(StoredMessage.of(message).model_dump_json().encode())
 
 
 def fit_within(messages: list[AgentMessage], max_bytes: int = MAX_UPLOAD_BYTES) -> list[AgentMessage]:
