@@ -1,16 +1,43 @@
 """moto in server mode on 127.0.0.1 as DynamoDB and S3, with the template's table and bucket."""
 
 import logging
+import threading
 from dataclasses import dataclass
 
 import boto3
 from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 from devstack.template_resources import create_table_request
 
 REGION = "us-east-1"
 # moto accepts any credentials; fixed fake ones keep boto3 from looking for real ones.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+class _AtomicDynamoDB:
+    """WSGI wrapper: one DynamoDB call at a time. Real DynamoDB applies a conditional write atomically;
+    moto checks and writes without a lock, so two racing UpdateItems could both pass their condition.
+    S3 calls stay concurrent."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with self._lock:
+                return list(self._app(environ, start_response))
+        return self._app(environ, start_response)
+
+
+class _MotoServer(ThreadedMotoServer):
+    def _server_entry(self) -> None:
+        app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 @dataclass
@@ -48,7 +75,7 @@ class LocalAws:
 
 def start_local_aws(port: int = 0, table_name: str = "tasklogs-tasks", bucket_name: str = "tasklogs-snapshots") -> LocalAws:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call is noise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = _MotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
     aws = LocalAws(server, f"http://{host}:{bound_port}", table_name, bucket_name)
