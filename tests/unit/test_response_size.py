@@ -5,12 +5,15 @@ import gzip
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tasklogs_core.models import LogEntry, TaskLogsResponse
 from tasklogs_core.response_size import (
     BODY_LIMIT,
     LAMBDA_RESPONSE_LIMIT,
     OMITTED_HEADER,
     accepts_gzip,
+    escaped_size,
     fit_logs_response,
     response_size,
 )
@@ -25,6 +28,16 @@ def lambda_result_size(body: str, headers: dict) -> int:
     """The handler result as the Lambda runtime serialises it."""
     return len(json.dumps({"statusCode": 200, "headers": {"Content-Type": "application/json", **headers},
                            "body": body, "isBase64Encoded": False, "cookies": []}))
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8")))
+def test_escaped_size_is_what_json_dumps_makes(text: str) -> None:
+    assert escaped_size(text.encode()) == len(json.dumps(text))
+
+
+@pytest.mark.parametrize("text", ["", "plain", '"\\\b\f\n\r\t', "\x00\x01\x1f\x7f", "é€😀", "日本語", "\x80\u07ff\u0800\uffff\U00010000"])
+def test_escaped_size_for_each_kind_of_character(text: str) -> None:
+    assert escaped_size(text.encode()) == len(json.dumps(text))
 
 
 @pytest.mark.parametrize(("header", "ok"), [

@@ -109,8 +109,12 @@ class TaskLogsResponse(BaseModel):
     snapshot_at: str | None = None
 
     def to_json(self) -> str:
+        return self.to_utf8_json().decode()
+
+    def to_utf8_json(self) -> bytes:
         # `snapshot` is left out when false and `snapshot_at` when there is none (contract §5).
-        return self.model_dump_json(exclude_defaults=True)
+        # Bytes straight from pydantic-core: the size check and gzip need bytes, not a str.
+        return self.__pydantic_serializer__.to_json(self, exclude_defaults=True)
 
 
 class TaskItem(BaseModel):

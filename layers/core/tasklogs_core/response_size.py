@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import json
 from dataclasses import dataclass, field
 
 from tasklogs_core.models import TaskLogsResponse
@@ -22,6 +21,20 @@ LAMBDA_RESPONSE_LIMIT = 6_291_456
 BODY_LIMIT = LAMBDA_RESPONSE_LIMIT - 16_384
 OMITTED_HEADER = "X-Tasklogs-Omitted-Entries"
 _WORST_CASE_ESCAPE = 12  # a character outside the BMP becomes two \uXXXX escapes
+
+# What json.dumps adds per UTF-8 byte of a string, by class: ASCII it copies as is (deleted first),
+# `"` `\` and the short escapes (+1), other control characters and DEL (\u00XX: +5), lead bytes of
+# 2-, 3- and 4-byte characters (\uXXXX, or two for a 4-byte one: +4, +3, +8), continuation bytes (0).
+_COPIED_AS_IS = bytes(range(0x20, 0x7F)).translate(None, b'"\\')
+_CLASS_OF_BYTE = bytes(
+    ord("1") if b in b'"\\\b\f\n\r\t' else
+    ord("5") if b < 0x20 or b == 0x7F else
+    ord("0") if b < 0xC0 else
+    ord("4") if b < 0xE0 else
+    ord("3") if b < 0xF0 else
+    ord("8")
+    for b in range(256)
+)
 
 
 @dataclass(frozen=True)
@@ -48,37 +61,49 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return False
 
 
+def escaped_size(utf8: bytes) -> int:
+    """`len(json.dumps(utf8.decode()))`, the bytes a body takes inside the runtime's serialised result
+    (ASCII escapes), without building that string: two C-speed passes instead of a 6x larger copy."""
+    special = utf8.translate(None, _COPIED_AS_IS)
+    if not special:
+        return len(utf8) + 2
+    classes = special.translate(_CLASS_OF_BYTE)
+    extra = sum(int(cls) * classes.count(cls.encode()) for cls in "15438")
+    return len(utf8) + 2 + extra
+
+
 def response_size(text: str) -> int:
-    """Bytes the body takes inside the runtime's serialised result (json.dumps, ASCII escapes)."""
-    return len(json.dumps(text))
+    return escaped_size(text.encode())
 
 
-def _fits(text: str) -> bool:
-    if len(text) * _WORST_CASE_ESCAPE + 2 <= BODY_LIMIT:  # cheap: fits however it is escaped
+def _fits(utf8: bytes) -> bool:
+    if len(utf8) * _WORST_CASE_ESCAPE + 2 <= BODY_LIMIT:  # cheap: fits however it is escaped
         return True
-    if len(text) + 2 > BODY_LIMIT:
+    if len(utf8) + 2 > BODY_LIMIT:
         return False
-    return response_size(text) <= BODY_LIMIT
+    return escaped_size(utf8) <= BODY_LIMIT
 
 
-def _gzipped(text: str) -> str | None:
-    """Base64 of the gzipped text, when that fits (base64 needs no JSON escaping)."""
-    packed = gzip.compress(text.encode(), compresslevel=6)
+def _gzipped(utf8: bytes) -> str | None:
+    """Base64 of the gzipped body, when that fits (base64 needs no JSON escaping)."""
+    packed = gzip.compress(utf8, compresslevel=6)
     return base64.b64encode(packed).decode() if 4 * -(-len(packed) // 3) <= BODY_LIMIT else None
 
 
 def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool) -> FittedBody:
-    text = response.to_json()
-    if _fits(text):
-        return FittedBody(text)
+    utf8 = response.to_utf8_json()
+    if _fits(utf8):
+        return FittedBody(utf8.decode())
     gzip_headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-    if gzip_ok and (packed := _gzipped(text)) is not None:
+    if gzip_ok and (packed := _gzipped(utf8)) is not None:
         return FittedBody(packed, True, gzip_headers)
+    del utf8
 
     def encoded(kept: int) -> tuple[str, bool] | None:
-        part = response.model_copy(update={"logs": response.logs[len(response.logs) - kept:] if kept else []}).to_json()
+        logs = response.logs[len(response.logs) - kept:] if kept else []
+        part = response.model_copy(update={"logs": logs}).to_utf8_json()
         if _fits(part):
-            return part, False
+            return part.decode(), False
         packed = _gzipped(part) if gzip_ok else None
         return (packed, True) if packed is not None else None
 

@@ -60,7 +60,8 @@ def to_log_entries(messages: Iterable[AgentMessage]) -> list[LogEntry]:
         log_type = _LOG_TYPE_BY_ROLE.get(message.role)
         if log_type is None:
             raise UnknownRole(f'Invalid AgentAPI message role "{message.role}" (message id {message.id}).')
-        entries.append(LogEntry(id=message.id, content=message.content, type=log_type, time=message.time))
+        # Every field was validated as an AgentMessage: construct without validating twice.
+        entries.append(LogEntry.model_construct(id=message.id, content=message.content, type=log_type, time=message.time))
     return entries
 
 
