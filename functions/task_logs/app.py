@@ -38,15 +38,18 @@ def get_task_logs(user: str, task: str) -> Response:
     status, logs = read_task_logs(
         item, snapshots=dependencies.snapshot_store, agent=dependencies.agentapi_client, deadline=deadline
     )
+    snapshot, entries = logs.snapshot, len(logs.logs)
     fitted = fit_logs_response(logs, gzip_ok=accepts_gzip(app.current_event.headers.get("accept-encoding")))
+    del logs  # only the encoded body is needed now: free the conversation before its str copy is made
     logger.info("task logs served", extra={
-        "task_status": status.value, "snapshot": logs.snapshot, "entries": len(logs.logs),
+        "task_status": status.value, "snapshot": snapshot, "entries": entries,
         "omitted_entries": fitted.omitted_entries, "gzip": fitted.is_base64,
     })
-    metrics.add_metric(name="SnapshotLogsServed" if logs.snapshot else "LiveLogsServed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="SnapshotLogsServed" if snapshot else "LiveLogsServed", unit=MetricUnit.Count, value=1)
     if fitted.omitted_entries:
         metrics.add_metric(name="LogsResponsesTruncated", unit=MetricUnit.Count, value=1)
-    response = Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=fitted.body, headers=fitted.headers)
+    response = Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=fitted.text(),
+                        headers=fitted.headers)
     response.base64_encoded = fitted.is_base64
     return response
 

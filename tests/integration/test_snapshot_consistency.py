@@ -58,7 +58,7 @@ def test_racing_uploads_end_on_one_whole_upload(handler_env, stores, round_: int
             item = repository.get(task_id)
             if item and item.snapshot_at:
                 logs = snapshot_logs(item, store).logs
-                seen.append((logs[0].content.removeprefix("upload "), item.snapshot_at))
+                seen.append((logs[0].content.decode().removeprefix("upload "), item.snapshot_at))
 
     reader = threading.Thread(target=read)
     reader.start()
@@ -72,7 +72,7 @@ def test_racing_uploads_end_on_one_whole_upload(handler_env, stores, round_: int
     item = repository.get(task_id)
     # The item points at exactly the newest upload: its time and its version, whose body is whole.
     assert (item.snapshot_at, item.snapshot_version) == (newest.snapshot_at, newest.version_id)
-    assert [entry.content for entry in snapshot_logs(item, store).logs] == [f"upload {newest_marker}", f"still {newest_marker}"]
+    assert [entry.content.decode() for entry in snapshot_logs(item, store).logs] == [f"upload {newest_marker}", f"still {newest_marker}"]
     assert newest.outcome is PointerUpdate.STORED
     assert {r.outcome for r in results.values()} <= {PointerUpdate.STORED, PointerUpdate.SUPERSEDED}
     # Every upload is kept as a version.

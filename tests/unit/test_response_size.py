@@ -51,7 +51,7 @@ def test_accept_encoding(header: str | None, ok: bool) -> None:
 def test_small_responses_go_as_they_are() -> None:
     response = logs(3, "hello")
     fitted = fit_logs_response(response, gzip_ok=True)
-    assert (fitted.body, fitted.is_base64, fitted.headers, fitted.omitted_entries) == (response.to_json(), False, {}, 0)
+    assert (fitted.text(), fitted.is_base64, fitted.headers, fitted.omitted_entries) == (response.to_json(), False, {}, 0)
 
 
 @pytest.mark.parametrize("content", ["x" * 100_000, '"quoted" \\ ' * 10_000, "日本語のテキスト" * 12_000, "😀" * 40_000])
@@ -59,10 +59,10 @@ def test_without_gzip_the_newest_entries_that_fit_are_kept(content: str) -> None
     response = logs(100, content)
     assert response_size(response.to_json()) > LAMBDA_RESPONSE_LIMIT
     fitted = fit_logs_response(response, gzip_ok=False)
-    kept = json.loads(fitted.body)["logs"]
+    kept = json.loads(fitted.text())["logs"]
     assert kept and kept[-1]["id"] == 99 and [e["id"] for e in kept] == list(range(100 - len(kept), 100))
     assert fitted.headers == {OMITTED_HEADER: str(100 - len(kept))}
-    assert lambda_result_size(fitted.body, fitted.headers) <= LAMBDA_RESPONSE_LIMIT
+    assert lambda_result_size(fitted.text(), fitted.headers) <= LAMBDA_RESPONSE_LIMIT
     # ...and as many as fit: one more would not.
     one_more = logs(100, content).model_copy(update={"logs": response.logs[100 - len(kept) - 1:]}).to_json()
     assert response_size(one_more) > BODY_LIMIT
@@ -72,8 +72,8 @@ def test_with_gzip_everything_is_sent_compressed() -> None:
     response = logs(100, "x" * 100_000)
     fitted = fit_logs_response(response, gzip_ok=True)
     assert fitted.is_base64 and fitted.headers["Content-Encoding"] == "gzip"
-    assert json.loads(gzip.decompress(base64.b64decode(fitted.body))) == json.loads(response.to_json())
-    assert fitted.omitted_entries == 0 and lambda_result_size(fitted.body, fitted.headers) <= LAMBDA_RESPONSE_LIMIT
+    assert json.loads(gzip.decompress(base64.b64decode(fitted.text()))) == json.loads(response.to_json())
+    assert fitted.omitted_entries == 0 and lambda_result_size(fitted.text(), fitted.headers) <= LAMBDA_RESPONSE_LIMIT
 
 
 def test_gzip_that_is_still_too_big_is_cut_too() -> None:
@@ -84,10 +84,10 @@ def test_gzip_that_is_still_too_big_is_cut_too() -> None:
     response = logs(60, noise)
     fitted = fit_logs_response(response, gzip_ok=True)
     assert fitted.is_base64 and 0 < fitted.omitted_entries < 60
-    kept = json.loads(gzip.decompress(base64.b64decode(fitted.body)))["logs"]
-    assert kept[-1]["id"] == 59 and lambda_result_size(fitted.body, fitted.headers) <= LAMBDA_RESPONSE_LIMIT
+    kept = json.loads(gzip.decompress(base64.b64decode(fitted.text())))["logs"]
+    assert kept[-1]["id"] == 59 and lambda_result_size(fitted.text(), fitted.headers) <= LAMBDA_RESPONSE_LIMIT
 
 
 def test_a_single_entry_too_big_for_any_response_leaves_an_empty_list_and_says_so() -> None:
     fitted = fit_logs_response(logs(1, "x" * 7_000_000), gzip_ok=False)
-    assert json.loads(fitted.body) == {"logs": []} and fitted.headers == {OMITTED_HEADER: "1"}
+    assert json.loads(fitted.text()) == {"logs": []} and fitted.headers == {OMITTED_HEADER: "1"}

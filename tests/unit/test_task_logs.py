@@ -4,7 +4,7 @@ import json
 
 import pytest
 from tasklogs_core import errors
-from tasklogs_core.models import AgentMessage
+from tasklogs_core.models import RelayedMessage
 from tasklogs_core.task_logs import UnknownRole, agent_deadline, decode_snapshot, to_log_entries
 
 T = "2026-11-25T10:00:00.123456789Z"
@@ -14,14 +14,17 @@ def message(i: int, role: str, content: str = "text") -> dict:
     return {"id": i, "content": content, "role": role, "time": T}
 
 
+def relayed(fields: dict) -> RelayedMessage:
+    return RelayedMessage.model_validate_json(json.dumps(fields))
+
+
 def envelope(messages: object, fmt: object = "agentapi") -> bytes:
     return json.dumps({"format": fmt, "data": {"messages": messages}}).encode()
 
 
 def test_roles_map_to_types_keeping_order_and_content() -> None:
-    messages = [AgentMessage(**message(0, "agent", "  hi\n")), AgentMessage(**message(7, "user", "ü")),
-                AgentMessage(**message(3, "agent", ""))]
-    assert [entry.model_dump() for entry in to_log_entries(messages)] == [
+    messages = [relayed(message(0, "agent", "  hi\n")), relayed(message(7, "user", "ü")), relayed(message(3, "agent", ""))]
+    assert [entry.model_dump(mode="json") for entry in to_log_entries(messages)] == [
         {"id": 0, "content": "  hi\n", "type": "output", "time": T},
         {"id": 7, "content": "ü", "type": "input", "time": T},
         {"id": 3, "content": "", "type": "output", "time": T},
@@ -31,7 +34,7 @@ def test_roles_map_to_types_keeping_order_and_content() -> None:
 @pytest.mark.parametrize("role", ["system", "User", "assistant", ""])
 def test_other_roles_are_refused(role: str) -> None:
     with pytest.raises(UnknownRole, match="role"):
-        to_log_entries([AgentMessage(**message(0, role))])
+        to_log_entries([relayed(message(0, role))])
 
 
 def test_snapshot_decodes_to_log_entries() -> None:

@@ -4,7 +4,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBytes, StrictInt, StrictStr, WithJsonSchema
 
 # RFC 3339 date-time: up to 9 fractional digits (Go's RFC3339Nano) and a Z or numeric offset.
 _RFC3339 = re.compile(
@@ -65,6 +65,34 @@ class AgentMessages(BaseModel):
     messages: list[AgentMessage]
 
 
+def _utf8_without_nul(value: bytes) -> bytes:
+    return value.replace(b"\x00", "\ufffd".encode()) if b"\x00" in value else value
+
+
+# Message text the read path passes on without reading it, kept as the UTF-8 bytes the JSON held:
+# a str of a message with any character above U+00FF takes two bytes per character, these take
+# one per byte, and pydantic-core reads and writes them as JSON strings all the same.
+Utf8Text = Annotated[StrictBytes, AfterValidator(_utf8_without_nul), WithJsonSchema({"type": "string"})]
+
+
+class RelayedMessage(BaseModel):
+    """AgentMessage as the read path relays it (live or from a snapshot): the same checks, the
+    content as Utf8Text."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: StrictInt
+    content: Utf8Text
+    role: StrictStr
+    time: Rfc3339
+
+
+class RelayedMessages(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[RelayedMessage]
+
+
 class StoredMessage(BaseModel):
     """A message as a snapshot keeps it: only these four fields (contract §4)."""
 
@@ -96,9 +124,19 @@ class SnapshotEnvelope(BaseModel):
         return self.model_dump_json().encode()
 
 
+class StoredSnapshot(BaseModel):
+    """A stored object as the read path takes it: any extra keys ignored, messages checked as
+    AgentAPI's. Parsed straight from bytes; its errors are not worded for people (see decode_snapshot)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    format: Literal["agentapi"]
+    data: RelayedMessages
+
+
 class LogEntry(BaseModel):
     id: int
-    content: str
+    content: Annotated[bytes, WithJsonSchema({"type": "string"})]  # UTF-8 (a str given here is encoded)
     type: Literal["input", "output"]
     time: str
 
@@ -109,12 +147,16 @@ class TaskLogsResponse(BaseModel):
     snapshot_at: str | None = None
 
     def to_json(self) -> str:
-        return self.to_utf8_json().decode()
+        return self.to_ascii_json().decode()
 
-    def to_utf8_json(self) -> bytes:
+    def to_ascii_json(self) -> bytes:
+        """The body as ASCII JSON bytes (non-ASCII as \\uXXXX), straight from pydantic-core.
+
+        ASCII because the body becomes a str: a str holding any character above U+00FF takes two
+        bytes per character, an ASCII one takes one and decodes with a plain copy. The Lambda
+        runtime escapes non-ASCII this way anyway (its JSON encoder keeps ensure_ascii)."""
         # `snapshot` is left out when false and `snapshot_at` when there is none (contract §5).
-        # Bytes straight from pydantic-core: the size check and gzip need bytes, not a str.
-        return self.__pydantic_serializer__.to_json(self, exclude_defaults=True)
+        return self.__pydantic_serializer__.to_json(self, exclude_defaults=True, ensure_ascii=True)
 
 
 class TaskItem(BaseModel):

@@ -20,7 +20,7 @@ LAMBDA_RESPONSE_LIMIT = 6_291_456
 # Room for the status code, the headers and the JSON around the body.
 BODY_LIMIT = LAMBDA_RESPONSE_LIMIT - 16_384
 OMITTED_HEADER = "X-Tasklogs-Omitted-Entries"
-_WORST_CASE_ESCAPE = 12  # a character outside the BMP becomes two \uXXXX escapes
+_WORST_CASE_ESCAPE = 6  # per UTF-8 byte: a control byte becomes \u00XX, nothing grows more
 
 # What json.dumps adds per UTF-8 byte of a string, by class: ASCII it copies as is (deleted first),
 # `"` `\` and the short escapes (+1), other control characters and DEL (\u00XX: +5), lead bytes of
@@ -39,10 +39,14 @@ _CLASS_OF_BYTE = bytes(
 
 @dataclass(frozen=True)
 class FittedBody:
-    body: str  # JSON, or base64 of gzipped JSON when `is_base64`
+    body: bytes  # ASCII JSON, or base64 of gzipped JSON when `is_base64`
     is_base64: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     omitted_entries: int = 0
+
+    def text(self) -> str:
+        """The body as the handler returns it (kept as bytes until the conversation is freed)."""
+        return self.body.decode()
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
@@ -61,14 +65,18 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return False
 
 
+_SLICE = 1024 * 1024  # translate() first allocates a result as long as its input: keep that small
+
+
 def escaped_size(utf8: bytes) -> int:
     """`len(json.dumps(utf8.decode()))`, the bytes a body takes inside the runtime's serialised result
-    (ASCII escapes), without building that string: two C-speed passes instead of a 6x larger copy."""
-    special = utf8.translate(None, _COPIED_AS_IS)
-    if not special:
-        return len(utf8) + 2
-    classes = special.translate(_CLASS_OF_BYTE)
-    extra = sum(int(cls) * classes.count(cls.encode()) for cls in "15438")
+    (ASCII escapes), without building that string: C-speed passes over 1 MiB slices."""
+    extra = 0
+    for start in range(0, len(utf8), _SLICE):
+        special = utf8[start:start + _SLICE].translate(None, _COPIED_AS_IS)
+        if special:
+            classes = special.translate(_CLASS_OF_BYTE)
+            extra += sum(int(cls) * classes.count(cls.encode()) for cls in "15438")
     return len(utf8) + 2 + extra
 
 
@@ -76,34 +84,34 @@ def response_size(text: str) -> int:
     return escaped_size(text.encode())
 
 
-def _fits(utf8: bytes) -> bool:
-    if len(utf8) * _WORST_CASE_ESCAPE + 2 <= BODY_LIMIT:  # cheap: fits however it is escaped
+def _fits(body: bytes) -> bool:
+    if len(body) * _WORST_CASE_ESCAPE + 2 <= BODY_LIMIT:  # cheap: fits however it is escaped
         return True
-    if len(utf8) + 2 > BODY_LIMIT:
+    if len(body) + 2 > BODY_LIMIT:
         return False
-    return escaped_size(utf8) <= BODY_LIMIT
+    return escaped_size(body) <= BODY_LIMIT
 
 
-def _gzipped(utf8: bytes) -> str | None:
+def _gzipped(body: bytes) -> bytes | None:
     """Base64 of the gzipped body, when that fits (base64 needs no JSON escaping)."""
-    packed = gzip.compress(utf8, compresslevel=6)
-    return base64.b64encode(packed).decode() if 4 * -(-len(packed) // 3) <= BODY_LIMIT else None
+    packed = gzip.compress(body, compresslevel=6)
+    return base64.b64encode(packed) if 4 * -(-len(packed) // 3) <= BODY_LIMIT else None
 
 
 def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool) -> FittedBody:
-    utf8 = response.to_utf8_json()
-    if _fits(utf8):
-        return FittedBody(utf8.decode())
+    body = response.to_ascii_json()
+    if _fits(body):
+        return FittedBody(body)
     gzip_headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-    if gzip_ok and (packed := _gzipped(utf8)) is not None:
+    if gzip_ok and (packed := _gzipped(body)) is not None:
         return FittedBody(packed, True, gzip_headers)
-    del utf8
+    del body
 
-    def encoded(kept: int) -> tuple[str, bool] | None:
+    def encoded(kept: int) -> tuple[bytes, bool] | None:
         logs = response.logs[len(response.logs) - kept:] if kept else []
-        part = response.model_copy(update={"logs": logs}).to_utf8_json()
+        part = response.model_copy(update={"logs": logs}).to_ascii_json()
         if _fits(part):
-            return part.decode(), False
+            return part, False
         packed = _gzipped(part) if gzip_ok else None
         return (packed, True) if packed is not None else None
 
@@ -115,7 +123,7 @@ def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool) -> FittedBod
             low = middle
         else:
             high = middle - 1
-    body, is_base64 = encoded(low) or ('{"logs":[]}', False)
+    body, is_base64 = encoded(low) or (b'{"logs":[]}', False)
     omitted = len(response.logs) - low
     headers = {OMITTED_HEADER: str(omitted), **(gzip_headers if is_base64 else {})}
     return FittedBody(body, is_base64, headers, omitted)

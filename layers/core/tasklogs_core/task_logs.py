@@ -13,12 +13,22 @@ from tasklogs_core.errors import (
     InvalidSnapshotData,
     InvalidTaskAppResponse,
     SnapshotDecodeError,
+    TaskLogsError,
     TaskNotFound,
     TaskStateConflict,
     UnsupportedSnapshotFormat,
 )
 from tasklogs_core.identity import as_uuid, names_caller, well_formed
-from tasklogs_core.models import AgentMessage, Caller, LogEntry, TaskItem, TaskLogsResponse
+from tasklogs_core.models import (
+    AgentMessage,
+    Caller,
+    LogEntry,
+    RelayedMessage,
+    RelayedMessages,
+    StoredSnapshot,
+    TaskItem,
+    TaskLogsResponse,
+)
 from tasklogs_core.status import SNAPSHOT_STATUSES, TaskStatus, derive_status
 
 if TYPE_CHECKING:  # the clients' modules import httpx and botocore: load them only on their paths
@@ -29,7 +39,7 @@ if TYPE_CHECKING:  # the clients' modules import httpx and botocore: load them o
 SNAPSHOT_FORMAT = "agentapi"
 
 _LOG_TYPE_BY_ROLE = {"user": "input", "agent": "output"}
-_snapshot_messages = TypeAdapter(list[AgentMessage])
+_snapshot_messages = TypeAdapter(list[AgentMessage])  # over json.loads output: the same checks on str
 
 
 class UnknownRole(ValueError):
@@ -53,44 +63,56 @@ def find_task(repository: TaskRepository, caller: Caller, user_ref: str, task_re
     raise TaskNotFound()
 
 
-def to_log_entries(messages: Iterable[AgentMessage]) -> list[LogEntry]:
+def to_log_entries(messages: Iterable[RelayedMessage]) -> list[LogEntry]:
     """AgentAPI `user` → `input`, `agent` → `output`; order and content unchanged."""
     entries = []
     for message in messages:
         log_type = _LOG_TYPE_BY_ROLE.get(message.role)
         if log_type is None:
             raise UnknownRole(f'Invalid AgentAPI message role "{message.role}" (message id {message.id}).')
-        # Every field was validated as an AgentMessage: construct without validating twice.
+        # Every field was validated as a RelayedMessage: construct without validating twice.
         entries.append(LogEntry.model_construct(id=message.id, content=message.content, type=log_type, time=message.time))
     return entries
 
 
 def decode_snapshot(raw: bytes) -> list[LogEntry]:
     """Log entries from a stored envelope `{"format": "agentapi", "data": {"messages": [...]}}`."""
-    try:
-        envelope = json.loads(raw)
-    except ValueError as exc:
-        raise SnapshotDecodeError(f"The snapshot is not valid JSON: {exc}.") from None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), dict):
-        raise SnapshotDecodeError("The snapshot's data is not an object.")
-    found = envelope.get("format")
-    if not isinstance(found, str):
-        raise SnapshotDecodeError("The snapshot's format is not a string.")
-    if found != SNAPSHOT_FORMAT:
-        raise UnsupportedSnapshotFormat(found)
-    try:
-        messages = _snapshot_messages.validate_python(envelope["data"].get("messages"))
-        return to_log_entries(messages)
+    try:  # one pass of pydantic-core over the bytes
+        snapshot = StoredSnapshot.model_validate_json(raw)
     except ValidationError as exc:
-        error = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in ("messages", *error["loc"]))
-        raise InvalidSnapshotData(f"Invalid snapshot message at {where}: {error['msg']}.") from None
+        raise _snapshot_problem(raw, exc) from None
+    try:
+        return to_log_entries(snapshot.data.messages)
     except UnknownRole as exc:
         raise InvalidSnapshotData(str(exc)) from None
 
 
+def _snapshot_problem(raw: bytes, failure: ValidationError) -> TaskLogsError:
+    """What is wrong with a stored object, in words for people (only runs when it is wrong)."""
+    try:
+        envelope = json.loads(raw)
+    except ValueError as exc:
+        return SnapshotDecodeError(f"The snapshot is not valid JSON: {exc}.")
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("data"), dict):
+        return SnapshotDecodeError("The snapshot's data is not an object.")
+    found = envelope.get("format")
+    if not isinstance(found, str):
+        return SnapshotDecodeError("The snapshot's format is not a string.")
+    if found != SNAPSHOT_FORMAT:
+        return UnsupportedSnapshotFormat(found)
+    try:
+        _snapshot_messages.validate_python(envelope["data"].get("messages"))
+    except ValidationError as exc:
+        failure = exc
+    error = failure.errors(include_url=False, include_input=False)[0]
+    if error["type"] == "json_invalid":  # what Python's parser takes and pydantic-core's does not
+        return SnapshotDecodeError(f"The snapshot is not valid JSON: {error['msg']}.")
+    where = ".".join(str(part) for part in ("messages", *error["loc"]))
+    return InvalidSnapshotData(f"Invalid snapshot message at {where}: {error['msg']}.")
+
+
 def live_logs(task: TaskItem, agent: AgentApiClient, deadline: float) -> TaskLogsResponse:
-    messages = agent.get_messages(task.agentapi_url, deadline)
+    messages = agent.get_messages(task.agentapi_url, deadline, RelayedMessages)
     try:
         return TaskLogsResponse(logs=to_log_entries(messages.messages))
     except UnknownRole as exc:
