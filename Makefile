@@ -40,9 +40,8 @@ events: venv ## Rewrite events/*.json from the demo catalogue
 openapi: venv ## Rewrite docs/openapi.json from the code
 	$(PY) -m devstack openapi
 
-bench: venv ## Cold start, warm latency of both read paths, the upload path
-	$(PY) bench/read_path.py
-	$(PY) bench/write_path.py
+bench: venv ## Performance figures vs same-run baselines, and whether each target holds (docs/performance.md)
+	$(PY) bench/run_all.py
 
 load: venv ## Loopback load test of a fresh local stack (5,000 requests at concurrency 16)
 	$(PY) -m devstack load --requests 5000 --concurrency 16

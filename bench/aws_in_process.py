@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
 
 from devstack.aws import FAKE_CREDENTIALS, REGION  # noqa: E402
 from devstack.template_resources import create_table_request  # noqa: E402
+
+# With POWERTOOLS_METRICS_DISABLED, Powertools warns that it has nothing to publish; not a finding.
+warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
 TABLE, BUCKET = "tasklogs-bench-tasks", "tasklogs-bench-snapshots"
 ENVIRONMENT = {

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from devstack.template_resources import ROOT, function_handler, function_timeout_seconds
+from devstack.template_resources import ROOT, function_handler, function_memory_mb, function_timeout_seconds
 
 LAYER_DIR = ROOT / "layers" / "core"
 
@@ -60,7 +60,7 @@ def load_handler(logical_id: str) -> Callable[[dict[str, Any], Any], dict[str, A
 
 def context_for(logical_id: str, timeout_seconds: float | None = None) -> LocalLambdaContext:
     timeout = timeout_seconds if timeout_seconds is not None else function_timeout_seconds(logical_id)
-    return LocalLambdaContext(logical_id, timeout)
+    return LocalLambdaContext(logical_id, timeout, function_memory_mb(logical_id))
 
 
 _container_locks: dict[str, threading.Lock] = {}

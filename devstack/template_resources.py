@@ -105,6 +105,15 @@ def function_timeout_seconds(logical_id: str) -> int:
     return int(props.get("Timeout", load_template()["Globals"]["Function"]["Timeout"]))
 
 
+def function_memory_mb(logical_id: str) -> int:
+    """The function's MemorySize; a parameter reference resolves to the parameter's default."""
+    template = load_template()
+    size = resource(logical_id)["Properties"].get("MemorySize", template["Globals"]["Function"]["MemorySize"])
+    if isinstance(size, dict) and "Ref" in size:
+        size = template["Parameters"][size["Ref"]]["Default"]
+    return int(size)
+
+
 def function_handler(logical_id: str) -> tuple[Path, str, str]:
     """(code directory, module name, function name) of a function's handler."""
     props = resource(logical_id)["Properties"]

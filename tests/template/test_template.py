@@ -10,7 +10,7 @@ import pytest
 from tasklogs_core import task_repository
 
 from devstack.events import EVENTS_DIR
-from devstack.template_resources import TEMPLATE, create_table_request, load_template, resource
+from devstack.template_resources import TEMPLATE, create_table_request, function_memory_mb, load_template, resource
 
 
 def test_cfn_lint_reports_nothing() -> None:
@@ -113,6 +113,14 @@ def test_functions_run_python313_on_arm64_well_under_api_gateway_limit() -> None
     assert function["Timeout"] < 30 and function["Tracing"] == "Active"
     layer = resource("CoreLayer")
     assert layer["Metadata"]["BuildMethod"] == "python3.13" and layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_logs_function_memory_is_a_parameter_defaulting_to_the_documented_choice() -> None:
+    # docs/performance.md explains 1024 MB from the bench figures; a change there should change both.
+    assert resource("TaskLogsFunction")["Properties"]["MemorySize"] == {"Ref": "TaskLogsMemorySize"}
+    assert load_template()["Parameters"]["TaskLogsMemorySize"]["Default"] == 1024
+    assert function_memory_mb("TaskLogsFunction") == 1024 and function_memory_mb("LogSnapshotFunction") == 512
+    assert "TaskLogsMemorySize" in (Path(TEMPLATE).parent / "docs" / "performance.md").read_text()
 
 
 def test_every_function_has_a_log_group_with_retention() -> None:

@@ -121,10 +121,10 @@ class SnapshotEnvelope(BaseModel):
         return cls(data=SnapshotData(messages=[StoredMessage.of(m) for m in messages]))
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
+        return self.__pydantic_serializer__.to_json(self)  # UTF-8 bytes, without a str in between
 
 
-class StoredSnapshot(BaseModel):
+class RelayedSnapshot(BaseModel):
     """A stored object as the read path takes it: any extra keys ignored, messages checked as
     AgentAPI's. Parsed straight from bytes; its errors are not worded for people (see decode_snapshot)."""
 

@@ -25,7 +25,7 @@ from tasklogs_core.models import (
     LogEntry,
     RelayedMessage,
     RelayedMessages,
-    StoredSnapshot,
+    RelayedSnapshot,
     TaskItem,
     TaskLogsResponse,
 )
@@ -78,7 +78,7 @@ def to_log_entries(messages: Iterable[RelayedMessage]) -> list[LogEntry]:
 def decode_snapshot(raw: bytes) -> list[LogEntry]:
     """Log entries from a stored envelope `{"format": "agentapi", "data": {"messages": [...]}}`."""
     try:  # one pass of pydantic-core over the bytes
-        snapshot = StoredSnapshot.model_validate_json(raw)
+        snapshot = RelayedSnapshot.model_validate_json(raw)
     except ValidationError as exc:
         raise _snapshot_problem(raw, exc) from None
     try:
