@@ -31,8 +31,9 @@ test: venv ## Run the whole test suite (unit, integration, template, sam build, 
 lint: venv ## cfn-lint the template
 	$(VENV)/bin/cfn-lint template.yaml
 
-build: venv ## sam build (needs python3.13; no Docker)
+build: venv ## sam build (needs python3.13; no Docker), then precompile the bytecode Lambda cannot write
 	$(VENV)/bin/sam build --template template.yaml
+	python3.13 scripts/precompile_build.py .aws-sam/build
 
 events: venv ## Rewrite events/*.json from the demo catalogue
 	$(PY) -m devstack events
