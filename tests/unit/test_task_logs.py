@@ -74,6 +74,19 @@ def test_bad_snapshot_messages(messages: object) -> None:
         decode_snapshot(envelope(messages))
 
 
+def test_a_bad_message_is_named_by_its_place_in_the_messages() -> None:
+    with pytest.raises(errors.InvalidSnapshotData) as raised:
+        decode_snapshot(envelope([message(0, "agent"), {**message(1, "user"), "id": "1"}]))
+    assert raised.value.detail.startswith("Invalid snapshot message at messages.1.id: ")
+
+
+def test_json_only_pythons_parser_takes_is_still_undecodable() -> None:
+    # A lone surrogate escape: json.loads accepts it, pydantic-core does not; neither can be served.
+    raw = envelope([message(0, "agent", "x")]).replace(b'"x"', b'"\\ud800"')
+    with pytest.raises(errors.SnapshotDecodeError, match="not valid JSON"):
+        decode_snapshot(raw)
+
+
 def test_agent_deadline_leaves_the_margin_and_respects_the_cap() -> None:
     import time
 

@@ -107,7 +107,8 @@ def _snapshot_problem(raw: bytes, failure: ValidationError) -> TaskLogsError:
     error = failure.errors(include_url=False, include_input=False)[0]
     if error["type"] == "json_invalid":  # what Python's parser takes and pydantic-core's does not
         return SnapshotDecodeError(f"The snapshot is not valid JSON: {error['msg']}.")
-    where = ".".join(str(part) for part in ("messages", *error["loc"]))
+    loc = error["loc"][2:] if error["loc"][:2] == ("data", "messages") else error["loc"]  # from the fast pass
+    where = ".".join(str(part) for part in ("messages", *loc))
     return InvalidSnapshotData(f"Invalid snapshot message at {where}: {error['msg']}.")
 
 
