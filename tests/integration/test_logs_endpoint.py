@@ -2,6 +2,9 @@
 One test per row of contract §5, driven by the events in events/."""
 
 import copy
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -9,6 +12,7 @@ import pytest
 from devstack.demo import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASKS_BY_NAME, snapshot_envelope
 from devstack.events import http_api_event, load_event
 from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario
+from devstack.template_resources import ROOT
 from tests.expected import EXPECTED
 from tests.helpers import as_logs, put_task
 
@@ -178,6 +182,16 @@ def test_the_live_path_never_builds_the_s3_client(invoke) -> None:
     invoke(load_event("logs_refactor_auth"))
     assert dependencies.snapshot_store.cache_info().currsize == 0
     assert dependencies.agentapi_client.cache_info().currsize == 1
+
+
+def test_the_cold_start_imports_no_client_library(handler_env) -> None:
+    # Init is import only: boto3 and httpx (and the modules wrapping them) load on the first request
+    # of the path that needs them. (botocore itself comes with Powertools' Tracer.)
+    probe = ("import sys, app; print(sorted(m for m in ('boto3', 'httpx', 'tasklogs_core.agentapi_client', "
+             "'tasklogs_core.snapshot_store', 'tasklogs_core.task_repository') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT / "functions" / "task_logs", capture_output=True,
+                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "layers" / "core")})
+    assert out.stdout.strip() == "[]", out.stderr[-2000:]
 
 
 def test_an_agentapi_url_at_instance_metadata_is_refused(invoke) -> None:
