@@ -7,8 +7,8 @@ bytecode. (The built layer itself is arm64, so it is staged again from this mach
 second figure shows what that bytecode is worth: the same layer as plain `sam build` ships it,
 sources only, which Lambda's read-only /opt makes Python compile at every cold start.
 
-Also lists what app.py imports, slowest first (`python -X importtime`): where to look when the
-figure moves.
+Also shows what the first request adds (it makes the boto3 and httpx clients its path needs), and
+what app.py imports, slowest first (`python -X importtime`): where to look when the figure moves.
 
 Run: make bench   (or .venv/bin/python bench/cold_start.py --runs 15)
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import importlib.metadata as metadata
+import json
 import os
 import py_compile
 import re
@@ -46,10 +47,14 @@ print(time.perf_counter() - started)
 """
 
 
-def layer_distributions() -> list[metadata.Distribution]:
-    """The installed distributions layers/core/requirements.txt pulls in, extras and all."""
-    wanted = [Requirement(line) for line in (ROOT / "layers" / "core" / "requirements.txt").read_text().splitlines()
-              if line.strip() and not line.startswith("#")]
+LAYER_REQUIREMENTS = [line for line in (ROOT / "layers" / "core" / "requirements.txt").read_text().splitlines()
+                      if line.strip() and not line.startswith("#")]
+RUNTIME_REQUIREMENTS = ["boto3"]  # what the python3.13 Lambda runtime itself provides
+
+
+def distributions(requirements: list[str]) -> list[metadata.Distribution]:
+    """The installed distributions these requirements pull in, extras and all."""
+    wanted = [Requirement(line) for line in requirements]
     found: dict[str, metadata.Distribution] = {}
     while wanted:
         requirement = wanted.pop()
@@ -68,16 +73,24 @@ def layer_distributions() -> list[metadata.Distribution]:
     return list(found.values())
 
 
-def stage(dest: Path, *, bytecode: bool) -> dict[str, Path]:
-    """The layer and both handlers' code under dest, with unchecked-hash .pyc files or without."""
-    layer = dest / "layer"
-    for distribution in layer_distributions():
+def _copy_distributions(requirements: list[str], dest: Path) -> Path:
+    for distribution in distributions(requirements):
         for file in distribution.files or []:
             if file.parts[0] == ".." or "__pycache__" in file.parts:
                 continue
-            target = layer / file
+            target = dest / file
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(distribution.locate_file(file), target)
+    return dest
+
+
+def stage(dest: Path, *, bytecode: bool) -> dict[str, Path]:
+    """What a Lambda container's sys.path holds, under dest: both handlers' code, the layer
+    (its requirements and tasklogs_core) and the runtime's boto3, with unchecked-hash .pyc files
+    or without. Nothing else of this machine's venv is visible to the probes (they run with -S):
+    optional packages there (httpx imports rich and click when it finds them) are not in Lambda."""
+    layer = _copy_distributions(LAYER_REQUIREMENTS, dest / "layer")
+    runtime = _copy_distributions(RUNTIME_REQUIREMENTS, dest / "runtime")
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(ROOT / "layers" / "core" / "tasklogs_core", layer / "tasklogs_core", ignore=ignore)
     shutil.copytree(ROOT / "functions" / "task_logs", dest / "task_logs", ignore=ignore)
@@ -85,7 +98,7 @@ def stage(dest: Path, *, bytecode: bool) -> dict[str, Path]:
     shutil.copy2(ROOT / "bench" / "naive_handler.py", dest / "naive")
     if bytecode:
         compileall.compile_dir(dest, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-    return {"layer": layer, "ours": dest / "task_logs", "naive": dest / "naive"}
+    return {"layer": layer, "runtime": runtime, "ours": dest / "task_logs", "naive": dest / "naive"}
 
 
 def _env() -> dict[str, str]:
@@ -93,21 +106,78 @@ def _env() -> dict[str, str]:
     return {**os.environ, **ENVIRONMENT, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def cold_import_ms(code_dir: Path, module: str, layer: Path, extra_args: tuple[str, ...] = ()) -> tuple[float, str]:
-    code = PROBE.format(paths=[str(code_dir), str(layer)], module=module)
-    out = subprocess.run([sys.executable, *extra_args, "-c", code], env=_env(), capture_output=True, text=True, check=True)
+def _lambda_init_env(code_dir: Path) -> dict[str, str]:
+    """As in a Lambda container with `Tracing: Active`: Powertools' Tracer then patches libraries at
+    import, which is part of the cold start. (Nothing is traced: the probes only import.)"""
+    env = {**_env(), "LAMBDA_TASK_ROOT": str(code_dir)}
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    return env
+
+
+def cold_import_ms(code_dir: Path, module: str, paths: dict[str, Path], extra_args: tuple[str, ...] = ()) -> tuple[float, str]:
+    code = PROBE.format(paths=[str(code_dir), str(paths["layer"]), str(paths["runtime"])], module=module)
+    out = subprocess.run([sys.executable, "-S", *extra_args, "-c", code], env=_lambda_init_env(code_dir),
+                         capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1]) * 1000, out.stderr
 
 
 def slowest_imports(paths: dict[str, Path], count: int = 8) -> list[tuple[float, str]]:
     """What the logs function's module imports directly, by cumulative import time (ms)."""
-    _, stderr = cold_import_ms(paths["ours"], "app", paths["layer"], ("-X", "importtime"))
+    _, stderr = cold_import_ms(paths["ours"], "app", paths, ("-X", "importtime"))
     found = []
     for line in stderr.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|(\s+)(\S+)", line)
         if match and len(match.group(2)) == 3:  # imported by app.py itself (one level below it)
             found.append((int(match.group(1)) / 1000, match.group(3)))
     return sorted(found, reverse=True)[:count]
+
+
+FIRST_REQUEST_PROBE = """
+import contextlib, io, json, sys, time
+sys.path[:0] = {paths!r}
+import app
+class Context:  # what the handler reads of Lambda's context
+    function_name, function_version, memory_limit_in_mb = "TaskLogsFunction", "$LATEST", 1024
+    invoked_function_arn, aws_request_id = "arn:aws:lambda:us-east-1:123456789012:function:TaskLogsFunction", "first"
+    deadline = time.monotonic() + 12
+    def get_remaining_time_in_millis(self):
+        return int((self.deadline - time.monotonic()) * 1000)
+event = json.loads({event!r})
+started = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    result = app.lambda_handler(event, Context())
+elapsed = time.perf_counter() - started
+assert result["statusCode"] == 200, result
+print(elapsed)
+"""
+
+
+def first_request_ms(paths: dict[str, Path], runs: int) -> dict[str, float]:
+    """Median time of the first request after import, per path: it makes the clients that path needs.
+    AWS is a moto server in this process, so the probe itself imports no moto (nor boto3) early.
+    Tracing stays off here: outside Lambda there is no trace header or daemon to send segments to."""
+    from devstack.aws import start_local_aws
+    from devstack.demo import TASKS_BY_NAME, logs_path, seed
+    from devstack.events import http_api_event
+    from devstack.fake_agentapi import FakeAgentAPI
+
+    aws, fake = start_local_aws(), FakeAgentAPI().start()
+    try:
+        seed(aws, fake)
+        env = {**_env(), **aws.environment()}
+        medians = {}
+        for path, name in (("snapshot", "add-billing-page"), ("live", "refactor-auth")):
+            task = TASKS_BY_NAME[name]
+            event = http_api_event("GET", logs_path(task.owner.username, task.task_id), claims=task.owner.claims)
+            code = FIRST_REQUEST_PROBE.format(paths=[str(paths[key]) for key in ("ours", "layer", "runtime")],
+                                              event=json.dumps(event))
+            samples = [float(subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True,
+                                            check=True).stdout.strip().splitlines()[-1]) * 1000 for _ in range(runs)]
+            medians[path] = statistics.median(samples)
+        return medians
+    finally:
+        fake.stop()
+        aws.stop()
 
 
 def run(runs: int) -> list[Figure]:
@@ -117,15 +187,18 @@ def run(runs: int) -> list[Figure]:
         sources = stage(Path(sources_dir), bytecode=False)
         ours, naive, uncompiled = [], [], []
         for _ in range(runs):  # alternated, so load on the machine hits all three alike
-            ours.append(cold_import_ms(compiled["ours"], "app", compiled["layer"])[0])
-            naive.append(cold_import_ms(compiled["naive"], "naive_handler", compiled["layer"])[0])
-            uncompiled.append(cold_import_ms(sources["ours"], "app", sources["layer"])[0])
+            ours.append(cold_import_ms(compiled["ours"], "app", compiled)[0])
+            naive.append(cold_import_ms(compiled["naive"], "naive_handler", compiled)[0])
+            uncompiled.append(cold_import_ms(sources["ours"], "app", sources)[0])
         figures = [
             show(Figure("logs function, import + init", statistics.median(ours), statistics.median(naive), "ms", 0.8,
                         "eager naive handler")),
             show(Figure("  same, layer with bytecode vs sources only", statistics.median(ours),
                         statistics.median(uncompiled), "ms", None, "plain sam build")),
         ]
+        first = first_request_ms(compiled, max(3, runs // 3))
+        print(f"  then the first request, which makes the clients its path needs (median of {max(3, runs // 3)}):"
+              f" snapshot {first['snapshot']:.0f} ms, live {first['live']:.0f} ms")
         print("  what app.py imports, slowest first (cumulative, one run; a package counts where first imported):")
         for millis, name in slowest_imports(compiled):
             print(f"    {millis:7.1f} ms  {name}")

@@ -15,7 +15,7 @@ from tasklogs_core.snapshot_writer import store_snapshot
 from tasklogs_core.task_repository import PointerUpdate
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 app = APIGatewayHttpResolver()
 install_error_handlers(app, logger, metrics)

@@ -17,7 +17,7 @@ from tasklogs_core.stream_records import task_change
 from tasklogs_core.task_logs import agent_deadline
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 # Storage failures are retried by the event source mapping (bounded; then sent to the failure queue).
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

@@ -12,7 +12,7 @@ from tasklogs_core.snapshot_cleanup import task_deleted
 from tasklogs_core.stream_records import task_change
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 # A failed record is retried by the event source mapping (bounded; then sent to the failure queue).
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

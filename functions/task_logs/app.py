@@ -15,7 +15,7 @@ from tasklogs_core.settings import get_settings
 from tasklogs_core.task_logs import agent_deadline, find_task, read_task_logs
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 app = APIGatewayHttpResolver()
 install_error_handlers(app, logger, metrics)

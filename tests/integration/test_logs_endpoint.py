@@ -194,6 +194,19 @@ def test_the_cold_start_imports_no_client_library(handler_env) -> None:
     assert out.stdout.strip() == "[]", out.stderr[-2000:]
 
 
+def test_with_tracing_on_init_patches_botocore_only_and_the_agent_client_gets_traced(handler_env) -> None:
+    # As in Lambda with Tracing: Active. Powertools' default would import and patch every library it
+    # finds (httpx, sqlite3, ...) at init; httpx is patched when the agent client is first made.
+    probe = ("import sys, app; from aws_xray_sdk.core.patcher import _PATCHED_MODULES as patched; "
+             "print(sorted(patched), 'httpx' in sys.modules, 'sqlite3' in sys.modules); "
+             "from tasklogs_core import dependencies; dependencies.agentapi_client(); print(sorted(patched))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "core"), "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs")}
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT / "functions" / "task_logs", capture_output=True,
+                         text=True, check=True, env=env)
+    assert out.stdout.splitlines() == ["['botocore'] False False", "['botocore', 'httpx']"], out.stderr[-2000:]
+
+
 def test_an_agentapi_url_at_instance_metadata_is_refused(invoke) -> None:
     body = invoke(load_event("logs_metadata_url")).body
     assert body["message"] == "Task app URL is not configured."

@@ -1,20 +1,38 @@
 """AWS and HTTP clients, each created once per container and only when a path first needs it."""
 
+import threading
 from functools import cache
 
 from tasklogs_core.settings import get_settings
+
+# X-Ray patches, at init, only what every function uses. Powertools' default patches every library
+# it can import (httpx, sqlite3, http.client, ...), importing them all on every cold start; httpx is
+# patched when its client is first made instead (the snapshot path never makes one).
+TRACED_AT_INIT = ["botocore"]
 
 # Per attempt: bounded sockets; per call: three attempts in all; per invocation: deadlines.py.
 _AWS_CLIENT_CONFIG = {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "total_max_attempts": 3}}
 
 
-def _aws_client(service: str):  # noqa: ANN202
+_session_lock = threading.Lock()
+
+
+@cache
+def _aws_session():  # noqa: ANN202
     import boto3
+
+    # One per container: its clients share the endpoint data and models it has loaded, so the
+    # second client (S3 after DynamoDB) costs about a third of the first.
+    return boto3.session.Session()
+
+
+def _aws_client(service: str):  # noqa: ANN202
     from botocore.config import Config
 
     from tasklogs_core.deadlines import refuse_after_deadline
 
-    client = boto3.session.Session().client(service, config=Config(**_AWS_CLIENT_CONFIG))
+    with _session_lock:  # a boto3 session is not thread safe (the local stack runs functions in threads)
+        client = _aws_session().client(service, config=Config(**_AWS_CLIENT_CONFIG))
     client.meta.events.register("before-send", refuse_after_deadline)
     return client
 
@@ -35,13 +53,16 @@ def snapshot_store():  # noqa: ANN201
 
 @cache
 def agentapi_client():  # noqa: ANN201
+    from aws_lambda_powertools import Tracer
+
     from tasklogs_core.address_policy import AddressPolicy, parse_networks
     from tasklogs_core.agentapi_client import AgentApiClient
 
+    Tracer(auto_patch=False).patch(["httpx"])  # the agent calls show in X-Ray (no-op with tracing off)
     return AgentApiClient(AddressPolicy(parse_networks(get_settings().agentapi_allowed_networks)))
 
 
 def reset() -> None:
     """Forget every client and the settings (tests and the local stack change the environment)."""
-    for factory in (task_repository, snapshot_store, agentapi_client, get_settings):
+    for factory in (task_repository, snapshot_store, agentapi_client, get_settings, _aws_session):
         factory.cache_clear()
