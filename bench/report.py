@@ -29,7 +29,7 @@ class Figure:
     def line(self) -> str:
         verdict = "" if self.target is None else f"  target <= {self.target:.2f}x {'holds' if self.holds else 'MISSED'}"
         return (f"  {self.name:<40} {self.ours:9.2f} {self.unit:<3}  baseline {self.baseline:9.2f} {self.unit:<3}"
-                f" ({self.baseline_name})  ratio {self.ratio:5.2f}x{verdict}")
+                f" ({self.baseline_name})  ratio {self.ratio:6.3f}x{verdict}")
 
 
 def show(figure: Figure) -> Figure:
@@ -42,7 +42,7 @@ def summary(figures: list[Figure]) -> bool:
     targeted = [f for f in figures if f.target is not None]
     print("\nTargets")
     for figure in targeted:
-        print(f"  [{'holds ' if figure.holds else 'MISSED'}] {figure.name}: {figure.ratio:.2f}x (target <= {figure.target:.2f}x)")
+        print(f"  [{'holds ' if figure.holds else 'MISSED'}] {figure.name}: {figure.ratio:.3f}x (target <= {figure.target:.2f}x)")
     return all(f.holds for f in targeted)
 
 
