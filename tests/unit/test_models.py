@@ -1,4 +1,9 @@
+import re
+from datetime import datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from tasklogs_core.models import AgentMessage, AgentMessages, TaskLogsResponse, LogEntry
 
@@ -10,6 +15,8 @@ VALID_TIMES = [
     "2026-11-25T10:00:00.123456789+05:30",
     "2026-11-25T10:00:00-08:00",
     "2024-02-29T23:59:59.999999999Z",
+    "2026-01-31T00:00:00+23:59",
+    "2000-02-29T12:00:00Z",
 ]
 INVALID_TIMES = [
     "2026-11-25 10:00:00Z",  # RFC 3339's T (lower or upper case) only
@@ -19,6 +26,14 @@ INVALID_TIMES = [
     "2026-02-30T10:00:00Z",
     "2026-11-25T24:00:00Z",
     "2026-11-25T10:00:00+25:00",
+    "2026-11-25T10:00:00+05:60",
+    "2026-04-31T10:00:00Z",
+    "2025-02-29T10:00:00Z",
+    "1900-02-29T10:00:00Z",
+    "0000-01-01T10:00:00Z",
+    "2026-11-25T10:60:00Z",
+    "2026-11-25T10:00:60Z",
+    "٢٠٢٦-11-25T10:00:00Z",  # digits, but not ASCII ones
     "yesterday",
     "",
 ]
@@ -34,6 +49,34 @@ def test_rfc3339_times_are_kept_exactly(value: str) -> None:
 def test_non_rfc3339_times_are_rejected(value: str) -> None:
     with pytest.raises(ValidationError):
         AgentMessage.model_validate({"id": 1, "content": "x", "role": "agent", "time": value})
+
+
+def _is_rfc3339(value: str) -> bool:
+    """Reference: every field read and checked by the calendar, as RFC 3339 (and Go) define them."""
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?"
+                     r"(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))", value)
+    if not m:
+        return False
+    try:
+        datetime(*(int(g) for g in m.groups()[:6]))
+    except ValueError:
+        return False
+    return m.group(8) is None or (int(m.group(8)) <= 23 and int(m.group(9)) <= 59)
+
+
+_two = st.one_of(st.integers(0, 31), st.integers(0, 99)).map("{:02d}".format)  # mostly in range, some not
+_year = st.one_of(st.sampled_from([0, 1900, 2000, 2024, 2025]), st.integers(0, 9999)).map("{:04d}".format)
+
+
+@given(_year, _two, _two, _two, _two, _two, st.sampled_from(["Z", "+", "-"]), _two, _two)
+def test_the_time_check_agrees_with_reading_every_field(year, month, day, hour, minute, second, zone, oh, om) -> None:
+    value = f"{year}-{month}-{day}T{hour}:{minute}:{second}" + (zone if zone == "Z" else f"{zone}{oh}:{om}")
+    try:
+        AgentMessage.model_validate({"id": 1, "content": "x", "role": "agent", "time": value})
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted == _is_rfc3339(value)
 
 
 @pytest.mark.parametrize("field,value", [("id", "1"), ("id", 1.5), ("id", True), ("content", 5), ("role", None), ("time", 0)])
