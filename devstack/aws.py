@@ -16,25 +16,33 @@ REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 
-class _AtomicDynamoDB:
-    """WSGI wrapper: one DynamoDB call at a time. Real DynamoDB applies a conditional write atomically;
-    moto checks and writes without a lock, so two racing UpdateItems could both pass their condition.
-    S3 calls stay concurrent."""
+class _AtomicWrites:
+    """WSGI wrapper making moto atomic where AWS is. Real DynamoDB applies a conditional write
+    atomically, and a real S3 PutObject never loses another version; moto checks-then-writes in both
+    without a lock, so two racing UpdateItems could both pass their condition and two racing
+    PutObjects to one key could drop a version. So: one DynamoDB call at a time, one S3 write at a
+    time. S3 reads stay concurrent, and an upload's PutObject and UpdateItem still interleave with
+    other uploads' calls as they would on AWS."""
 
     def __init__(self, app) -> None:  # noqa: ANN001
         self._app = app
-        self._lock = threading.Lock()
+        self._dynamodb = threading.Lock()
+        self._s3_writes = threading.Lock()
 
     def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            with self._lock:
-                return list(self._app(environ, start_response))
-        return self._app(environ, start_response)
+            lock = self._dynamodb
+        elif environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE"):
+            lock = self._s3_writes
+        else:
+            return self._app(environ, start_response)
+        with lock:
+            return list(self._app(environ, start_response))
 
 
 class _MotoServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
-        app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+        app = _AtomicWrites(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
