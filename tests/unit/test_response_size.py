@@ -15,7 +15,6 @@ from tasklogs_core.response_size import (
     accepts_gzip,
     escaped_size,
     fit_logs_response,
-    response_size,
 )
 
 
@@ -57,15 +56,15 @@ def test_small_responses_go_as_they_are() -> None:
 @pytest.mark.parametrize("content", ["x" * 100_000, '"quoted" \\ ' * 10_000, "日本語のテキスト" * 12_000, "😀" * 40_000])
 def test_without_gzip_the_newest_entries_that_fit_are_kept(content: str) -> None:
     response = logs(100, content)
-    assert response_size(response.to_json()) > LAMBDA_RESPONSE_LIMIT
+    assert escaped_size(response.to_ascii_json()) > LAMBDA_RESPONSE_LIMIT
     fitted = fit_logs_response(response, gzip_ok=False)
     kept = json.loads(fitted.text())["logs"]
     assert kept and kept[-1]["id"] == 99 and [e["id"] for e in kept] == list(range(100 - len(kept), 100))
     assert fitted.headers == {OMITTED_HEADER: str(100 - len(kept))}
     assert lambda_result_size(fitted.text(), fitted.headers) <= LAMBDA_RESPONSE_LIMIT
     # ...and as many as fit: one more would not.
-    one_more = logs(100, content).model_copy(update={"logs": response.logs[100 - len(kept) - 1:]}).to_json()
-    assert response_size(one_more) > BODY_LIMIT
+    one_more = logs(100, content).model_copy(update={"logs": response.logs[100 - len(kept) - 1:]}).to_ascii_json()
+    assert escaped_size(one_more) > BODY_LIMIT
 
 
 def test_with_gzip_everything_is_sent_compressed() -> None:

@@ -80,10 +80,6 @@ def escaped_size(utf8: bytes) -> int:
     return len(utf8) + 2 + extra
 
 
-def response_size(text: str) -> int:
-    return escaped_size(text.encode())
-
-
 def _fits(body: bytes) -> bool:
     if len(body) * _WORST_CASE_ESCAPE + 2 <= BODY_LIMIT:  # cheap: fits however it is escaped
         return True
