@@ -19,6 +19,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
 
 from devstack.aws import FAKE_CREDENTIALS, REGION  # noqa: E402
 from devstack.template_resources import create_table_request  # noqa: E402
+from tasklogs_core.snapshot_store import snapshot_key  # noqa: E402
 
 # With POWERTOOLS_METRICS_DISABLED, Powertools warns that it has nothing to publish; not a finding.
 warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
@@ -47,7 +48,7 @@ class Aws:
         self.dynamodb.put_item(TableName=TABLE, Item=item)
 
     def put_snapshot(self, task_id: str, body: bytes) -> str:
-        return self.s3.put_object(Bucket=BUCKET, Key=f"task-snapshots/{task_id}.json", Body=body)["VersionId"]
+        return self.s3.put_object(Bucket=BUCKET, Key=snapshot_key(task_id), Body=body)["VersionId"]
 
 
 @contextmanager

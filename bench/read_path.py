@@ -24,6 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "layers" / "core")]
 
 from agent_process import agents_serving  # noqa: E402
 from aws_in_process import BUCKET, TABLE, aws_in_process  # noqa: E402
+from tasklogs_core.snapshot_store import snapshot_key  # noqa: E402
 from conversations import envelope, messages_of_size  # noqa: E402
 from report import Figure, interleaved_medians_ms, show  # noqa: E402
 
@@ -57,7 +58,7 @@ def snapshot_figure(aws, handler, repeats: int) -> Figure:  # noqa: ANN001
 
     def raw() -> None:
         aws.dynamodb.get_item(TableName=TABLE, Key={"task_id": {"S": task.task_id}}, ConsistentRead=True)
-        aws.s3.get_object(Bucket=BUCKET, Key=f"task-snapshots/{task.task_id}.json", VersionId=version)["Body"].read()
+        aws.s3.get_object(Bucket=BUCKET, Key=snapshot_key(task.task_id), VersionId=version)["Body"].read()
 
     mine, base = interleaved_medians_ms(ours, raw, repeats)
     return show(Figure(f"snapshot path, {len(stored) / 1024:.0f} KiB snapshot", mine, base, "ms", 1.15,

@@ -46,18 +46,6 @@ def summary(figures: list[Figure]) -> bool:
     return all(f.holds for f in targeted)
 
 
-def median_ms(call: Callable[[], object], repeats: int, warmups: int = 2) -> float:
-    """Median wall time of `call` in milliseconds, after `warmups` untimed calls."""
-    for _ in range(warmups):
-        call()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
-
-
 def interleaved_medians_ms(ours: Callable[[], object], baseline: Callable[[], object], repeats: int) -> tuple[float, float]:
     """Medians of both calls, alternated so drift in machine load (CI neighbours) hits both alike."""
     for _ in range(2):

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "layers" / "core")]
 
 from aws_in_process import BUCKET, TABLE, aws_in_process  # noqa: E402
+from tasklogs_core.snapshot_store import snapshot_key  # noqa: E402
 from conversations import answer, messages_of_size  # noqa: E402
 from report import Figure, interleaved_medians_ms, show  # noqa: E402
 
@@ -50,7 +51,7 @@ def run(repeats: int) -> list[Figure]:
         key = {"task_id": {"S": task.task_id}}
 
         def raw_write() -> None:
-            put = aws.s3.put_object(Bucket=BUCKET, Key=f"task-snapshots/{task.task_id}.json", Body=body)
+            put = aws.s3.put_object(Bucket=BUCKET, Key=snapshot_key(task.task_id), Body=body)
             aws.dynamodb.update_item(TableName=TABLE, Key=key, UpdateExpression="SET snapshot_at = :at, snapshot_version = :v",
                                      ExpressionAttributeValues={":at": {"S": "2026-11-25T00:00:00.000000Z"},
                                                                 ":v": {"S": put["VersionId"]}})
