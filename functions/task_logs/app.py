@@ -55,7 +55,9 @@ def get_task_logs(user: str, task: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
+# Not the response: it is the conversation. Traces are readable by more people than the logs, and a
+# subsegment over the X-Ray daemon's 64 KB datagram is dropped, losing the trace of big answers.
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
     with invocation_deadline(context):

@@ -1,8 +1,11 @@
 """GET /api/v2/tasks/{user}/{task}/logs end to end: the real handler, moto server, the fake AgentAPI.
 One test per row of contract §5, driven by the events in events/."""
 
+import contextlib
 import copy
+import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -11,7 +14,7 @@ import pytest
 
 from devstack.demo import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASKS_BY_NAME, snapshot_envelope
 from devstack.events import http_api_event, load_event
-from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario
+from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
 from devstack.template_resources import ROOT
 from tests.expected import EXPECTED
 from tests.helpers import as_logs, put_task
@@ -205,6 +208,48 @@ def test_with_tracing_on_init_patches_botocore_only_and_the_agent_client_gets_tr
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT / "functions" / "task_logs", capture_output=True,
                          text=True, check=True, env=env)
     assert out.stdout.splitlines() == ["['botocore'] False False", "['botocore', 'httpx']"], out.stderr[-2000:]
+
+
+def test_with_tracing_on_the_handler_is_traced_and_no_conversation_reaches_x_ray(handler_env) -> None:
+    """Traces are read by more people than the logs are, and the X-Ray daemon takes at most 64 KB per
+    UDP datagram: the response (the conversation) is never recorded, and big answers keep their trace.
+    A real UDP socket on loopback plays the daemon; the handler runs as in Lambda with Tracing: Active."""
+    big = "0123456789abcdef" * 6_000  # a ~96 KB answer: recorded, its subsegment would not fit a datagram
+    task_id = str(uuid.uuid4())
+    version = handler_env.client("s3").put_object(
+        Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task_id}.json",
+        Body=snapshot_envelope(conversation("Summarise the build log", big, start_ns=0)))["VersionId"]
+    put_task(handler_env, "big-snapshot", PAUSED, version=version, snapshot_at="2026-11-17T08:00:00.000000Z",
+             task_id=task_id)
+    events = [http_api_event("GET", f"/api/v2/tasks/{ALICE.username}/{name}/logs", claims=ALICE.claims)
+              for name in ("refactor-auth", "add-billing-page", "big-snapshot")]
+
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "core")]),
+           "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs"),
+           "_X_AMZN_TRACE_ID": "Root=1-6744c9a0-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
+           "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:%d" % daemon.getsockname()[1]}
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    run = ("import json, sys, app; from devstack.lambda_runtime import context_for; "
+           "print([app.lambda_handler(e, context_for('TaskLogsFunction'))['statusCode'] for e in json.load(sys.stdin)])")
+    with daemon:
+        out = subprocess.run([sys.executable, "-c", run], cwd=ROOT / "functions" / "task_logs", input=json.dumps(events),
+                             capture_output=True, text=True, env=env, timeout=60)
+        assert out.stdout.splitlines()[-1] == "[200, 200, 200]", out.stderr[-2000:]
+        daemon.setblocking(False)  # the run is over: everything sent is in the socket's buffer
+        datagrams = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                datagrams.append(daemon.recv(65_536))
+
+    segments = [json.loads(datagram.split(b"\n", 1)[1]) for datagram in datagrams]
+    handlers = [s for s in segments if s["name"] == "## lambda_handler"]
+    assert len(handlers) == 3, [s["name"] for s in segments]
+    assert {"dynamodb", "s3", "127.0.0.1"} <= {s["name"] for s in segments}  # AWS calls and the agent call
+    everything = b"".join(datagrams)
+    for content in ("Add a /healthz endpoint", "Added /billing with a Stripe form.", big[:64]):
+        assert content.encode() not in everything
 
 
 def test_an_agentapi_url_at_instance_metadata_is_refused(invoke) -> None:
