@@ -49,7 +49,6 @@ print(time.perf_counter() - started)
 
 LAYER_REQUIREMENTS = [line for line in (ROOT / "layers" / "core" / "requirements.txt").read_text().splitlines()
                       if line.strip() and not line.startswith("#")]
-RUNTIME_REQUIREMENTS = ["boto3"]  # what the python3.13 Lambda runtime itself provides
 
 
 def distributions(requirements: list[str]) -> list[metadata.Distribution]:
@@ -86,11 +85,10 @@ def _copy_distributions(requirements: list[str], dest: Path) -> Path:
 
 def stage(dest: Path, *, bytecode: bool) -> dict[str, Path]:
     """What a Lambda container's sys.path holds, under dest: both handlers' code, the layer
-    (its requirements and tasklogs_core) and the runtime's boto3, with unchecked-hash .pyc files
+    (its requirements, boto3 among them, and tasklogs_core), with unchecked-hash .pyc files
     or without. Nothing else of this machine's venv is visible to the probes (they run with -S):
     optional packages there (httpx imports rich and click when it finds them) are not in Lambda."""
     layer = _copy_distributions(LAYER_REQUIREMENTS, dest / "layer")
-    runtime = _copy_distributions(RUNTIME_REQUIREMENTS, dest / "runtime")
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(ROOT / "layers" / "core" / "tasklogs_core", layer / "tasklogs_core", ignore=ignore)
     shutil.copytree(ROOT / "functions" / "task_logs", dest / "task_logs", ignore=ignore)
@@ -98,7 +96,7 @@ def stage(dest: Path, *, bytecode: bool) -> dict[str, Path]:
     shutil.copy2(ROOT / "bench" / "naive_handler.py", dest / "naive")
     if bytecode:
         compileall.compile_dir(dest, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-    return {"layer": layer, "runtime": runtime, "ours": dest / "task_logs", "naive": dest / "naive"}
+    return {"layer": layer, "ours": dest / "task_logs", "naive": dest / "naive"}
 
 
 def _env() -> dict[str, str]:
@@ -115,7 +113,7 @@ def _lambda_init_env(code_dir: Path) -> dict[str, str]:
 
 
 def cold_import_ms(code_dir: Path, module: str, paths: dict[str, Path], extra_args: tuple[str, ...] = ()) -> tuple[float, str]:
-    code = PROBE.format(paths=[str(code_dir), str(paths["layer"]), str(paths["runtime"])], module=module)
+    code = PROBE.format(paths=[str(code_dir), str(paths["layer"])], module=module)
     out = subprocess.run([sys.executable, "-S", *extra_args, "-c", code], env=_lambda_init_env(code_dir),
                          capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1]) * 1000, out.stderr
@@ -169,7 +167,7 @@ def first_request_ms(paths: dict[str, Path], runs: int) -> dict[str, float]:
         for path, name in (("snapshot", "add-billing-page"), ("live", "refactor-auth")):
             task = TASKS_BY_NAME[name]
             event = http_api_event("GET", logs_path(task.owner.username, task.task_id), claims=task.owner.claims)
-            code = FIRST_REQUEST_PROBE.format(paths=[str(paths[key]) for key in ("ours", "layer", "runtime")],
+            code = FIRST_REQUEST_PROBE.format(paths=[str(paths[key]) for key in ("ours", "layer")],
                                               event=json.dumps(event))
             samples = [float(subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True,
                                             check=True).stdout.strip().splitlines()[-1]) * 1000 for _ in range(runs)]

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,11 @@ def test_sam_build_packages_every_function_and_the_arm64_layer(tmp_path: Path) -
     assert (layer / "tasklogs_core" / "task_logs.py").is_file()
     for function in ("TaskLogsFunction", "LogSnapshotFunction", "PauseCaptureFunction", "SnapshotCleanupFunction"):
         assert (build_dir / function / "app.py").is_file(), function
+    # The layer's AWS SDK is the pair the tests ran with: its botocore (aws-xray-sdk needs one) comes
+    # before the runtime's on sys.path, so it must never be whatever was newest at build time.
+    shipped = {d.metadata["Name"].lower(): d.version for d in metadata.distributions(path=[str(layer)])}
+    for sdk in ("boto3", "botocore"):
+        assert shipped[sdk] == metadata.version(sdk), sdk
     # The compiled pydantic-core in the layer is the Lambda's architecture, not this machine's.
     native = list((layer / "pydantic_core").glob("_pydantic_core*.so"))
     assert native and all("aarch64" in so.name for so in native), native
