@@ -70,8 +70,8 @@ def to_log_entries(messages: Iterable[RelayedMessage]) -> list[LogEntry]:
         log_type = _LOG_TYPE_BY_ROLE.get(message.role)
         if log_type is None:
             raise UnknownRole(f'Invalid AgentAPI message role "{message.role}" (message id {message.id}).')
-        # Every field was validated as a RelayedMessage: construct without validating twice.
-        entries.append(LogEntry.model_construct(id=message.id, content=message.content, type=log_type, time=message.time))
+        # Validated again, in pydantic-core: cheaper than model_construct's Python loop.
+        entries.append(LogEntry(id=message.id, content=message.content, type=log_type, time=message.time))
     return entries
 
 
