@@ -16,6 +16,7 @@ from devstack.demo import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASK
 from devstack.events import http_api_event, load_event
 from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
 from devstack.template_resources import ROOT
+from tasklogs_core.snapshot_store import snapshot_key
 from tests.expected import EXPECTED
 from tests.helpers import as_logs, put_task
 
@@ -217,7 +218,7 @@ def test_with_tracing_on_the_handler_is_traced_and_no_conversation_reaches_x_ray
     big = "Compiled 12 modules, 0 warnings. " * 3_000  # ~100 KB: recorded, its subsegment would not fit a datagram
     task_id = str(uuid.uuid4())
     version = handler_env.client("s3").put_object(
-        Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task_id}.json",
+        Bucket=handler_env.bucket_name, Key=snapshot_key(task_id),
         Body=snapshot_envelope(conversation("Summarise the build log", big, start_ns=0)))["VersionId"]
     put_task(handler_env, "big-snapshot", PAUSED, version=version, snapshot_at="2026-11-17T08:00:00.000000Z",
              task_id=task_id)
