@@ -2,11 +2,12 @@
 
 import os
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from tasklogs_core import dependencies
+from tasklogs_core.observability import new_logger
 from tasklogs_core.deadlines import invocation_deadline
 from tasklogs_core.api_errors import install_error_handlers
 from tasklogs_core.errors import TaskNotFound
@@ -14,7 +15,7 @@ from tasklogs_core.snapshot_upload import authorize_upload, parse_upload, reques
 from tasklogs_core.snapshot_writer import store_snapshot
 from tasklogs_core.task_repository import PointerUpdate
 
-logger = Logger()
+logger = new_logger()
 tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 app = APIGatewayHttpResolver()

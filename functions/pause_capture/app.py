@@ -3,12 +3,13 @@
 
 import os
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tasklogs_core import dependencies
+from tasklogs_core.observability import new_logger
 from tasklogs_core.deadlines import invocation_deadline
 from tasklogs_core.errors import InvalidTaskAppResponse, TaskAppTimeout, TaskAppUnavailable, TaskAppUrlNotConfigured
 from tasklogs_core.pause_capture import capture_at_pause, is_pause_start
@@ -16,7 +17,7 @@ from tasklogs_core.settings import get_settings
 from tasklogs_core.stream_records import task_change
 from tasklogs_core.task_logs import agent_deadline
 
-logger = Logger()
+logger = new_logger()
 tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 # Storage failures are retried by the event source mapping (bounded; then sent to the failure queue).

@@ -2,16 +2,17 @@
 
 import os
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from tasklogs_core import dependencies
+from tasklogs_core.observability import new_logger
 from tasklogs_core.deadlines import invocation_deadline
 from tasklogs_core.snapshot_cleanup import task_deleted
 from tasklogs_core.stream_records import task_change
 
-logger = Logger()
+logger = new_logger()
 tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 # A failed record is retried by the event source mapping (bounded; then sent to the failure queue).

@@ -2,11 +2,12 @@
 
 import os
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from tasklogs_core import dependencies
+from tasklogs_core.observability import new_logger
 from tasklogs_core.deadlines import invocation_deadline
 from tasklogs_core.api_errors import install_error_handlers
 from tasklogs_core.identity import caller_from_claims, jwt_claims
@@ -14,7 +15,7 @@ from tasklogs_core.response_size import accepts_gzip, fit_logs_response
 from tasklogs_core.settings import get_settings
 from tasklogs_core.task_logs import agent_deadline, find_task, read_task_logs
 
-logger = Logger()
+logger = new_logger()
 tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 app = APIGatewayHttpResolver()

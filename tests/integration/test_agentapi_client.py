@@ -130,3 +130,29 @@ def test_a_refused_address_is_never_contacted(fake_agentapi: FakeAgentAPI) -> No
     with pytest.raises(errors.TaskAppUrlNotConfigured):
         AgentApiClient(AddressPolicy(parse_networks("10.0.0.0/8"))).get_messages(url, deadline_in(2))
     assert len(fake_agentapi.requests) == before
+
+
+def test_a_slow_resolver_is_bounded_by_the_deadline(client: AgentApiClient, fake_agentapi: FakeAgentAPI,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # A resolver that answers after 3 s cannot be made for real without changing the machine's DNS
+    # configuration: getaddrinfo itself is slowed, for this one name only.
+    import socket
+
+    real = socket.getaddrinfo
+    resolved = []
+
+    def slow_resolver(host, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if host == "slow-dns.agents.test":
+            time.sleep(3)
+            resolved.append(host)
+            return real("127.0.0.1", *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+    url = fake_agentapi.agent("slow-dns").replace("127.0.0.1", "slow-dns.agents.test")
+    started = time.monotonic()
+    with pytest.raises(errors.TaskAppTimeout):
+        client.get_messages(url, deadline_in(0.8))
+    assert time.monotonic() - started < 1.2  # the deadline, not the resolver's 3 s
+    assert not resolved  # it was still resolving when the request ended
+

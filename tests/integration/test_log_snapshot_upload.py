@@ -224,3 +224,87 @@ def test_storage_failure_is_a_500_without_aws_details(upload, paused_task, monke
     dependencies.reset()
     answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task)))
     assert (answer.status, answer.body) == (500, {"message": "Internal error storing snapshot."})
+
+
+# ---------------------------------------------------------------- hostile text (contract §6 step 5)
+
+def message_json(id_: str = "0", content: str = '"hello"', role: str = '"agent"') -> bytes:
+    """One message as raw JSON text, so a test can send what json.dumps would never write."""
+    return f'{{"messages": [{{"id": {id_}, "content": {content}, "role": {role}, "time": "{TIME}"}}]}}'.encode()
+
+
+def test_a_lone_surrogate_escape_in_content_is_stored_as_u_fffd(upload, invoke, demo, paused_task) -> None:
+    answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task),
+                                 body=message_json(content=r'"a\ud800b \udfff"')))
+    assert (answer.status, answer.body) == (204, None)
+    [entry] = invoke(logs_event(paused_task)).body["logs"]
+    assert entry["content"] == "a\ufffdb \ufffd"  # one U+FFFD per lone escape, as Go's decoder makes it
+
+
+def test_a_surrogate_pair_escape_is_one_character(upload, invoke, paused_task) -> None:
+    upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(content=r'"\ud83d\ude00"')))
+    assert invoke(logs_event(paused_task)).body["logs"][0]["content"] == "\U0001f600"
+
+
+def test_a_lone_surrogate_in_a_role_is_a_400_with_a_writable_body_and_log_line(upload, paused_task, function_log) -> None:
+    log = function_log("LogSnapshotFunction")
+    answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(role=r'"\ud800"')))
+    assert answer.status == 400
+    assert answer.body == {"message": "Failed to decode request payload.",
+                           "detail": 'messages[0].role: must be "user" or "agent", got "\ufffd".'}
+    [line] = [json.loads(line) for line in log.getvalue().splitlines() if '"level":"WARNING"' in line]
+    assert line["detail"] == answer.body["detail"]
+
+
+@pytest.mark.parametrize("body", [
+    message_json(id_="NaN"), message_json(id_="Infinity"), message_json(id_="-Infinity"),
+    b'{"messages": [], "extra": NaN}',
+    message_json(id_=str(2**63)), message_json(id_=str(-(2**63) - 1)), message_json(id_="9" * 4300),
+    message_json(id_="9" * 4301),
+])
+def test_not_strict_json_and_ids_beyond_int64_are_400_and_store_nothing(upload, demo, paused_task, body: bytes) -> None:
+    answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=body))
+    assert (answer.status, answer.body["message"]) == (400, "Failed to decode request payload."), answer.body
+    assert versions_of(demo, paused_task["task_id"]) == []
+
+
+@pytest.mark.parametrize("id_", [2**63 - 1, -(2**63)])
+def test_int64_ids_at_the_limits_are_kept(upload, invoke, paused_task, id_: int) -> None:
+    assert upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_=str(id_)))).status == 204
+    assert invoke(logs_event(paused_task)).body["logs"][0]["id"] == id_
+
+
+# ---------------------------------------------------------------- {task}: exactly Go's UUID forms (step 2)
+
+def spelled_upload(task: dict, spelling: str) -> dict:
+    from urllib.parse import quote
+
+    event = upload_event(task["task_id"], token=token_of(task))
+    event["rawPath"] = event["rawPath"].replace(task["task_id"], quote(spelling, safe=""))
+    event["requestContext"]["http"]["path"] = event["rawPath"]
+    event["pathParameters"] = {"task": spelling}
+    return event
+
+
+@pytest.mark.parametrize("form", ["{{%s}}", "uuid:%s", "urn:%s", "{%s", "%s}", "x%s", "%s\n", "urn:uuid:{%s}"])
+def test_task_ids_in_forms_go_rejects_are_400(upload, demo, paused_task, form: str) -> None:
+    answer = upload(spelled_upload(paused_task, form % paused_task["task_id"]))
+    assert (answer.status, answer.body["message"]) == (400, "Invalid task ID format."), answer.body
+    assert versions_of(demo, paused_task["task_id"]) == []
+
+
+@pytest.mark.parametrize("spelling", [
+    lambda t: t.replace("-", "")[:7] + "-" + t.replace("-", "")[7:],  # a hyphen in the wrong place
+    lambda t: t.replace("-", "--", 1)[:-1],  # hyphens doubled, length kept
+    lambda t: t.translate(str.maketrans("0123456789", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")),
+])
+def test_misplaced_hyphens_and_other_digits_are_400(upload, paused_task, spelling) -> None:
+    answer = upload(spelled_upload(paused_task, spelling(paused_task["task_id"])))
+    assert (answer.status, answer.body["message"]) == (400, "Invalid task ID format.")
+
+
+@pytest.mark.parametrize("form", ["{%s}", "urn:uuid:%s", "URN:UUID:%s", "%s"])
+def test_task_ids_in_forms_go_accepts_are_the_task(upload, demo, paused_task, form: str) -> None:
+    spelling = form % paused_task["task_id"].upper()
+    assert upload(spelled_upload(paused_task, spelling)).status == 204
+    assert upload(spelled_upload(paused_task, (form % paused_task["task_id"]).replace("-", "") if form == "%s" else spelling)).status == 204

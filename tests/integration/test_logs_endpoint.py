@@ -272,3 +272,40 @@ def test_a_client_error_logs_one_warning_and_no_stack_trace(invoke, caplog, func
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     [line] = [json.loads(line) for line in log.getvalue().splitlines()]
     assert (line["level"], line["message"], line["status_code"]) == ("WARNING", "Resource not found.", 404)
+
+
+# ---- {task} and `sub` spellings (contract §2, §6 step 2) ---------------------------------------------
+
+def go_rejected_spellings(task_id: str) -> list[str]:
+    """Spellings of a real task's UUID that Python's uuid.UUID accepts and Go's uuid.Parse does not."""
+    digits = task_id.replace("-", "")
+    return ["{{" + task_id + "}}", "uuid:" + task_id, "urn:" + task_id, digits[:5] + "-" + digits[5:],
+            task_id.replace("0", "\uff10"), "{" + digits + "}", "urn:uuid:" + digits]
+
+
+@pytest.mark.parametrize("spelling", go_rejected_spellings(TASKS_BY_NAME["add-billing-page"].task_id))
+def test_a_task_uuid_in_a_form_go_rejects_is_only_tried_as_a_name(invoke, spelling: str) -> None:
+    task = {"name": "unused"}
+    answer = invoke(event_for(task, ref=quote_segment(spelling)))
+    assert (answer.status, answer.body) == (404, {"message": "Resource not found."})
+
+
+@pytest.mark.parametrize("spelling", ["{%s}", "urn:uuid:%s", "URN:UUID:%s"])
+def test_a_task_uuid_in_a_form_go_accepts_finds_the_task(invoke, spelling: str) -> None:
+    answer = invoke(event_for({"name": "unused"}, ref=quote_segment(spelling % TASKS_BY_NAME["add-billing-page"].task_id)))
+    assert answer.status == 200 and answer.body["snapshot"] is True
+
+
+def quote_segment(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+@pytest.mark.parametrize("subject", [ALICE.user_id.upper(), "{" + ALICE.user_id + "}", ALICE.user_id.replace("-", "")])
+@pytest.mark.parametrize("user", ["me", "alice", ALICE.user_id])
+@pytest.mark.parametrize("task", ["add-billing-page", TASKS_BY_NAME["add-billing-page"].task_id])
+def test_every_lookup_finds_the_task_however_sub_is_spelled(invoke, subject: str, user: str, task: str) -> None:
+    claims = {**ALICE.claims, "sub": subject}
+    answer = invoke(http_api_event("GET", f"/api/v2/tasks/{user}/{task}/logs", claims=claims))
+    assert answer.status == 200 and answer.body["snapshot"] is True

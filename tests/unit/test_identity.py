@@ -41,3 +41,19 @@ def test_a_caller_without_username_is_only_me_or_their_id() -> None:
     anonymous = Caller(user_id=ALICE.user_id)
     assert names_caller(anonymous, "me") and names_caller(anonymous, ALICE.user_id)
     assert not names_caller(anonymous, "")
+
+
+@pytest.mark.parametrize("subject", [ALICE.user_id.upper(), "{" + ALICE.user_id + "}", "urn:uuid:" + ALICE.user_id,
+                                     ALICE.user_id.replace("-", "")])
+def test_the_subject_is_normalised_once_to_the_canonical_uuid(subject: str) -> None:
+    assert caller_from_claims({"sub": subject, "username": "alice"}, "username") == ALICE
+
+
+def test_a_subject_that_is_not_a_uuid_is_kept_as_it_is() -> None:
+    assert caller_from_claims({"sub": "auth0|Alice"}, "username").user_id == "auth0|Alice"
+
+
+@pytest.mark.parametrize("ref", ["{{" + ALICE.user_id + "}}", "uuid:" + ALICE.user_id, ALICE.user_id.replace("-", "") + "-",
+                                 "1" + ALICE.user_id[1:].replace("1", "\uff11")])
+def test_user_refs_in_forms_go_rejects_are_not_the_callers_id(ref: str) -> None:
+    assert not names_caller(Caller(user_id=ALICE.user_id), ref)

@@ -8,6 +8,8 @@ import ipaddress
 import json
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextvars import ContextVar
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -66,6 +68,23 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
+# getaddrinfo has no timeout of its own, and a slow resolver can take many seconds: it runs on these
+# threads so that the caller waits only until the deadline. A lookup still running then finishes (or
+# fails) on its own thread; with every thread stuck, later lookups queue and time out the same way.
+_resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentapi-dns")
+
+
+def _resolve(host: str, port: int, timeout: float) -> list[tuple]:
+    lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        return lookup.result(timeout=timeout)
+    except FutureTimeout:
+        lookup.cancel()
+        raise httpcore.ConnectTimeout(f"resolving {host} outlasted the request deadline") from None
+    except OSError as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+
+
 class _DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self, policy: AddressPolicy) -> None:
         self._inner = httpcore.SyncBackend()
@@ -73,21 +92,18 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ANN001
         # Connect to the checked address itself, so DNS cannot answer differently in between.
-        address = self._permitted_address(host, port)
+        address = self._permitted_address(host, port, timeout)
         stream = self._inner.connect_tcp(
             address, port, _clamp(timeout, httpcore.ConnectTimeout), local_address, socket_options
         )
         return _DeadlineStream(stream)
 
-    def _permitted_address(self, host: str, port: int) -> str:
+    def _permitted_address(self, host: str, port: int, timeout: float | None) -> str:
         try:
             ipaddress.ip_address(host.split("%", 1)[0])
             candidates = [host]
         except ValueError:
-            try:
-                found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except OSError as exc:
-                raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+            found = _resolve(host, port, _clamp(timeout, httpcore.ConnectTimeout))
             candidates = list(dict.fromkeys(str(info[4][0]) for info in found))
         refusals = []
         for candidate in candidates:

@@ -1,14 +1,18 @@
 """Domain exceptions. They say what went wrong; error_responses decides what the client sees."""
 
+from tasklogs_core.text import well_formed
+
 
 class TaskLogsError(Exception):
-    """Base class; `detail` is safe to show to the caller."""
+    """Base class; `detail` is safe to show to the caller. Details often quote what the client sent, so
+    they are made well-formed here, once: an error body or log line can then always be encoded."""
 
     def __init__(self, detail: str = "", validations: list[tuple[str, str]] | None = None) -> None:
+        detail = well_formed(detail)
         super().__init__(detail)
         self.detail = detail
         # (field, detail) pairs for the response's `validations`
-        self.validations = validations or []
+        self.validations = [(well_formed(field), well_formed(text)) for field, text in validations or []]
 
 
 class Unauthenticated(TaskLogsError):

@@ -1,21 +1,11 @@
 """Who is calling: the JWT claims API Gateway already verified (contract §2)."""
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from tasklogs_core.errors import Unauthenticated
 from tasklogs_core.models import Caller
-
-
-def well_formed(value: str) -> str:
-    """`value` with lone surrogates (which no UTF-8 text can hold) replaced by U+FFFD, so that nothing
-    a client sent can break JSON encoding, logging or an AWS call further on."""
-    try:
-        value.encode()
-        return value
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+from tasklogs_core.text import parse_uuid, well_formed
 
 
 def jwt_claims(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -29,27 +19,26 @@ def jwt_claims(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def caller_from_claims(claims: Mapping[str, Any] | None, username_claim: str) -> Caller:
     if not claims:
         raise Unauthenticated("no verified JWT claims on the request")
-    user_id = claims.get("sub")
-    if not isinstance(user_id, str) or not user_id.strip() or well_formed(user_id) != user_id:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip() or well_formed(subject) != subject:
         raise Unauthenticated("the JWT has no usable subject")
     username = claims.get(username_claim)
-    return Caller(user_id=user_id, username=well_formed(username) if isinstance(username, str) else "")
+    return Caller(user_id=normalised_subject(subject), username=well_formed(username) if isinstance(username, str) else "")
 
 
-def as_uuid(value: str) -> str | None:
-    """Canonical lowercase form of a UUID string, or None when it is not one."""
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
+def normalised_subject(subject: str) -> str:
+    """The one spelling of a caller's id used for every lookup (contract §2): a UUID in its canonical
+    lowercase form, as the control plane writes `owner_id`. A subject that is not a UUID (an identity
+    provider with other ids) is kept as it is."""
+    return parse_uuid(subject) or subject
 
 
 def names_caller(caller: Caller, user_ref: str) -> bool:
     """True when the `{user}` path segment (`me`, a username or a user UUID) names the caller."""
     if user_ref == "me":
         return True
-    ref_id = as_uuid(user_ref)
-    if ref_id is not None and ref_id == as_uuid(caller.user_id):
+    ref_id = parse_uuid(user_ref)
+    if ref_id is not None and ref_id == caller.user_id:
         return True
     # Usernames are case-insensitive, as in Coder.
     return bool(caller.username) and user_ref.casefold() == caller.username.casefold()

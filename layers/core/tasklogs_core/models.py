@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBytes, StrictInt, StrictStr, WithJsonSchema
 
+from tasklogs_core.text import clean_text
+
 # RFC 3339 date-time: up to 9 fractional digits (Go's RFC3339Nano) and a Z or numeric offset, every
 # field within its range (ASCII digits only, as Go's parser wants).
 _RFC3339 = re.compile(
@@ -41,9 +43,8 @@ def utc_now_rfc3339() -> str:
     return utc_rfc3339(datetime.now(timezone.utc))
 
 
-def _without_nul(value: str) -> str:
-    # NUL is valid JSON (\u0000) but breaks C strings, terminals and many log stores downstream.
-    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+# AgentAPI's ids are Go int64s: a Go client cannot decode anything outside (contract §6 step 5).
+MessageId = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class AgentMessage(BaseModel):
@@ -52,8 +53,8 @@ class AgentMessage(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: StrictInt
-    content: Annotated[StrictStr, AfterValidator(_without_nul)]
+    id: MessageId
+    content: Annotated[StrictStr, AfterValidator(clean_text)]
     role: StrictStr
     time: Rfc3339
 
@@ -82,7 +83,7 @@ class RelayedMessage(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: StrictInt
+    id: MessageId
     content: Utf8Text
     role: StrictStr
     time: Rfc3339

@@ -24,8 +24,8 @@ from tasklogs_core.errors import (
     TaskNotFound,
     Unauthenticated,
 )
-from tasklogs_core.identity import as_uuid, well_formed
 from tasklogs_core.models import AgentMessage
+from tasklogs_core.text import parse_uuid, well_formed
 
 if TYPE_CHECKING:
     from tasklogs_core.task_repository import TaskRepository
@@ -88,7 +88,7 @@ def authorize_upload(
     if token is None:
         raise Unauthenticated("no agent token")
     token_hash = token_sha256(token)
-    task_id = as_uuid(task_ref)
+    task_id = parse_uuid(task_ref)
     # The common case needs one consistent read: the agent names its own, live task.
     task = repository.get(task_id) if task_id is not None else None
     owns_task = task is not None and not task.is_deleted and _same_hash(task.agent_token_sha256, token_hash)
@@ -134,8 +134,10 @@ def parse_upload(raw: bytes) -> list[AgentMessage]:
     if len(raw) > MAX_UPLOAD_BYTES:
         raise PayloadDecodeError(f"The request body is larger than {MAX_UPLOAD_BYTES} bytes.")
     try:
-        # Invalid UTF-8 becomes U+FFFD, as Coder's (Go) decoder does.
-        payload = json.loads(raw.decode("utf-8", errors="replace"))
+        # Invalid UTF-8 becomes U+FFFD, as Coder's (Go) decoder does; lone surrogate escapes in message
+        # text become U+FFFD too (AgentMessage), and NaN/Infinity are refused: Go clients could not
+        # decode them from the logs.
+        payload = json.loads(raw.decode("utf-8", errors="replace"), parse_constant=_not_json)
     except ValueError as exc:
         raise PayloadDecodeError(f"The request body is not valid JSON: {exc}.") from None
     # Like Coder: JSON null decodes to an empty payload, which has no messages.
@@ -156,6 +158,10 @@ def parse_upload(raw: bytes) -> list[AgentMessage]:
         if message.role not in ROLES:
             raise PayloadDecodeError(f'messages[{index}].role: must be "user" or "agent", got "{message.role}".')
     return parsed
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _json_type(value: object) -> str:

@@ -18,7 +18,7 @@ from tasklogs_core.errors import (
     TaskStateConflict,
     UnsupportedSnapshotFormat,
 )
-from tasklogs_core.identity import as_uuid, names_caller, well_formed
+from tasklogs_core.identity import names_caller
 from tasklogs_core.models import (
     AgentMessage,
     Caller,
@@ -30,6 +30,7 @@ from tasklogs_core.models import (
     TaskLogsResponse,
 )
 from tasklogs_core.status import SNAPSHOT_STATUSES, TaskStatus, derive_status
+from tasklogs_core.text import parse_uuid, well_formed
 
 if TYPE_CHECKING:  # the clients' modules import httpx and botocore: load them only on their paths
     from tasklogs_core.agentapi_client import AgentApiClient
@@ -51,11 +52,10 @@ def find_task(repository: TaskRepository, caller: Caller, user_ref: str, task_re
     user_ref, task_ref = well_formed(user_ref), well_formed(task_ref)
     if not names_caller(caller, user_ref):
         raise TaskNotFound()
-    owner = as_uuid(caller.user_id) or caller.user_id
-    task_id = as_uuid(task_ref)
+    task_id = parse_uuid(task_ref)
     if task_id is not None:
         task = repository.get(task_id)
-        if task is not None and not task.is_deleted and (as_uuid(task.owner_id) or task.owner_id) == owner:
+        if task is not None and not task.is_deleted and (parse_uuid(task.owner_id) or task.owner_id) == caller.user_id:
             return task
     for task in repository.find_by_owner_and_name(caller.user_id, task_ref):
         if not task.is_deleted:
