@@ -309,3 +309,43 @@ def test_every_lookup_finds_the_task_however_sub_is_spelled(invoke, subject: str
     claims = {**ALICE.claims, "sub": subject}
     answer = invoke(http_api_event("GET", f"/api/v2/tasks/{user}/{task}/logs", claims=claims))
     assert answer.status == 200 and answer.body["snapshot"] is True
+
+
+# ---- names beyond DynamoDB's key sizes never reach a query -----------------------------------------
+
+@pytest.fixture
+def queries(invoke):
+    """The key values of every Query the logs function sends, recorded from its real DynamoDB client."""
+    from tasklogs_core import dependencies
+
+    sent: list[dict] = []
+    client = dependencies.task_repository()._client
+    client.meta.events.register("before-parameter-build.dynamodb.Query", lambda params, **_: sent.append(params))
+    return sent
+
+
+@pytest.mark.parametrize("name", ["n" * 1025, "\u00e9" * 513, "\U0001f600" * 257])
+def test_a_task_name_beyond_the_sort_key_limit_is_404_without_a_query(invoke, queries, name: str) -> None:
+    answer = invoke(event_for({"name": quote_segment(name)}))
+    assert (answer.status, answer.body) == (404, {"message": "Resource not found."})
+    assert not queries
+
+
+@pytest.mark.parametrize("name", ["n" * 1024, "\u00e9" * 512, "\U0001f600" * 256])
+def test_a_task_name_at_the_limit_is_still_looked_up(invoke, queries, name: str) -> None:
+    assert invoke(event_for({"name": quote_segment(name)})).status == 404
+    assert len(queries) == 1 and queries[0]["ExpressionAttributeValues"][":name"]["S"] == name
+
+
+def test_a_subject_beyond_the_partition_key_limit_is_404_without_a_query(invoke, queries) -> None:
+    claims = {**ALICE.claims, "sub": "x" * 2049}
+    answer = invoke(http_api_event("GET", "/api/v2/tasks/me/add-billing-page/logs", claims=claims))
+    assert (answer.status, answer.body) == (404, {"message": "Resource not found."})
+    assert not queries
+
+
+@pytest.mark.parametrize("user", ["u" * 3000, "\U0001f600" * 600])
+def test_a_username_beyond_the_key_limits_is_404_without_a_query(invoke, queries, user: str) -> None:
+    answer = invoke(http_api_event("GET", f"/api/v2/tasks/{quote_segment(user)}/add-billing-page/logs", claims=ALICE.claims))
+    assert (answer.status, answer.body) == (404, {"message": "Resource not found."})
+    assert not queries

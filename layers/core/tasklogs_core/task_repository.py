@@ -18,6 +18,11 @@ OWNER_NAME_NAME_INDEX = "owner_name-name-index"
 AGENT_TOKEN_INDEX = "agent_token_sha256-index"
 
 
+# DynamoDB refuses a key value outside these sizes (UTF-8 bytes) with a ValidationException, in a
+# query's key condition too: such a name or owner can match no item, so it is never sent.
+PARTITION_KEY_MAX_BYTES = 2048
+SORT_KEY_MAX_BYTES = 1024
+
 # An agent whose token matches only deleted tasks is paged through this many index pages at most.
 _MAX_TOKEN_PAGES = 10
 
@@ -32,6 +37,11 @@ def item_from_dynamodb(item: dict[str, dict[str, Any]]) -> TaskItem:
     # Every attribute of the contract is a string, so the low-level client's {"S": ...} is all we
     # need; it is much cheaper to create and call than the boto3 resource layer.
     return TaskItem.model_validate({name: value["S"] for name, value in item.items() if "S" in value})
+
+
+def _fits_key(value: str, max_bytes: int) -> bool:
+    # Characters take 1-4 bytes: only a string near the limit needs encoding to tell.
+    return 0 < len(value) and (len(value) * 4 <= max_bytes or len(value.encode()) <= max_bytes)
 
 
 class TaskRepository:
@@ -51,6 +61,8 @@ class TaskRepository:
 
     def find_by_owner_and_name(self, owner_id: str, name: str) -> list[TaskItem]:
         """Tasks of one owner with this name; deleted ones included, the caller filters."""
+        if not _fits_key(owner_id, PARTITION_KEY_MAX_BYTES) or not _fits_key(name, SORT_KEY_MAX_BYTES):
+            return []
         try:
             answer = self._client.query(
                 TableName=self._table,
