@@ -65,7 +65,7 @@ def run(repeats: int) -> list[Figure]:
             item = repository.get(task.task_id)
             version = store.write(task.task_id, body)
             now = utc_now_rfc3339()
-            repository.point_at_snapshot(task.task_id, snapshot_at=now, version_id=version, replaces_older_than=now,
+            repository.point_at_snapshot(task.task_id, snapshot_at=now, version_id=version,
                                          agent_token_sha256=item.agent_token_sha256)
 
         mine, base = interleaved_medians_ms(ours, raw_write, repeats)

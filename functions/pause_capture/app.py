@@ -39,7 +39,7 @@ def capture(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
     )
     try:
         result = capture_at_pause(
-            task, change.changed_at, agent=dependencies.agentapi_client(), repository=dependencies.task_repository(),
+            task, agent=dependencies.agentapi_client(), repository=dependencies.task_repository(),
             store=dependencies.snapshot_store(), deadline=deadline,
         )
     except AGENT_FAILURES as exc:

@@ -135,20 +135,67 @@ def test_an_agent_already_gone_is_logged_and_counted_not_retried(handler_env, po
     assert "PauseCaptureAgentUnavailable" in capfd.readouterr().out  # the EMF metric line
 
 
-def test_a_snapshot_newer_than_the_pause_is_kept(handler_env, stores_for_capture, fake_agentapi) -> None:
-    """The agent's own shutdown upload landed after the pause began: the capture must not replace it."""
+def test_an_upload_that_began_after_the_capture_is_kept(handler_env, stores_for_capture, fake_agentapi) -> None:
+    """The agent's own shutdown upload began after the capture did: the capture must not replace it."""
     from tasklogs_core.pause_capture import capture_at_pause
     from tasklogs_core.task_repository import PointerUpdate
 
     repository, store, agent = stores_for_capture
     name = f"agent-won-{uuid.uuid4().hex[:6]}"
     task = with_snapshot(handler_env, name, RUNNING)
-    update(handler_env, task["task_id"], agentapi_url=fake_agentapi.agent(name), snapshot_at="2026-11-25T10:00:05.000000Z")
-    item = repository.get(task["task_id"])
-    result = capture_at_pause(item, "2026-11-25T10:00:00.000000Z", agent=agent, repository=repository, store=store,
-                              deadline=time.monotonic() + 5)
+    update(handler_env, task["task_id"], agentapi_url=fake_agentapi.agent(name), snapshot_at="2026-11-25T10:00:00.000001Z")
+    result = capture_at_pause(repository.get(task["task_id"]), agent=agent, repository=repository, store=store,
+                              deadline=time.monotonic() + 5, clock=lambda: "2026-11-25T10:00:00.000000Z")
     assert result.stored.outcome is PointerUpdate.SUPERSEDED
-    assert item_of(handler_env, task["task_id"])["snapshot_at"] == "2026-11-25T10:00:05.000000Z"
+    assert item_of(handler_env, task["task_id"])["snapshot_at"] == "2026-11-25T10:00:00.000001Z"
+
+
+def start_of_a_fresh_second() -> None:
+    """Wait until a second has just begun, so what follows happens within one second."""
+    fraction = time.time() % 1
+    if fraction > 0.2:
+        time.sleep(1 - fraction + 0.01)
+
+
+def test_an_upload_earlier_in_the_same_second_as_the_pause_is_replaced_by_the_capture(
+    handler_env, poller, upload, fake_agentapi
+) -> None:
+    from devstack.demo import upload_path
+
+    name = f"same-second-{uuid.uuid4().hex[:6]}"
+    scenario = Scenario(messages=conversation("old question", "old answer", "newest question"))
+    task = put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name, scenario))
+    older = {"messages": conversation("old question")}
+    start_of_a_fresh_second()
+    sent = upload(http_api_event("POST", upload_path(task["task_id"]), claims=None, raw_query="format=agentapi",
+                                 headers={"coder-session-token": f"agent-token-{name}"}, body=json.dumps(older)))
+    assert sent.status == 204
+    uploaded_at = item_of(handler_env, task["task_id"])["snapshot_at"]
+    pause(handler_env, poller, task["task_id"])
+    item = item_of(handler_env, task["task_id"])
+    assert item["snapshot_at"][:19] == uploaded_at[:19], "the pause did not come in the same second"
+    assert item["snapshot_at"] > uploaded_at
+    body = handler_env.client("s3").get_object(Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task['task_id']}.json",
+                                               VersionId=item["snapshot_version"])["Body"].read()
+    assert [m["content"] for m in json.loads(body)["data"]["messages"]][-1] == "newest question"
+
+
+def test_pause_resume_pause_within_a_second_keeps_the_second_capture(handler_env, poller, fake_agentapi) -> None:
+    from devstack.control import RESUMED
+
+    name = f"quick-pauses-{uuid.uuid4().hex[:6]}"
+    task = put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name, Scenario(messages=conversation("first"))))
+    start_of_a_fresh_second()
+    pause(handler_env, poller, task["task_id"])
+    first = item_of(handler_env, task["task_id"])["snapshot_at"]
+    fake_agentapi.agent(name, Scenario(messages=conversation("first", "reply", "second")))
+    update(handler_env, task["task_id"], **RESUMED)
+    pause(handler_env, poller, task["task_id"])
+    item = item_of(handler_env, task["task_id"])
+    assert item["snapshot_at"][:19] == first[:19], "the two pauses did not come in one second"
+    assert item["snapshot_at"] > first
+    logs = lambda_runtime.invoke("TaskLogsFunction", http_api_event("GET", f"/api/v2/tasks/me/{name}/logs", claims=ALICE.claims))
+    assert [entry["content"] for entry in json.loads(logs["body"])["logs"]][-1] == "second"
 
 
 def test_a_long_conversation_is_cut_to_the_newest_64_kib(handler_env, poller, fake_agentapi) -> None:

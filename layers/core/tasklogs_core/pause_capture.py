@@ -7,11 +7,12 @@ Coder relies only on the agent's best-effort shutdown script; this covers agents
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tasklogs_core.errors import InvalidTaskAppResponse
-from tasklogs_core.models import AgentMessage, SnapshotEnvelope, StoredMessage
+from tasklogs_core.models import AgentMessage, SnapshotEnvelope, StoredMessage, utc_now_rfc3339
 from tasklogs_core.snapshot_upload import MAX_UPLOAD_BYTES, ROLES
 from tasklogs_core.snapshot_writer import StoredSnapshot, store_snapshot
 
@@ -91,20 +92,22 @@ class Capture:
 
 def capture_at_pause(
     task: TaskItem,
-    paused_at: str,
     *,
     agent: AgentApiClient,
     repository: TaskRepository,
     store: SnapshotStore,
     deadline: float,
+    clock: Callable[[], str] = utc_now_rfc3339,
 ) -> Capture:
-    """Fetch the agent's messages and store them, never replacing a snapshot stored after
-    `paused_at` (the agent's own upload during shutdown is newer and wins). Agent failures raise the
-    read path's errors (TaskAppUnavailable, TaskAppTimeout, ...) for the caller to count."""
+    """Fetch the agent's messages and store them as of the moment the capture began: an upload that
+    began earlier is replaced (this content is newer), one that began later is kept (see
+    store_snapshot). Agent failures raise the read path's errors (TaskAppUnavailable,
+    TaskAppTimeout, ...) for the caller to count."""
+    started_at = clock()
     fetched = agent.get_messages(task.agentapi_url, deadline).messages
     for message in fetched:
         if message.role not in ROLES:
             raise InvalidTaskAppResponse(f'Invalid AgentAPI message role "{message.role}" (message id {message.id}).')
     kept = fit_within(fetched)
-    stored = store_snapshot(task.task_id, kept, repository=repository, store=store, replaces_older_than=paused_at)
+    stored = store_snapshot(task.task_id, kept, repository=repository, store=store, started_at=started_at)
     return Capture(stored, len(fetched), len(kept))

@@ -2,8 +2,8 @@
 server-side capture at pause.
 
 Order matters: the object is written first, then the task item is pointed at that exact version
-with a conditional update. A reader therefore never sees a `snapshot_at` without its content, and an
-upload that started earlier but finishes later (an older `snapshot_at`) never replaces a newer one.
+with a conditional update. A reader therefore never sees a `snapshot_at` without its content, and a
+writer that started earlier but finishes later (an older `snapshot_at`) never replaces a newer one.
 """
 
 from __future__ import annotations
@@ -34,27 +34,26 @@ def store_snapshot(
     *,
     repository: TaskRepository,
     store: SnapshotStore,
-    replaces_older_than: str | None = None,
+    started_at: str | None = None,
     agent_token_sha256: str | None = None,
     clock: Callable[[], str] = utc_now_rfc3339,
 ) -> StoredSnapshot:
-    """Store `messages` as the task's snapshot.
+    """Store `messages` as the task's snapshot, unless the task holds one from a writer that began
+    later (or at the same moment).
 
-    `replaces_older_than` defaults to this upload's own time: any snapshot stored before it is
-    replaced. The capture at pause passes the pause's time instead, so an agent's upload made after
-    the pause is never replaced. On TASK_GONE the new object version is removed again, so a deleted
-    task never gets a snapshot back; on SUPERSEDED it stays as an older version, like any upload.
+    `started_at` (default: now) is when this writer began, as a utc_rfc3339 string from the server's
+    clock, and becomes `snapshot_at`. An upload begins when it is received; the capture at pause when
+    it starts reading the agent, so it passes its own start: its content is at least as new as any
+    upload that began before it, and older than any upload that began after. One clock, one
+    resolution: the newest start wins, whatever order the writes finish in. On TASK_GONE the new
+    object version is removed again, so a deleted task never gets a snapshot back; on SUPERSEDED it
+    stays as an older version, like any upload.
     """
     body = SnapshotEnvelope.of(messages).to_bytes()
-    # Taken before the write: of two racing uploads, the one that started later wins.
-    snapshot_at = clock()
+    snapshot_at = started_at or clock()
     version_id = store.write(task_id, body)
     outcome = repository.point_at_snapshot(
-        task_id,
-        snapshot_at=snapshot_at,
-        version_id=version_id,
-        replaces_older_than=replaces_older_than or snapshot_at,
-        agent_token_sha256=agent_token_sha256,
+        task_id, snapshot_at=snapshot_at, version_id=version_id, agent_token_sha256=agent_token_sha256
     )
     if outcome is PointerUpdate.TASK_GONE:
         store.delete_version(task_id, version_id)

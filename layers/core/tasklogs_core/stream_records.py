@@ -29,8 +29,7 @@ def task_change(record: Mapping[str, Any]) -> TaskChange:
     dynamodb = record.get("dynamodb") or {}
     old, new = dynamodb.get("OldImage"), dynamodb.get("NewImage")
     created = dynamodb.get("ApproximateCreationDateTime")
-    # Whole seconds in real events: the time is rounded down, which favours a snapshot stored in the
-    # same second as the change (the agent's own upload) over the capture.
+    # Whole seconds in real events: only logged, never compared with a snapshot's microsecond time.
     changed_at = utc_rfc3339(datetime.fromtimestamp(float(created), timezone.utc)) if created else utc_now_rfc3339()
     return TaskChange(
         event_name=record.get("eventName", ""),

@@ -103,18 +103,17 @@ class TaskRepository:
         *,
         snapshot_at: str,
         version_id: str | None,
-        replaces_older_than: str,
         agent_token_sha256: str | None = None,
     ) -> PointerUpdate:
-        """Point the task at a stored snapshot unless it already points at one stored at or after
-        `replaces_older_than` (RFC 3339 strings of utc_rfc3339's fixed-width form compare in time
-        order). `agent_token_sha256`, when given, must still be the task's."""
+        """Point the task at a stored snapshot unless it already points at one whose `snapshot_at` is
+        not older (RFC 3339 strings of utc_rfc3339's fixed-width form compare in time order).
+        `agent_token_sha256`, when given, must still be the task's."""
         condition = [
             "attribute_exists(task_id)",
             "attribute_not_exists(deleted_at)",
-            "(attribute_not_exists(snapshot_at) OR snapshot_at < :replaces_older_than)",
+            "(attribute_not_exists(snapshot_at) OR snapshot_at < :at)",
         ]
-        values: dict[str, Any] = {":at": {"S": snapshot_at}, ":replaces_older_than": {"S": replaces_older_than}}
+        values: dict[str, Any] = {":at": {"S": snapshot_at}}
         if agent_token_sha256 is not None:
             condition.append("agent_token_sha256 = :token")
             values[":token"] = {"S": agent_token_sha256}
