@@ -1,4 +1,4 @@
-"""Tasks table stream → delete the snapshot of every deleted task (contract §4). Handler only."""
+"""Tasks table stream → delete every version of a deleted task's snapshot (contract §10). Handler only."""
 
 import os
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from tasklogs_core import dependencies
 from tasklogs_core.observability import new_logger
 from tasklogs_core.deadlines import invocation_deadline
-from tasklogs_core.snapshot_cleanup import task_deleted
+from tasklogs_core.snapshot_cleanup import delete_conversation, task_deleted
 from tasklogs_core.stream_records import task_change
 
 logger = new_logger()
@@ -25,8 +25,9 @@ def clean_up(record: DynamoDBRecord) -> None:
     if not task_deleted(change.event_name, change.old, change.new):  # a later change of a deleted task
         metrics.add_metric(name="StreamRecordsIgnored", unit=MetricUnit.Count, value=1)
         return
-    dependencies.snapshot_store().delete(change.task_id)
-    logger.info("snapshot deleted with its task", extra={"task_id": change.task_id, "change": change.event_name})
+    removed = delete_conversation(change, store=dependencies.snapshot_store(), repository=dependencies.task_repository())
+    logger.info("snapshot deleted with its task",
+                extra={"task_id": change.task_id, "change": change.event_name, "versions_removed": removed})
     metrics.add_metric(name="SnapshotsDeleted", unit=MetricUnit.Count, value=1)
 
 

@@ -98,7 +98,9 @@ def test_the_pause_resume_story_works_as_printed(stack) -> None:
     assert uploaded["snapshot"] is True and uploaded["snapshot_at"] and len(uploaded["logs"]) == 3
 
     deleted = json.loads(run_printed(story["delete"]))
-    assert deleted["status"] == "deleted" and deleted["snapshot_object"]["exists"] is False
+    assert deleted["status"] == "deleted" and deleted["snapshot_object"] == {
+        "key": deleted["snapshot_object"]["key"], "exists": False, "versions_kept": 0}  # every version gone (§10)
+    assert deleted["snapshot_at"] is None and deleted["snapshot_version"] is None
     assert json.loads(run_printed(story["logs_deleted"])) == {"message": "Resource not found."}
 
 

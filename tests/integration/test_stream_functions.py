@@ -42,9 +42,11 @@ def object_exists(aws, task_id: str) -> bool:
         return False
 
 
-def delete_markers(aws, task_id: str) -> int:
-    listing = aws.client("s3").list_object_versions(Bucket=aws.bucket_name, Prefix=f"task-snapshots/{task_id}.json")
-    return len(listing.get("DeleteMarkers", []))
+def stored_versions(aws, task_id: str) -> list[dict]:
+    """Every version and delete marker of the task's snapshot object."""
+    key = f"task-snapshots/{task_id}.json"
+    listing = aws.client("s3").list_object_versions(Bucket=aws.bucket_name, Prefix=key)
+    return [v for v in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])] if v["Key"] == key]
 
 
 def with_snapshot(aws, name: str, state: dict = PAUSED) -> dict:
@@ -57,29 +59,61 @@ def with_snapshot(aws, name: str, state: dict = PAUSED) -> dict:
 
 # ---------------------------------------------------------------- cleanup on delete
 
-def test_soft_delete_removes_only_that_tasks_snapshot(handler_env, poller) -> None:
+def add_upload(aws, task: dict, text: str) -> None:
+    """Another snapshot version, as a later upload would leave it."""
+    aws.client("s3").put_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task['task_id']}.json",
+                                Body=snapshot_envelope(conversation(text)))
+
+
+def test_soft_delete_removes_every_version_of_only_that_tasks_snapshot(handler_env, poller) -> None:
     doomed, bystander = with_snapshot(handler_env, "doomed"), with_snapshot(handler_env, "bystander")
+    add_upload(handler_env, doomed, "second upload")
+    add_upload(handler_env, bystander, "second upload")
     poller.drain()
     update(handler_env, doomed["task_id"], deleted_at="2026-11-25T10:00:00Z")
     poller.drain()
-    assert not object_exists(handler_env, doomed["task_id"])
-    assert object_exists(handler_env, bystander["task_id"])
+    assert stored_versions(handler_env, doomed["task_id"]) == []  # no noncurrent version, no delete marker
+    assert len(stored_versions(handler_env, bystander["task_id"])) == 2
 
 
-def test_removing_the_item_removes_the_snapshot(handler_env, poller) -> None:
+def test_a_soft_deleted_item_no_longer_names_its_snapshot(handler_env, poller) -> None:
+    task = with_snapshot(handler_env, "forgotten")
+    update(handler_env, task["task_id"], deleted_at="2026-11-25T10:00:00Z")
+    poller.drain()
+    item = item_of(handler_env, task["task_id"])
+    assert item["deleted_at"] and "snapshot_at" not in item and "snapshot_version" not in item
+
+
+def test_removing_the_item_removes_every_version(handler_env, poller) -> None:
     task = with_snapshot(handler_env, "removed")
+    add_upload(handler_env, task, "second upload")
+    handler_env.client("s3").delete_object(Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task['task_id']}.json")
     handler_env.client("dynamodb").delete_item(TableName=handler_env.table_name, Key={"task_id": {"S": task["task_id"]}})
     poller.drain()
-    assert not object_exists(handler_env, task["task_id"])
+    assert stored_versions(handler_env, task["task_id"]) == []
+    assert item_of(handler_env, task["task_id"]) == {}  # the cleanup never writes an item back
 
 
 def test_later_changes_to_a_deleted_task_delete_nothing_more(handler_env, poller) -> None:
     task = with_snapshot(handler_env, "deleted-twice")
     update(handler_env, task["task_id"], deleted_at="2026-11-25T10:00:00Z")
     poller.drain()
+    add_upload(handler_env, task, "written after the deletion by hand")
     update(handler_env, task["task_id"], name="renamed-after-delete")
     poller.drain()
-    assert delete_markers(handler_env, task["task_id"]) == 1
+    assert len(stored_versions(handler_env, task["task_id"])) == 1
+
+
+def test_more_versions_than_one_listing_page_all_go(handler_env) -> None:
+    from tasklogs_core.snapshot_store import SnapshotStore
+
+    task = with_snapshot(handler_env, "many-versions")
+    for n in range(24):
+        add_upload(handler_env, task, f"upload {n}")
+    handler_env.client("s3").delete_object(Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task['task_id']}.json")
+    store = SnapshotStore(handler_env.client("s3"), handler_env.bucket_name)
+    assert store.delete_every_version(task["task_id"], page_size=10) == 26  # 25 versions and a delete marker
+    assert stored_versions(handler_env, task["task_id"]) == []
 
 
 def test_ordinary_changes_never_reach_the_cleanup(handler_env, poller) -> None:

@@ -54,10 +54,17 @@ def _actions(function: str) -> set[str]:
     ("LogSnapshotFunction", {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "s3:PutObject",
                              "s3:DeleteObjectVersion"}),
     ("PauseCaptureFunction", {"dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"}),
-    ("SnapshotCleanupFunction", {"s3:DeleteObject"}),
+    ("SnapshotCleanupFunction", {"s3:ListBucketVersions", "s3:DeleteObjectVersion", "dynamodb:UpdateItem"}),
 ])
 def test_each_function_has_only_the_actions_it_uses(function: str, actions: set[str]) -> None:
     assert _actions(function) == actions
+
+
+def test_the_cleanup_lists_only_snapshot_keys() -> None:
+    [listing] = [statement for logical_id, statement in _statements()
+                 if logical_id == "SnapshotCleanupFunction" and statement["Action"] == "s3:ListBucketVersions"]
+    assert listing["Resource"] == {"Fn::GetAtt": ["SnapshotsBucket", "Arn"]}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "task-snapshots/*"}}
 
 
 def test_no_function_can_overwrite_or_remove_task_items() -> None:

@@ -7,6 +7,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tasklogs_core.errors import SnapshotFetchError, SnapshotStoreError
 
 
+# 1,000 rounds of 1,000: a million versions, far beyond what uploads every few minutes could leave.
+_MAX_DELETE_ROUNDS = 1000
+
+
 def snapshot_key(task_id: str) -> str:
     return f"task-snapshots/{task_id}.json"
 
@@ -48,10 +52,27 @@ class SnapshotStore:
         except (ClientError, BotoCoreError) as exc:
             raise SnapshotStoreError(f"DeleteObject failed: {type(exc).__name__}") from exc
 
-    def delete(self, task_id: str) -> None:
-        """The task is gone: its snapshot disappears (a delete marker); older versions are removed
-        by the bucket's lifecycle rule for noncurrent versions."""
+    def delete_every_version(self, task_id: str, page_size: int = 1000) -> int:
+        """The task is gone: every stored version of its snapshot, and any delete marker, is removed
+        (contract §10), not left for the lifecycle rule. Returns how many were removed.
+
+        Lists from the start again after each deleted page (a listing's next-page marker may name a
+        version just deleted); each round removes at least one version, and the rounds are bounded."""
+        key = snapshot_key(task_id)
+        removed = 0
         try:
-            self._s3.delete_object(Bucket=self._bucket, Key=snapshot_key(task_id))
+            for _ in range(_MAX_DELETE_ROUNDS):
+                page = self._s3.list_object_versions(Bucket=self._bucket, Prefix=key, MaxKeys=page_size)
+                # At most 1,000 a page, which is DeleteObjects' limit too.
+                doomed = [{"Key": key, "VersionId": entry["VersionId"]}
+                          for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])] if entry["Key"] == key]
+                if not doomed:
+                    return removed
+                answer = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
+                if answer.get("Errors"):
+                    codes = sorted({error.get("Code", "?") for error in answer["Errors"]})
+                    raise SnapshotStoreError(f"DeleteObjects left {len(answer['Errors'])} versions: {', '.join(codes)}")
+                removed += len(doomed)
         except (ClientError, BotoCoreError) as exc:
-            raise SnapshotStoreError(f"DeleteObject failed: {type(exc).__name__}") from exc
+            raise SnapshotStoreError(f"Deleting the snapshot's versions failed: {type(exc).__name__}") from exc
+        raise SnapshotStoreError(f"More than {_MAX_DELETE_ROUNDS} pages of versions; the retry goes on")

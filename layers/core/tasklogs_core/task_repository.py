@@ -144,3 +144,19 @@ class TaskRepository:
         except BotoCoreError as exc:
             raise SnapshotStoreError(f"UpdateItem failed: {type(exc).__name__}") from exc
         return PointerUpdate.STORED
+
+    def forget_snapshot(self, task_id: str) -> None:
+        """A deleted task's item no longer names a snapshot. Only while the item is still there and
+        deleted: a removed item needs nothing, and one brought back is not touched."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression="REMOVE snapshot_at, snapshot_version",
+                ConditionExpression="attribute_exists(deleted_at)",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StorageError(f"UpdateItem failed: {type(exc).__name__}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"UpdateItem failed: {type(exc).__name__}") from exc
