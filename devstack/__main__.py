@@ -18,8 +18,8 @@ def _environment(aws_env: dict[str, str]) -> None:
 
 
 def run(port: int) -> None:
-    from devstack import lambda_runtime
     from devstack.aws import start_local_aws
+    from devstack.containers import LocalLambda
     from devstack.control import DemoControl
     from devstack.demo import ALICE, TASKS, demo_requests, seed, story_requests
     from devstack.fake_agentapi import FakeAgentAPI
@@ -28,15 +28,17 @@ def run(port: int) -> None:
 
     aws = start_local_aws()
     fake = FakeAgentAPI().start()
+    runtime = LocalLambda()  # the functions' containers, for the API and the streams alike
     poller = None
     try:
         seed(aws, fake)
         _environment(aws.environment())
-        poller = StreamPoller(aws, lambda_runtime.invoke).start()
-        front = LocalApiGateway(port=port, control=DemoControl(aws, poller)).start()
+        poller = StreamPoller(aws, runtime.invoke).start()
+        front = LocalApiGateway(port=port, control=DemoControl(aws, poller), runtime=runtime).start()
     except BaseException:
         if poller:
             poller.stop()
+        runtime.stop()
         fake.stop()
         aws.stop()
         raise
@@ -68,6 +70,7 @@ def run(port: int) -> None:
     finally:
         front.stop()
         poller.stop()
+        runtime.stop()
         fake.stop()
         aws.stop()
         print("\nstopped", flush=True)
@@ -79,7 +82,6 @@ def load(requests: int, concurrency: int) -> None:
     import io
     import logging
 
-    from devstack import lambda_runtime
     from devstack.aws import start_local_aws
     from devstack.demo import seed
     from devstack.fake_agentapi import FakeAgentAPI
@@ -93,12 +95,15 @@ def load(requests: int, concurrency: int) -> None:
         _environment(aws.environment())
         logging.getLogger("devstack").setLevel(logging.WARNING)
         front = LocalApiGateway(port=0).start()
-        lambda_runtime.load_handler("TaskLogsFunction")
+        # Cold starts are not what this measures: as many warm containers as the load can use.
+        front.runtime.prewarm("TaskLogsFunction", concurrency)
         with contextlib.redirect_stdout(io.StringIO()):  # Powertools' buffered metric lines
             baseline = run_load(front.url, min(requests, 200), 1)
             result = run_load(front.url, requests, concurrency)
+        containers = front.runtime.containers("TaskLogsFunction")
         print("baseline, one request at a time (the service time):\n" + baseline.summary())
-        print(f"load (one local container per function, so latency at concurrency {concurrency} is mostly queueing):")
+        print(f"load ({containers} warm containers, at most {front.runtime.max_per_function}; "
+              "TASKLOGS_LOCAL_CONCURRENCY sets the limit):")
         print(result.summary(), flush=True)
         front.stop()
     finally:

@@ -14,7 +14,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from devstack.loopback_server import LoopbackServer
 
 
 def rfc3339_nano(ns: int) -> str:
@@ -67,8 +69,7 @@ class FakeAgentAPI:
         self.scenarios: dict[str, Scenario] = {"": Scenario()}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = LoopbackServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property

@@ -5,7 +5,9 @@ AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3 and count what the SDK sent (ret
 import threading
 import time
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from devstack.loopback_server import LoopbackServer
 
 
 class Fault(StrEnum):
@@ -29,8 +31,7 @@ class FaultyAws:
         self.fault = fault
         self.requests: list[str] = []  # "METHOD path" of every request received
         self._stop = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = LoopbackServer(("127.0.0.1", 0), _handler_for(self))
 
     @property
     def url(self) -> str:

@@ -1,107 +1,157 @@
 """A local stand-in for API Gateway (HTTP API): matches the template's routes, verifies the local JWT
-on the routes that need one, turns each request into a real payload 2.0 event and calls the real
-handler in this process. Paths under /_devstack/ go to the demo's control routes instead."""
+on the routes that need one, turns each request into a real payload 2.0 event and invokes the
+function in a warm local container (devstack.containers). Paths under /_devstack/ go to the demo's
+control routes instead.
 
+HTTP itself is uvicorn's (h11): chunked bodies, HEAD, keep-alive and malformed requests are handled
+as a real server handles them. The application below sees the exact raw path and query string the
+client sent, as API Gateway's `rawPath` and `rawQueryString` carry them, and every answer the front
+gives itself, protocol errors included, is JSON in the contract's error shape.
+"""
+
+import asyncio
 import base64
 import json
+import logging
+import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from devstack import lambda_runtime
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from devstack.containers import InvocationFailed, LocalLambda
 from devstack.events import http_api_event, match_route
 from devstack.local_jwt import InvalidToken, verify
 
+log = logging.getLogger("devstack.front")
+
+# API Gateway's own answers, in its words (HTTP APIs send {"message": ...}).
+NOT_FOUND = b'{"message":"Not Found"}'
+UNAUTHORIZED = b'{"message":"Unauthorized"}'
+FUNCTION_FAILED = b'{"message":"Internal Server Error"}'
+TOO_LARGE = b'{"message":"Request Entity Too Large"}'
+BAD_REQUEST = json.dumps({"message": "Bad Request", "detail": "Invalid HTTP request received."}).encode()
+# API Gateway refuses request bodies over 10 MB.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# Requests being answered at once (each waits on a container or a control route in a thread).
+_WORKERS = 64
+
+JSON = [(b"content-type", b"application/json")]
+
+
+class _JsonErrorsProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, answering a request it cannot parse (a bad Content-Length, a
+    malformed request line, an unsupported version, oversized headers) in JSON instead of text."""
+
+    def send_400_response(self, msg: str) -> None:  # noqa: ARG002 - the body says it in our shape
+        headers = [*JSON, (b"content-length", str(len(BAD_REQUEST)).encode()), (b"connection", b"close")]
+        response = h11.Response(status_code=400, headers=headers, reason=b"Bad Request")
+        for event in (response, h11.Data(data=BAD_REQUEST), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
+
 
 class LocalApiGateway:
-    def __init__(self, host: str = "127.0.0.1", port: int = 3000, control=None) -> None:  # noqa: ANN001
+    def __init__(self, host: str = "127.0.0.1", port: int = 3000, control=None,  # noqa: ANN001
+                 runtime: LocalLambda | None = None) -> None:
         self.control = control  # devstack.control.DemoControl, or None
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
+        self.runtime = runtime or LocalLambda()
+        self._owns_runtime = runtime is None
+        self._socket = socket.create_server((host, port), reuse_port=False)
+        self._workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="local-api")
+        config = uvicorn.Config(self._app, interface="asgi3", http=_JsonErrorsProtocol, lifespan="off",
+                                proxy_headers=False, access_log=False,
+                                log_level="error", server_header=False, date_header=False, timeout_graceful_shutdown=2)
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def start(self) -> "LocalApiGateway":
-        threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True).start()
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
+                                        name="local-api", daemon=True)
+        self._thread.start()
+        while not self._server.started and self._thread.is_alive():
+            self._thread.join(0.01)
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.should_exit = True
+        if self._thread:
+            self._thread.join(timeout=10)
+        self._socket.close()
+        self._workers.shutdown(wait=False, cancel_futures=True)
+        if self._owns_runtime:
+            self.runtime.stop()
 
-    def invoke(self, function: str, event: dict) -> dict:
-        return lambda_runtime.invoke(function, event)
+    async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > MAX_BODY_BYTES:
+                return await _respond(send, 413, JSON, TOO_LARGE)
+            if not message.get("more_body"):
+                break
+        loop = asyncio.get_running_loop()
+        try:
+            status, headers, data = await loop.run_in_executor(self._workers, self.answer, scope, bytes(body))
+        except Exception:  # a bug of the front itself: logged, and still answered in the contract's shape
+            log.exception("the local front failed on %s %s", scope["method"], scope["raw_path"])
+            status, headers, data = 500, JSON, FUNCTION_FAILED
+        await _respond(send, status, headers, data)
 
-
-def _handler_for(gateway: LocalApiGateway) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the function logs
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802
-            self._serve()
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._serve()
-
-        def __getattr__(self, name: str):  # noqa: ANN204
-            # Like API Gateway, any other method is routed too, and without a route it is a 404.
-            if name.startswith("do_"):
-                return self._serve
-            raise AttributeError(name)
-
-        def _serve(self) -> None:
-            raw_path, _, raw_query = self.path.partition("?")
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            if raw_path.startswith("/_devstack/") and gateway.control is not None:
-                status, answer = gateway.control.handle(self.command, raw_path)
-                return self._send(status, {"content-type": "application/json"}, json.dumps(answer, indent=2).encode() + b"\n")
-            matched = match_route(self.command, raw_path)
-            if matched is None:
-                return self._send(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
-            claims = None
-            if matched.needs_jwt:  # the template's default authorizer; the agent route has none
-                scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-                try:
-                    if scheme.lower() != "bearer":
-                        raise InvalidToken("no bearer token")
-                    claims = verify(token.strip())
-                except InvalidToken:
-                    headers = {"content-type": "application/json", "www-authenticate": "Bearer"}
-                    return self._send(401, headers, b'{"message":"Unauthorized"}')
-            headers: dict[str, str] = {}
-            for key, value in self.headers.items():
-                key = key.lower()
-                headers[key] = f"{headers[key]},{value}" if key in headers else value
-            text, is_base64 = _event_body(body, headers.get("content-type", ""))
-            event = http_api_event(
-                self.command, raw_path, claims=claims, headers=headers, raw_query=raw_query,
-                body=text if body else None, is_base64=is_base64,
-            )
+    def answer(self, scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """What API Gateway answers one request: routing, the authorizer, then the function."""
+        method = scope["method"]
+        raw_path = scope["raw_path"].decode("ascii")  # h11 accepts only visible ASCII in the target
+        raw_query = scope["query_string"].decode("ascii")
+        headers: dict[str, str] = {}
+        for key, value in scope["headers"]:
+            key_text, value_text = key.decode("latin-1").lower(), value.decode("latin-1")
+            headers[key_text] = f"{headers[key_text]},{value_text}" if key_text in headers else value_text
+        if raw_path.startswith("/_devstack/") and self.control is not None:
+            status, answer = self.control.handle(method, raw_path)
+            return status, JSON, json.dumps(answer, indent=2).encode() + b"\n"
+        matched = match_route(method, raw_path)
+        if matched is None:
+            return 404, JSON, NOT_FOUND
+        claims = None
+        if matched.needs_jwt:  # the template's default authorizer; the agent route has none
+            scheme, _, token = headers.get("authorization", "").partition(" ")
             try:
-                result = gateway.invoke(matched.function, event)
-            except Exception:  # what API Gateway answers when the function itself fails
-                return self._send(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
-            payload = result.get("body") or ""
-            data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
-            self._send(int(result.get("statusCode", 200)), result.get("headers") or {}, data)
+                if scheme.lower() != "bearer":
+                    raise InvalidToken("no bearer token")
+                claims = verify(token.strip())
+            except InvalidToken:
+                return 401, [*JSON, (b"www-authenticate", b"Bearer")], UNAUTHORIZED
+        text, is_base64 = _event_body(body, headers.get("content-type", ""))
+        event = http_api_event(method, raw_path, claims=claims, headers=headers, raw_query=raw_query,
+                               body=text if body else None, is_base64=is_base64)
+        try:
+            result = self.runtime.invoke(matched.function, event)
+        except InvocationFailed:
+            return 500, JSON, FUNCTION_FAILED
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
+        answer_headers = [(key.lower().encode("latin-1"), str(value).encode("latin-1"))
+                          for key, value in (result.get("headers") or {}).items() if key.lower() != "content-length"]
+        return int(result.get("statusCode", 200)), answer_headers, data
 
-        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-            self.send_response(status)
-            for key, value in headers.items():
-                if key.lower() != "content-length":
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
 
-    return Handler
-
+async def _respond(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    # uvicorn leaves the body out for HEAD and keeps Content-Length as the GET's would be.
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "application/x-www-form-urlencoded")

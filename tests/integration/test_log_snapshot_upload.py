@@ -308,3 +308,12 @@ def test_task_ids_in_forms_go_accepts_are_the_task(upload, demo, paused_task, fo
     spelling = form % paused_task["task_id"].upper()
     assert upload(spelled_upload(paused_task, spelling)).status == 204
     assert upload(spelled_upload(paused_task, (form % paused_task["task_id"]).replace("-", "") if form == "%s" else spelling)).status == 204
+
+
+def test_an_id_written_as_a_whole_float_is_that_integer(upload, invoke, paused_task) -> None:
+    # One number type in JSON: 7.0 is the integer 7 to JSON Schema (the OpenAPI document), so it is
+    # accepted, and stored and served as 7, which Go clients decode.
+    assert upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_="7.0"))).status == 204
+    assert invoke(logs_event(paused_task)).body["logs"][0]["id"] == 7
+    bad = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_="7.5")))
+    assert (bad.status, bad.body["message"]) == (400, "Failed to decode request payload.")

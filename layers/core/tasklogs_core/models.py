@@ -4,7 +4,7 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBytes, StrictInt, StrictStr, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBytes, StrictInt, StrictStr, WithJsonSchema
 
 from tasklogs_core.text import clean_text
 
@@ -43,8 +43,14 @@ def utc_now_rfc3339() -> str:
     return utc_rfc3339(datetime.now(timezone.utc))
 
 
+def _whole_number(value: object) -> object:
+    # JSON has one number type: `2.0` is the integer 2 to JSON Schema (and to the OpenAPI document's
+    # readers). It is kept as the int 2, which every client, Go's included, decodes.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 # AgentAPI's ids are Go int64s: a Go client cannot decode anything outside (contract §6 step 5).
-MessageId = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+MessageId = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1), BeforeValidator(_whole_number)]
 
 
 class AgentMessage(BaseModel):
