@@ -72,7 +72,10 @@ class _Container:
             raise InvocationFailed(detail)
 
     def invoke(self, event: dict[str, Any], timeout_seconds: float) -> dict[str, Any]:
-        self._connection.send((event, timeout_seconds))
+        try:
+            self._connection.send((event, timeout_seconds))
+        except OSError:
+            raise InvocationFailed(f"the {self.logical_id} container exited") from None
         kind, result = self._answer(timeout_seconds + _GRACE_SECONDS)
         if kind != "ok":
             raise InvocationFailed(result)
@@ -131,7 +134,11 @@ class LocalLambda:
 
     def prewarm(self, logical_id: str, count: int) -> None:
         """Start containers ahead of traffic (what provisioned concurrency does)."""
-        started = [self._acquire(logical_id) for _ in range(min(count, self.max_per_function))]
+        from concurrent.futures import ThreadPoolExecutor
+
+        wanted = min(count, self.max_per_function)
+        with ThreadPoolExecutor(max_workers=wanted) as pool:  # cold starts side by side, as Lambda scales out
+            started = list(pool.map(lambda _: self._acquire(logical_id), range(wanted)))
         for container in started:
             self._release(container)
 
@@ -147,13 +154,17 @@ class LocalLambda:
                     self._count[logical_id] = self._count.get(logical_id, 0) + 1
                     break
                 self._lock.wait()
+        container = None
         try:  # a cold start, outside the lock: other functions and warm containers go on meanwhile
             container = _Container(logical_id)
             with self._lock:
                 self._all.add(container)
             container.wait_ready(60)
         except BaseException:
+            if container is not None:
+                container.stop()
             with self._lock:
+                self._all.discard(container)
                 self._count[logical_id] -= 1
                 self._lock.notify_all()
             raise

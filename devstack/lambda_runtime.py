@@ -1,5 +1,6 @@
 """What the Lambda runtime gives a handler locally: the handler itself, imported from the template's
-CodeUri with the layer on sys.path, and a context whose remaining time counts down."""
+CodeUri with the layer on sys.path, and a context whose remaining time counts down. A container
+(devstack.containers) does exactly this in its own process."""
 
 import importlib.util
 import sys
@@ -68,7 +69,9 @@ _locks_guard = threading.Lock()
 
 
 def invoke(logical_id: str, event: dict[str, Any], timeout_seconds: float | None = None) -> dict[str, Any]:
-    """Call a function's handler the way one warm Lambda container would: one event at a time."""
+    """Call a function's handler in this process, the way one warm Lambda container would: one event at
+    a time. For tests that watch a function's logger or module state; the local stack runs functions
+    in containers of their own (devstack.containers)."""
     handler = load_handler(logical_id)
     with _locks_guard:
         lock = _container_locks.setdefault(logical_id, threading.Lock())

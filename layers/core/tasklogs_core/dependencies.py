@@ -31,7 +31,7 @@ def _aws_client(service: str):  # noqa: ANN202
 
     from tasklogs_core.deadlines import refuse_after_deadline
 
-    with _session_lock:  # a boto3 session is not thread safe (the local stack runs functions in threads)
+    with _session_lock:  # a boto3 session is not thread safe (tests run handlers on many threads)
         client = _aws_session().client(service, config=Config(**_AWS_CLIENT_CONFIG))
     client.meta.events.register("before-send", refuse_after_deadline)
     return client
