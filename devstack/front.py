@@ -60,7 +60,11 @@ class LocalApiGateway:
         self.control = control  # devstack.control.DemoControl, or None
         self.runtime = runtime or LocalLambda()
         self._owns_runtime = runtime is None
-        self._socket = socket.create_server((host, port), reuse_port=False)
+        self._socket = socket.create_server((host, port))
+        # Accepted connections inherit this on Linux. asyncio sets it only on sockets it knows are TCP
+        # (proto 6, which create_server leaves 0): without it, Nagle holds each body back for the
+        # client's delayed ACK, and every keep-alive request waits 40 ms.
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="local-api")
         config = uvicorn.Config(self._app, interface="asgi3", http=_JsonErrorsProtocol, lifespan="off",
                                 proxy_headers=False, access_log=False,
