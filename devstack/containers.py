@@ -32,7 +32,12 @@ class InvocationFailed(Exception):
 
 def _container_main(logical_id: str, connection: Connection) -> None:
     """The container process: import the handler, then serve one event at a time until told to stop."""
+    import signal
+
     from devstack import lambda_runtime
+
+    # Ctrl-C in a terminal reaches the whole process group: the local stack stops its containers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     try:
         handler = lambda_runtime.load_handler(logical_id)
