@@ -257,12 +257,25 @@ def upload_requests() -> dict[str, UploadRequest]:
         "upload_malformed_json": UploadRequest(UPLOAD_TASK.task_id, own, "400 not JSON", body=b'{"messages": [{"id": 0,'),
         "upload_missing_messages": UploadRequest(UPLOAD_TASK.task_id, own, "400 no messages field",
                                                  body=b'{"truncated": false, "total_count": 0}'),
+        "upload_non_go_task_id": UploadRequest("{{" + UPLOAD_TASK.task_id + "}}", own,
+                                               "400 a task ID form Go's uuid.Parse refuses"),
+        "upload_nan": UploadRequest(UPLOAD_TASK.task_id, own, "400 NaN is not JSON", body=_message_json(id_="NaN")),
+        "upload_id_beyond_int64": UploadRequest(UPLOAD_TASK.task_id, own, "400 a message id beyond int64",
+                                                body=_message_json(id_=str(2**63))),
+        "upload_lone_surrogate_role": UploadRequest(UPLOAD_TASK.task_id, own, "400 a role that is a lone surrogate escape",
+                                                    body=_message_json(role=r'"\ud800"')),
     }
+
+
+def _message_json(id_: str = "0", role: str = '"agent"') -> bytes:
+    """One message as raw JSON text: what json.dumps would never write (NaN, lone escapes) stays as sent."""
+    return f'{{"messages": [{{"id": {id_}, "content": "Ready.", "role": {role}, "time": "2026-11-25T10:00:00Z"}}]}}'.encode()
 
 
 def upload_events() -> dict[str, dict[str, Any]]:
     import base64
     from datetime import datetime, timezone
+    from urllib.parse import quote
 
     from devstack.events import http_api_event
 
@@ -271,7 +284,7 @@ def upload_events() -> dict[str, dict[str, Any]]:
     for n, (name, request) in enumerate(sorted(upload_requests().items())):
         body = base64.b64encode(request.body).decode() if request.base64_body else request.body.decode()
         events[name] = http_api_event(
-            "POST", upload_path(request.task_id), claims=None, headers=request.headers, raw_query=request.query,
+            "POST", upload_path(quote(request.task_id, safe="")), claims=None, headers=request.headers, raw_query=request.query,
             body=body, is_base64=request.base64_body, request_id=f"local-upload-{n:04d}", now=fixed,
         )
     return events
@@ -298,6 +311,6 @@ def story_requests(base_url: str) -> dict[str, tuple[str, str]]:
         "logs_resumed": (logs, "200 live logs again, no snapshot fields"),
         "agent_upload": (upload, "204: the agent of release-notes uploads its snapshot, as Coder's shutdown script does"),
         "logs_uploaded": (upload_logs, "200 release-notes' logs from that upload"),
-        "delete": (f"{control}/delete", "soft delete; the cleanup removes the snapshot object"),
+        "delete": (f"{control}/delete", "soft delete; the cleanup removes every version of the snapshot"),
         "logs_deleted": (logs, "404 the task is gone"),
     }

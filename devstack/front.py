@@ -43,8 +43,9 @@ JSON = [(b"content-type", b"application/json")]
 
 
 class _JsonErrorsProtocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, answering a request it cannot parse (a bad Content-Length, a
-    malformed request line, an unsupported version, oversized headers) in JSON instead of text."""
+    """uvicorn's HTTP/1.1 protocol, answering a request h11 cannot parse (a bad Content-Length or
+    Transfer-Encoding, a malformed request line or header, headers past h11's size limit) in JSON
+    instead of text."""
 
     def send_400_response(self, msg: str) -> None:  # noqa: ARG002 - the body says it in our shape
         headers = [*JSON, (b"content-length", str(len(BAD_REQUEST)).encode()), (b"connection", b"close")]
@@ -67,8 +68,8 @@ class LocalApiGateway:
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="local-api")
         config = uvicorn.Config(self._app, interface="asgi3", http=_JsonErrorsProtocol, lifespan="off",
-                                proxy_headers=False, access_log=False,
-                                log_level="error", server_header=False, date_header=False, timeout_graceful_shutdown=2)
+                                proxy_headers=False, access_log=False, log_level="error", server_header=False,
+                                date_header=False, timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

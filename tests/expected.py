@@ -56,4 +56,8 @@ EXPECTED_UPLOADS = {
     "upload_too_large": (400, DECODE),
     "upload_malformed_json": (400, DECODE),
     "upload_missing_messages": (400, "Invalid agentapi payload structure."),
+    "upload_non_go_task_id": (400, "Invalid task ID format."),
+    "upload_nan": (400, DECODE),
+    "upload_id_beyond_int64": (400, DECODE),
+    "upload_lone_surrogate_role": (400, DECODE),
 }
