@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -102,6 +103,40 @@ def test_the_pause_resume_story_works_as_printed(stack) -> None:
         "key": deleted["snapshot_object"]["key"], "exists": False, "versions_kept": 0}  # every version gone (§10)
     assert deleted["snapshot_at"] is None and deleted["snapshot_version"] is None
     assert json.loads(run_printed(story["logs_deleted"])) == {"message": "Resource not found."}
+
+
+@pytest.mark.slow
+def test_the_stack_answers_hostile_http_in_the_contract_shape_and_keeps_serving(stack) -> None:
+    from urllib.parse import urlsplit
+
+    from tests.devstack.test_front import parse_responses
+
+    _, lines = stack
+    api = urlsplit(re.search(r"API (http://\S+)", "".join(lines)).group(1))
+    token = re.search(r"alice's token: (\S+)", "".join(lines)).group(1)
+
+    def exchange(raw: bytes) -> bytes:
+        with socket.create_connection((api.hostname, api.port), timeout=10) as sock:
+            sock.sendall(raw)
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+        return received
+
+    logs = f"GET /api/v2/tasks/me/add-billing-page/logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n".encode()
+    head, _, after_head = exchange(b"HEAD" + logs[3:] + b"Connection: close\r\n\r\n").partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404") and after_head == b""  # no body bytes after a HEAD's headers
+    probes = [
+        b"POST /api/v2/workspaceagents/me/tasks/x/log-snapshot HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}",
+        b"POST /api/v2/workspaceagents/me/tasks/x/log-snapshot HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}",
+        b"GARBAGE\r\n\r\n",
+    ]
+    for probe in probes:
+        [(status, headers, body)] = parse_responses(exchange(probe))
+        assert status == 400 and headers["content-type"] == "application/json"
+        assert set(json.loads(body)) <= {"message", "detail"}
+    [(status, _, body)] = parse_responses(exchange(logs + b"Connection: close\r\n\r\n"))  # still serving
+    assert status == 200 and json.loads(body)["snapshot"] is True
 
 
 @pytest.mark.slow
