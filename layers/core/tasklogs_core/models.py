@@ -4,7 +4,17 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBytes, StrictInt, StrictStr, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBytes,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
 
 from tasklogs_core.text import clean_text
 
