@@ -90,6 +90,26 @@ def test_slow_agent_ends_before_the_lambda_deadline(invoke) -> None:
     assert answer.remaining_ms > 0 and answer.elapsed < 3
 
 
+def test_a_slow_dns_answer_ends_in_a_504_before_the_lambda_deadline(invoke, demo, fake_agentapi, monkeypatch) -> None:
+    # The resolver is slowed for this one name (a slow DNS server cannot be set up without changing
+    # the machine's resolver configuration); everything else is real.
+    real = socket.getaddrinfo
+
+    def slow_resolver(host, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if host == "slow-dns.agents.test":
+            import time
+
+            time.sleep(6)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+    url = fake_agentapi.agent("slow-dns-e2e").replace("127.0.0.1", "slow-dns.agents.test")
+    task = put_task(demo, f"slow-dns-{uuid.uuid4().hex[:6]}", RUNNING, agent=url)
+    answer = invoke(event_for(task), timeout_seconds=3)
+    assert (answer.status, answer.body["message"]) == (504, "Timed out fetching messages from task app.")
+    assert answer.remaining_ms > 0 and answer.elapsed < 3
+
+
 def test_drip_agent_ends_before_the_lambda_deadline(invoke, demo, fake_agentapi: FakeAgentAPI) -> None:
     task = put_task(demo, "drip-agent", RUNNING, agent=fake_agentapi.agent("drip-agent", Scenario(mode=Mode.DRIP, delay=0.1)))
     answer = invoke(event_for(task), timeout_seconds=2.5)
