@@ -140,6 +140,32 @@ def test_the_stack_answers_hostile_http_in_the_contract_shape_and_keeps_serving(
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_make_run_serves_slow_requests_side_by_side(stack) -> None:
+    import threading
+
+    _, lines = stack
+    curls = printed_curls(lines)
+    finished: dict[str, float] = {}
+
+    def run(label: str, command: str) -> None:
+        run_printed(command)
+        finished[label] = time.monotonic()
+
+    # The demo's slow agent takes 30 s: each read ends in a 504 after about 8 s (contract §5).
+    slow = [threading.Thread(target=run, args=(f"slow-{n}", curls["logs_agent_slow"])) for n in range(2)]
+    for thread in slow:
+        thread.start()
+    time.sleep(1)
+    run("snapshot", curls["logs_add_billing_page"])
+    assert all(thread.is_alive() for thread in slow)  # answered while both slow reads were still waiting
+    for thread in slow:
+        thread.join(30)
+    # Side by side, the two slow reads end together; one after the other, 8 s apart.
+    assert abs(finished["slow-0"] - finished["slow-1"]) < 4
+
+
+@pytest.mark.slow
 def test_ctrl_c_stops_everything(stack) -> None:
     process, _ = stack
     process.send_signal(signal.SIGINT)
