@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 document of the service, generated from the code: routes and their authorizers from
-template.yaml, bodies from the pydantic models, error statuses and messages from error_responses.
+template.yaml, bodies from the pydantic models, error statuses and messages from the error table (http_errors).
 
 `python -m devstack openapi` (make openapi) rewrites docs/openapi.json; a test fails when the
 committed document drifts from this, and schemathesis runs against it (tests/hostile).
@@ -20,7 +20,7 @@ UPLOAD_PATH = "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"
 
 
 def _schemas() -> dict[str, Any]:
-    from tasklogs_core.error_responses import ErrorBody
+    from tasklogs_core.http_errors import ErrorBody
     from tasklogs_core.models import AgentMessages, TaskLogsResponse
 
     schemas: dict[str, Any] = {}
@@ -39,11 +39,11 @@ def _schemas() -> dict[str, Any]:
 
 def _errors(*error_types: type) -> dict[str, Any]:
     """Responses for these domain errors, grouped by status, with their exact messages."""
-    from tasklogs_core.error_responses import _RESPONSES
+    from tasklogs_core.http_errors import ERROR_TABLE
 
     by_status: dict[int, list[str]] = {}
     for error_type in error_types:
-        status, message, _ = _RESPONSES[error_type]
+        status, message, _ = ERROR_TABLE[error_type]
         by_status.setdefault(status, []).append(message)
     return {
         str(status): {

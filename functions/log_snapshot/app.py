@@ -1,23 +1,15 @@
 """POST /api/v2/workspaceagents/me/tasks/{task}/log-snapshot (contract §6): route and decorators only."""
 
-import os
-
-from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from tasklogs_core import dependencies
-from tasklogs_core.observability import new_logger
-from tasklogs_core.deadlines import invocation_deadline
-from tasklogs_core.api_errors import install_error_handlers
 from tasklogs_core.errors import TaskNotFound
+from tasklogs_core.http_errors import install_error_handlers
+from tasklogs_core.observability import http_handler, logger, metrics
 from tasklogs_core.snapshot_upload import authorize_upload, parse_upload, request_body
 from tasklogs_core.snapshot_writer import store_snapshot
 from tasklogs_core.task_repository import PointerUpdate
 
-logger = new_logger()
-tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 app = APIGatewayHttpResolver()
 install_error_handlers(app, logger, metrics)
 
@@ -46,9 +38,4 @@ def upload_log_snapshot(task: str) -> Response:
     return Response(status_code=204)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context: object) -> dict:
-    with invocation_deadline(context):
-        return app.resolve(event, context)
+lambda_handler = http_handler(app)

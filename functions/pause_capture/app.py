@@ -1,27 +1,17 @@
 """Tasks table stream → when a task starts pausing, capture its agent's conversation as the snapshot
 (contract §4). Handler only."""
 
-import os
-
-from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from tasklogs_core import dependencies
-from tasklogs_core.observability import new_logger
-from tasklogs_core.deadlines import invocation_deadline
 from tasklogs_core.errors import InvalidTaskAppResponse, TaskAppTimeout, TaskAppUnavailable, TaskAppUrlNotConfigured
+from tasklogs_core.observability import logger, metrics, stream_handler, tracer
 from tasklogs_core.pause_capture import capture_at_pause, is_pause_start
 from tasklogs_core.settings import get_settings
 from tasklogs_core.stream_records import task_change
 from tasklogs_core.task_logs import agent_deadline
 
-logger = new_logger()
-tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
-# Storage failures are retried by the event source mapping (bounded; then sent to the failure queue).
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 # The agent may be gone already: that is an expected outcome, logged and counted, never retried.
 AGENT_FAILURES = (TaskAppUnavailable, TaskAppTimeout, TaskAppUrlNotConfigured, InvalidTaskAppResponse)
 
@@ -55,9 +45,4 @@ def capture(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
     metrics.add_metric(name=f"PauseCapture{result.stored.outcome.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context: object) -> dict:
-    with invocation_deadline(context):
-        return process_partial_response(event=event, record_handler=capture, processor=processor, context=context)
+lambda_handler = stream_handler(capture)

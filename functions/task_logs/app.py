@@ -1,23 +1,15 @@
 """GET /api/v2/tasks/{user}/{task}/logs (contract §5): route and decorators only."""
 
-import os
-
-from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from tasklogs_core import dependencies
-from tasklogs_core.observability import new_logger
-from tasklogs_core.deadlines import invocation_deadline
-from tasklogs_core.api_errors import install_error_handlers
+from tasklogs_core.http_errors import install_error_handlers
 from tasklogs_core.identity import caller_from_claims, jwt_claims
+from tasklogs_core.observability import http_handler, logger, metrics
 from tasklogs_core.response_size import accepts_gzip, fit_logs_response
 from tasklogs_core.settings import get_settings
 from tasklogs_core.task_logs import agent_deadline, find_task, read_task_logs
 
-logger = new_logger()
-tracer = Tracer(patch_modules=dependencies.TRACED_AT_INIT)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 app = APIGatewayHttpResolver()
 install_error_handlers(app, logger, metrics)
 
@@ -55,11 +47,6 @@ def get_task_logs(user: str, task: str) -> Response:
     return response
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 # Not the response: it is the conversation. Traces are readable by more people than the logs, and a
 # subsegment over the X-Ray daemon's 64 KB datagram is dropped, losing the trace of big answers.
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict, context: object) -> dict:
-    with invocation_deadline(context):
-        return app.resolve(event, context)
+lambda_handler = http_handler(app, capture_response=False)

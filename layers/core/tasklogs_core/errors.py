@@ -1,4 +1,4 @@
-"""Domain exceptions. They say what went wrong; error_responses decides what the client sees."""
+"""Domain exceptions. They say what went wrong; the HTTP edge (http_errors) decides what the client sees."""
 
 from tasklogs_core.text import well_formed
 

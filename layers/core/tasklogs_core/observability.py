@@ -1,11 +1,19 @@
-"""How the functions log: structured JSON lines that can always be written."""
+"""How the functions observe themselves: the logger, metrics and tracer, made once per container, and
+the decorator stack each kind of handler wears (HTTP or stream), the invocation's AWS deadline
+included. Handlers import what they need from here and make none of their own."""
 
 import json
+import os
+from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
+from tasklogs_core.deadlines import invocation_deadline
+from tasklogs_core.dependencies import TRACED_AT_INIT
 from tasklogs_core.text import well_formed
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def _log_line(record: dict[str, Any]) -> str:
@@ -16,3 +24,43 @@ def _log_line(record: dict[str, Any]) -> str:
 
 def new_logger(**options: Any) -> Logger:
     return Logger(json_serializer=_log_line, **options)
+
+
+logger = new_logger()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
+tracer = Tracer(patch_modules=TRACED_AT_INIT)
+
+
+def http_handler(app: Any, *, capture_response: bool = True) -> LambdaHandler:
+    """The entry point of an HTTP function serving `app` (an APIGatewayHttpResolver): JSON logs with
+    API Gateway's request id as the correlation id, a trace (without the response when
+    `capture_response` is false), metrics flushed, and the invocation's AWS deadline."""
+    from aws_lambda_powertools.logging import correlation_paths
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=capture_response)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with invocation_deadline(context):
+            return app.resolve(event, context)
+
+    return lambda_handler
+
+
+def stream_handler(record_handler: Callable[..., None]) -> LambdaHandler:
+    """The entry point of a DynamoDB stream function: each record through `record_handler`, a failed one
+    reported as such (ReportBatchItemFailures) for the event source mapping to retry, a bounded number
+    of times, then to park in the failure queue."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with invocation_deadline(context):
+            return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                            context=context)
+
+    return lambda_handler

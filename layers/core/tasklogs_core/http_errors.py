@@ -1,5 +1,10 @@
-"""The one place that maps domain errors to the contract's HTTP responses (contract §1, §5)."""
+"""The HTTP edge's one error table: every domain error becomes the contract's status and
+`{"message", "detail", "validations"}` body here (contract §1, §5, §6), and nowhere else. The same
+table drives docs/openapi.json. Bugs get a fixed body, so nothing about them leaks."""
 
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 
 from tasklogs_core import errors
@@ -24,8 +29,9 @@ class ErrorBody(BaseModel):
 RESOURCE_NOT_FOUND = "Resource not found."
 INTERNAL_ERROR = "An internal error occurred."
 
-# (status, message, show the exception's detail?)
-_RESPONSES: dict[type[errors.TaskLogsError], tuple[int, str, bool]] = {
+# Domain error → (status, message, show the exception's detail?). A subclass without a row of its own
+# takes its nearest base's.
+ERROR_TABLE: dict[type[errors.TaskLogsError], tuple[int, str, bool]] = {
     errors.Unauthenticated: (401, "Unauthorized.", False),
     errors.TaskNotFound: (404, RESOURCE_NOT_FOUND, False),
     errors.TaskStateConflict: (409, "Cannot fetch logs for task in current state.", True),
@@ -48,15 +54,37 @@ _RESPONSES: dict[type[errors.TaskLogsError], tuple[int, str, bool]] = {
 
 
 def error_response(exc: errors.TaskLogsError) -> tuple[int, ErrorBody]:
-    """Status code and body for a domain error; unknown subclasses fall back to their base."""
+    """Status code and body for a domain error."""
     for cls in type(exc).__mro__:
-        if cls in _RESPONSES:
-            status, message, show_detail = _RESPONSES[cls]
+        if cls in ERROR_TABLE:
+            status, message, show_detail = ERROR_TABLE[cls]
             validations = [Validation(field=field, detail=detail) for field, detail in exc.validations]
             return status, ErrorBody(message=message, detail=exc.detail if show_detail else "", validations=validations)
     return 500, ErrorBody(message=INTERNAL_ERROR)
 
 
-def internal_error() -> tuple[int, ErrorBody]:
-    """For bugs: a fixed body, so nothing about the failure leaks."""
-    return 500, ErrorBody(message=INTERNAL_ERROR)
+def json_response(status: int, body: str) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger, metrics: Metrics) -> None:
+    """The exception handlers every HTTP function installs: each error leaves in the contract's shape."""
+
+    @app.exception_handler(errors.TaskLogsError)
+    def handle_domain_error(exc: errors.TaskLogsError) -> Response:
+        status, body = error_response(exc)
+        cause = type(exc.__cause__).__name__ if exc.__cause__ else None
+        log = logger.warning if status < 500 else logger.error
+        log(body.message, extra={"error": type(exc).__name__, "status_code": status, "detail": exc.detail, "cause": cause})
+        metrics.add_metric(name=f"Http{status // 100}xx", unit=MetricUnit.Count, value=1)
+        return json_response(status, body.to_json())
+
+    @app.exception_handler(Exception)
+    def handle_bug(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        metrics.add_metric(name="Http5xx", unit=MetricUnit.Count, value=1)
+        return json_response(500, ErrorBody(message=INTERNAL_ERROR).to_json())
+
+    @app.not_found
+    def handle_unknown_route(exc: Exception) -> Response:
+        return json_response(404, ErrorBody(message=RESOURCE_NOT_FOUND).to_json())
