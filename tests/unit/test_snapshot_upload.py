@@ -4,9 +4,9 @@ import base64
 import json
 
 import pytest
+from tasklogs_core.conversation import MAX_UPLOAD_BYTES
 from tasklogs_core.errors import InvalidPayloadStructure, PayloadDecodeError
 from tasklogs_core.snapshot_upload import (
-    MAX_UPLOAD_BYTES,
     _query_problems,
     agent_token,
     parse_upload,

@@ -7,7 +7,7 @@ import pytest
 from tasklogs_core.models import AgentMessage, SnapshotEnvelope, TaskItem
 from tasklogs_core.pause_capture import TRUNCATION_MARKER, fit_within, is_pause_start
 from tasklogs_core.snapshot_cleanup import task_deleted
-from tasklogs_core.snapshot_upload import MAX_UPLOAD_BYTES
+from tasklogs_core.conversation import MAX_UPLOAD_BYTES
 from tasklogs_core.stream_records import task_change
 
 from devstack.streams import matches, passes_filters

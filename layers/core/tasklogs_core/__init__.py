@@ -3,6 +3,7 @@
 Modules, from the outside in:
 - settings: environment variables, modelled once
 - models: the contract's wire shapes and the task item
+- conversation: the snapshot format, the roles and their log types, the upload cap, the role check
 - status: task status derivation (contract §3), a pure function
 - text: rules for client text (lone surrogates, NUL) and exactly the UUID forms Go accepts
 - identity: who is calling, from the JWT claims API Gateway verified

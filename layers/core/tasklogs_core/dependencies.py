@@ -55,11 +55,11 @@ def snapshot_store():  # noqa: ANN201
 def agentapi_client():  # noqa: ANN201
     from aws_lambda_powertools import Tracer
 
-    from tasklogs_core.address_policy import AddressPolicy, parse_networks
+    from tasklogs_core.address_policy import AddressPolicy
     from tasklogs_core.agentapi_client import AgentApiClient
 
     Tracer(auto_patch=False).patch(["httpx"])  # the agent calls show in X-Ray (no-op with tracing off)
-    return AgentApiClient(AddressPolicy(parse_networks(get_settings().agentapi_allowed_networks)))
+    return AgentApiClient(AddressPolicy(get_settings().agentapi_allowed_networks))
 
 
 def reset() -> None:

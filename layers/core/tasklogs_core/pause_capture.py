@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tasklogs_core.conversation import MAX_UPLOAD_BYTES, unknown_role, unknown_role_detail
 from tasklogs_core.errors import InvalidTaskAppResponse
 from tasklogs_core.models import AgentMessage, SnapshotEnvelope, StoredMessage, utc_now_rfc3339
-from tasklogs_core.snapshot_upload import MAX_UPLOAD_BYTES, ROLES
 from tasklogs_core.snapshot_writer import StoredSnapshot, store_snapshot
 
 if TYPE_CHECKING:
@@ -105,9 +105,8 @@ def capture_at_pause(
     TaskAppTimeout, ...) for the caller to count."""
     started_at = clock()
     fetched = agent.get_messages(task.agentapi_url, deadline).messages
-    for message in fetched:
-        if message.role not in ROLES:
-            raise InvalidTaskAppResponse(f'Invalid AgentAPI message role "{message.role}" (message id {message.id}).')
+    if (found := unknown_role(fetched)) is not None:
+        raise InvalidTaskAppResponse(unknown_role_detail(found[1]))
     kept = fit_within(fetched)
     stored = store_snapshot(task.task_id, kept, repository=repository, store=store, started_at=started_at)
     return Capture(stored, len(fetched), len(kept))

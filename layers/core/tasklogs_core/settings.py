@@ -1,8 +1,16 @@
 """Environment variables, modelled once and read once per container."""
 
 from functools import cache
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field
+
+from tasklogs_core.address_policy import IpNetwork, parse_networks
+
+
+def _networks(value: Any) -> Any:
+    # A typo fails loudly at the first request, naming the setting.
+    return parse_networks(value) if isinstance(value, str) else value
 
 
 class Settings(BaseModel):
@@ -14,16 +22,9 @@ class Settings(BaseModel):
     agentapi_timeout_seconds: float = Field(default=8.0, gt=0)
     # Time kept back from the Lambda deadline to turn an agent timeout into a 504 response.
     response_margin_seconds: float = Field(default=1.0, ge=0)
-    # CIDRs the agents live in (comma-separated); empty: any address but loopback and link-local.
-    agentapi_allowed_networks: str = ""
-
-    @field_validator("agentapi_allowed_networks")
-    @classmethod
-    def _networks_parse(cls, value: str) -> str:
-        from tasklogs_core.address_policy import parse_networks
-
-        parse_networks(value)  # a typo fails loudly at the first request, naming the setting
-        return value
+    # CIDRs the agents live in (comma-separated in the environment); none: any address but loopback and
+    # link-local.
+    agentapi_allowed_networks: Annotated[tuple[IpNetwork, ...], BeforeValidator(_networks)] = ()
 
 
 @cache

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import TypeAdapter, ValidationError
 
+from tasklogs_core.conversation import MAX_UPLOAD_BYTES, SNAPSHOT_FORMAT, unknown_role
 from tasklogs_core.errors import (
     InvalidPayloadStructure,
     InvalidQueryParameters,
@@ -29,11 +30,6 @@ from tasklogs_core.text import parse_uuid, well_formed
 
 if TYPE_CHECKING:
     from tasklogs_core.task_repository import TaskRepository
-
-# Coder's limit for a snapshot upload; the AgentAPI module's shutdown script trims to fit it.
-MAX_UPLOAD_BYTES = 65_536
-SNAPSHOT_FORMAT = "agentapi"
-ROLES = ("user", "agent")
 
 _messages = TypeAdapter(list[AgentMessage])
 # Base64 of MAX_UPLOAD_BYTES, rounded up: a longer encoded body cannot decode to an allowed size.
@@ -154,9 +150,9 @@ def parse_upload(raw: bytes) -> list[AgentMessage]:
         error = exc.errors(include_url=False, include_input=False)[0]
         where = "messages" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
         raise PayloadDecodeError(f"{where}: {error['msg']}.") from None
-    for index, message in enumerate(parsed):
-        if message.role not in ROLES:
-            raise PayloadDecodeError(f'messages[{index}].role: must be "user" or "agent", got "{message.role}".')
+    if (found := unknown_role(parsed)) is not None:
+        index, message = found
+        raise PayloadDecodeError(f'messages[{index}].role: must be "user" or "agent", got "{message.role}".')
     return parsed
 
 

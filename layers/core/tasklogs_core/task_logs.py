@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import TypeAdapter, ValidationError
 
+from tasklogs_core.conversation import LOG_TYPE_BY_ROLE, SNAPSHOT_FORMAT, unknown_role, unknown_role_detail
 from tasklogs_core.errors import (
     InvalidSnapshotData,
     InvalidTaskAppResponse,
@@ -37,9 +38,6 @@ if TYPE_CHECKING:  # the clients' modules import httpx and botocore: load them o
     from tasklogs_core.snapshot_store import SnapshotStore
     from tasklogs_core.task_repository import TaskRepository
 
-SNAPSHOT_FORMAT = "agentapi"
-
-_LOG_TYPE_BY_ROLE = {"user": "input", "agent": "output"}
 _snapshot_messages = TypeAdapter(list[AgentMessage])  # over json.loads output: the same checks on str
 
 
@@ -63,16 +61,12 @@ def find_task(repository: TaskRepository, caller: Caller, user_ref: str, task_re
     raise TaskNotFound()
 
 
-def to_log_entries(messages: Iterable[RelayedMessage]) -> list[LogEntry]:
+def to_log_entries(messages: Sequence[RelayedMessage]) -> list[LogEntry]:
     """AgentAPI `user` → `input`, `agent` → `output`; order and content unchanged."""
-    entries = []
-    for message in messages:
-        log_type = _LOG_TYPE_BY_ROLE.get(message.role)
-        if log_type is None:
-            raise UnknownRole(f'Invalid AgentAPI message role "{message.role}" (message id {message.id}).')
-        # Validated again, in pydantic-core: cheaper than model_construct's Python loop.
-        entries.append(LogEntry(id=message.id, content=message.content, type=log_type, time=message.time))
-    return entries
+    if (found := unknown_role(messages)) is not None:
+        raise UnknownRole(unknown_role_detail(found[1]))
+    # Validated again, in pydantic-core: cheaper than model_construct's Python loop.
+    return [LogEntry(id=m.id, content=m.content, type=LOG_TYPE_BY_ROLE[m.role], time=m.time) for m in messages]
 
 
 def decode_snapshot(raw: bytes) -> list[LogEntry]:
