@@ -132,7 +132,7 @@ class LocalLambda:
         try:
             result = container.invoke(event, timeout)
         except InvocationFailed:
-            self._discard(container)  # Lambda replaces a container after a timeout or a crash
+            self._discard(container)  # after a timeout, a crash or a function error: a fresh one next time
             raise
         self._release(container)
         return result
