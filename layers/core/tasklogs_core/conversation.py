@@ -8,7 +8,6 @@ from typing import Protocol
 SNAPSHOT_FORMAT = "agentapi"
 # AgentAPI role → log entry type (contract §5); no other role is valid anywhere.
 LOG_TYPE_BY_ROLE = {"user": "input", "agent": "output"}
-ROLES = tuple(LOG_TYPE_BY_ROLE)
 # Coder's limit for a snapshot upload; the AgentAPI module's shutdown script trims to fit it, and the
 # capture at pause keeps a conversation within it too.
 MAX_UPLOAD_BYTES = 65_536

@@ -12,7 +12,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _HEX = "[0-9a-fA-F]"
 _HYPHENATED = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
 _GO_UUID = re.compile(
-    rf"(?:[uU][rR][nN]:[uU][uU][iI][dD]:)?(?P<a>{_HYPHENATED})|\{{(?P<b>{_HYPHENATED})\}}|(?P<c>{_HEX}{{32}})"
+    rf"(?i:urn:uuid:)?(?P<a>{_HYPHENATED})|\{{(?P<b>{_HYPHENATED})\}}|(?P<c>{_HEX}{{32}})"
 )
 
 
