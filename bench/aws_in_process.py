@@ -19,7 +19,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
 
 from devstack.aws import FAKE_CREDENTIALS, REGION  # noqa: E402
 from devstack.template_resources import create_table_request  # noqa: E402
-from tasklogs_core.snapshot_store import snapshot_key  # noqa: E402
+from tasklogs_core.adapters.snapshot_store import snapshot_key  # noqa: E402
 
 # With POWERTOOLS_METRICS_DISABLED, Powertools warns that it has nothing to publish; not a finding.
 warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
@@ -57,13 +57,13 @@ def aws_in_process() -> Iterator[Aws]:
     os.environ.update(ENVIRONMENT)
     import boto3
     from moto import mock_aws
-    from tasklogs_core import dependencies
+    from tasklogs_core.adapters import clients
 
     with mock_aws():
-        dependencies.reset()  # clients made inside mock_aws talk to it
+        clients.reset()  # clients made inside mock_aws talk to it
         dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
         dynamodb.create_table(**create_table_request("TasksTable", TABLE))
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         yield Aws(dynamodb, s3)
-        dependencies.reset()
+        clients.reset()

@@ -8,7 +8,7 @@ second figure shows what that bytecode is worth: the same layer as plain `sam bu
 sources only, which Lambda's read-only /opt makes Python compile at every cold start.
 
 Also shows what the first request adds (it makes the boto3 and httpx clients its path needs), and
-what app.py imports, slowest first (`python -X importtime`): where to look when the figure moves.
+what task_logs_handler.py imports, slowest first (`python -X importtime`): where to look when the figure moves.
 
 Run: make bench   (or .venv/bin/python bench/cold_start.py --runs 15)
 """
@@ -121,11 +121,11 @@ def cold_import_ms(code_dir: Path, module: str, paths: dict[str, Path], extra_ar
 
 def slowest_imports(paths: dict[str, Path], count: int = 8) -> list[tuple[float, str]]:
     """What the logs function's module imports directly, by cumulative import time (ms)."""
-    _, stderr = cold_import_ms(paths["ours"], "app", paths, ("-X", "importtime"))
+    _, stderr = cold_import_ms(paths["ours"], "task_logs_handler", paths, ("-X", "importtime"))
     found = []
     for line in stderr.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|(\s+)(\S+)", line)
-        if match and len(match.group(2)) == 3:  # imported by app.py itself (one level below it)
+        if match and len(match.group(2)) == 3:  # imported by task_logs_handler.py itself (one level below it)
             found.append((int(match.group(1)) / 1000, match.group(3)))
     return sorted(found, reverse=True)[:count]
 
@@ -133,7 +133,7 @@ def slowest_imports(paths: dict[str, Path], count: int = 8) -> list[tuple[float,
 FIRST_REQUEST_PROBE = """
 import contextlib, io, json, sys, time
 sys.path[:0] = {paths!r}
-import app
+import task_logs_handler as app
 class Context:  # what the handler reads of Lambda's context
     function_name, function_version, memory_limit_in_mb = "TaskLogsFunction", "$LATEST", 1024
     invoked_function_arn, aws_request_id = "arn:aws:lambda:us-east-1:123456789012:function:TaskLogsFunction", "first"
@@ -185,9 +185,9 @@ def run(runs: int) -> list[Figure]:
         sources = stage(Path(sources_dir), bytecode=False)
         ours, naive, uncompiled = [], [], []
         for _ in range(runs):  # alternated, so load on the machine hits all three alike
-            ours.append(cold_import_ms(compiled["ours"], "app", compiled)[0])
+            ours.append(cold_import_ms(compiled["ours"], "task_logs_handler", compiled)[0])
             naive.append(cold_import_ms(compiled["naive"], "naive_handler", compiled)[0])
-            uncompiled.append(cold_import_ms(sources["ours"], "app", sources)[0])
+            uncompiled.append(cold_import_ms(sources["ours"], "task_logs_handler", sources)[0])
         figures = [
             show(Figure("logs function, import + init", statistics.median(ours), statistics.median(naive), "ms", 0.8,
                         "eager naive handler")),
@@ -197,7 +197,7 @@ def run(runs: int) -> list[Figure]:
         first = first_request_ms(compiled, max(3, runs // 3))
         print(f"  then the first request, which makes the clients its path needs (median of {max(3, runs // 3)}):"
               f" snapshot {first['snapshot']:.0f} ms, live {first['live']:.0f} ms")
-        print("  what app.py imports, slowest first (cumulative, one run; a package counts where first imported):")
+        print("  what task_logs_handler.py imports, slowest first (cumulative, one run; a package counts where first imported):")
         for millis, name in slowest_imports(compiled):
             print(f"    {millis:7.1f} ms  {name}")
     return figures

@@ -1,6 +1,6 @@
 """A handler with the logs function's Powertools stack (decorators, resolver, one structured log line,
 one metric) around a route that does no work: the per-request cost of the framework alone, for the
-snapshot path's floor line. Kept in step with functions/task_logs/app.py by hand: it is four lines."""
+snapshot path's floor line. Kept in step with functions/task_logs/task_logs_handler.py by hand: it is four lines."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "layers" / "core")]
 
 from agent_process import agents_serving  # noqa: E402
 from aws_in_process import BUCKET, TABLE, aws_in_process  # noqa: E402
-from tasklogs_core.snapshot_store import snapshot_key  # noqa: E402
+from tasklogs_core.adapters.snapshot_store import snapshot_key  # noqa: E402
 from conversations import envelope, messages_of_size  # noqa: E402
 from framework_floor import handler_answering  # noqa: E402
 from report import Figure, interleaved_medians_ms, show  # noqa: E402

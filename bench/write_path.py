@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "layers" / "core")]
 
 from aws_in_process import BUCKET, TABLE, aws_in_process  # noqa: E402
-from tasklogs_core.snapshot_store import snapshot_key  # noqa: E402
+from tasklogs_core.adapters.snapshot_store import snapshot_key  # noqa: E402
 from conversations import answer, messages_of_size  # noqa: E402
 from report import Figure, interleaved_medians_ms, show  # noqa: E402
 
@@ -56,10 +56,10 @@ def run(repeats: int) -> list[Figure]:
                                      ExpressionAttributeValues={":at": {"S": "2026-11-25T00:00:00.000000Z"},
                                                                 ":v": {"S": put["VersionId"]}})
 
-        from tasklogs_core import dependencies
-        from tasklogs_core.models import utc_now_rfc3339
+        from tasklogs_core.adapters import clients
+        from tasklogs_core.domain.models import utc_now_rfc3339
 
-        repository, store = dependencies.task_repository(), dependencies.snapshot_store()
+        repository, store = clients.task_repository(), clients.snapshot_store()
 
         def required_calls() -> None:
             item = repository.get(task.task_id)

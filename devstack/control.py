@@ -47,7 +47,7 @@ class DemoControl:
         elif action == "resume":
             self._update(task_id, RESUMED)
         elif action == "delete":
-            from tasklogs_core.models import utc_now_rfc3339
+            from tasklogs_core.domain.models import utc_now_rfc3339
 
             self._update(task_id, {"deleted_at": utc_now_rfc3339()})
         self._poller.drain()
@@ -57,8 +57,8 @@ class DemoControl:
         update_task(self._aws, task_id, attributes)
 
     def describe(self, name: str) -> dict[str, Any]:
-        from tasklogs_core.status import derive_status
-        from tasklogs_core.task_repository import item_from_dynamodb
+        from tasklogs_core.domain.status import derive_status
+        from tasklogs_core.adapters.task_repository import item_from_dynamodb
 
         task_id = TASKS_BY_NAME[name].task_id
         raw = self._dynamodb.get_item(TableName=self._aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True)

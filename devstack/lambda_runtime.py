@@ -2,7 +2,7 @@
 CodeUri with the layer on sys.path, and a context whose remaining time counts down. A container
 (devstack.containers) does exactly this in its own process."""
 
-import importlib.util
+import importlib
 import sys
 import threading
 import time
@@ -36,27 +36,14 @@ def ensure_layer_on_path() -> None:
         sys.path.insert(0, str(LAYER_DIR))
 
 
-_import_lock = threading.Lock()
-
-
 def load_handler(logical_id: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The function's handler, imported like the runtime does (each function under its own name),
-    once, even when the first requests arrive together."""
+    """The function's handler, imported like the runtime does: its code directory on sys.path, then the
+    module the template's Handler names (unique across functions, so several load in one process)."""
     ensure_layer_on_path()
     code_dir, module, function = function_handler(logical_id)
-    name = f"tasklogs_function_{logical_id}"
-    with _import_lock:
-        if name not in sys.modules:
-            spec = importlib.util.spec_from_file_location(name, code_dir / f"{module}.py")
-            assert spec and spec.loader
-            loaded = importlib.util.module_from_spec(spec)
-            sys.modules[name] = loaded
-            try:
-                spec.loader.exec_module(loaded)
-            except BaseException:
-                del sys.modules[name]
-                raise
-    return getattr(sys.modules[name], function)
+    if str(code_dir) not in sys.path:
+        sys.path.append(str(code_dir))
+    return getattr(importlib.import_module(module), function)
 
 
 def context_for(logical_id: str, timeout_seconds: float | None = None) -> LocalLambdaContext:
@@ -64,16 +51,17 @@ def context_for(logical_id: str, timeout_seconds: float | None = None) -> LocalL
     return LocalLambdaContext(logical_id, timeout, function_memory_mb(logical_id))
 
 
-_container_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
+# Functions loaded in one process share the layer's module state (its cached clients, the boto3
+# session they come from) where Lambda gives each its own process: one event at a time, whatever the
+# function, keeps that state used as Lambda uses it.
+_process_lock = threading.Lock()
 
 
-def invoke(logical_id: str, event: dict[str, Any], timeout_seconds: float | None = None) -> dict[str, Any]:
+def invoke(logical_id: str, event: dict[str, Any], timeout_seconds: float | None = None,
+           context: LocalLambdaContext | None = None) -> dict[str, Any]:
     """Call a function's handler in this process, the way one warm Lambda container would: one event at
     a time. For tests that watch a function's logger or module state; the local stack runs functions
     in containers of their own (devstack.containers)."""
     handler = load_handler(logical_id)
-    with _locks_guard:
-        lock = _container_locks.setdefault(logical_id, threading.Lock())
-    with lock:  # Lambda's clock starts when the container takes the event, not while it queues
-        return handler(event, context_for(logical_id, timeout_seconds))
+    with _process_lock:  # Lambda's clock starts when the container takes the event, not while it queues
+        return handler(event, context or context_for(logical_id, timeout_seconds))

@@ -20,8 +20,8 @@ UPLOAD_PATH = "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"
 
 
 def _schemas() -> dict[str, Any]:
-    from tasklogs_core.http_errors import ErrorBody
-    from tasklogs_core.models import AgentMessages, TaskLogsResponse
+    from tasklogs_core.edge.http_errors import ErrorBody
+    from tasklogs_core.domain.models import AgentMessages, TaskLogsResponse
 
     schemas: dict[str, Any] = {}
     for name, model in (("TaskLogsResponse", TaskLogsResponse), ("Error", ErrorBody), ("AgentMessages", AgentMessages)):
@@ -39,7 +39,7 @@ def _schemas() -> dict[str, Any]:
 
 def _errors(*error_types: type) -> dict[str, Any]:
     """Responses for these domain errors, grouped by status, with their exact messages."""
-    from tasklogs_core.http_errors import ERROR_TABLE
+    from tasklogs_core.edge.http_errors import ERROR_TABLE
 
     by_status: dict[int, list[str]] = {}
     for error_type in error_types:
@@ -55,8 +55,8 @@ def _errors(*error_types: type) -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    from tasklogs_core import errors
-    from tasklogs_core.response_size import OMITTED_HEADER
+    from tasklogs_core.domain import errors
+    from tasklogs_core.edge.response_size import OMITTED_HEADER
 
     routes = {(method, path): needs_jwt for method, path, _, needs_jwt in http_api_routes()}
     assert routes == {("GET", LOGS_PATH): True, ("POST", UPLOAD_PATH): False}, "template routes changed: update openapi.py"

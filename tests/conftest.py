@@ -11,6 +11,7 @@ import pytest
 from devstack.aws import LocalAws, start_local_aws
 from devstack.demo import seed
 from devstack.fake_agentapi import FakeAgentAPI
+from devstack import lambda_runtime
 from devstack.lambda_runtime import LocalLambdaContext, context_for, load_handler
 
 
@@ -36,15 +37,15 @@ def demo(local_aws: LocalAws, fake_agentapi: FakeAgentAPI) -> LocalAws:
 @pytest.fixture
 def handler_env(demo: LocalAws, monkeypatch: pytest.MonkeyPatch) -> LocalAws:
     """The handler's environment pointing at the local AWS; clients rebuilt for each test."""
-    from tasklogs_core import dependencies
+    from tasklogs_core.adapters import clients
 
     for key, value in demo.environment().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TaskLogsTest")
-    dependencies.reset()
+    clients.reset()
     yield demo
-    dependencies.reset()
+    clients.reset()
 
 
 @dataclass
@@ -59,12 +60,12 @@ class Answer:
 def _invoker(function: str) -> Callable[..., Answer]:
     import time
 
-    handler = load_handler(function)
+    load_handler(function)  # its import is not the call's time
 
     def call(event: dict, timeout_seconds: float | None = None) -> Answer:
         context: LocalLambdaContext = context_for(function, timeout_seconds)
         started = time.monotonic()
-        result = handler(event, context)
+        result = lambda_runtime.invoke(function, event, context=context)
         elapsed = time.monotonic() - started
         body = json.loads(result["body"]) if result.get("body") else None
         return Answer(result["statusCode"], result.get("headers") or {}, body, elapsed, context.get_remaining_time_in_millis())
@@ -87,17 +88,17 @@ def upload(handler_env: LocalAws) -> Callable[..., Answer]:
 @pytest.fixture
 def function_log():
     """`watch(logical_id)` → a StringIO receiving that function's structured log lines (the Powertools
-    Logger keeps the stdout it saw at import, which pytest's per-test capture does not see)."""
+    Logger keeps the stdout it saw at import, which pytest's per-test capture does not see). Functions
+    loaded in this process share the layer's one logger, as each Lambda container has its own."""
     import io
     import logging
 
     attached: list[tuple[Any, logging.Handler]] = []
 
     def watch(logical_id: str) -> io.StringIO:
-        import sys
+        from tasklogs_core.adapters.observability import logger
 
         load_handler(logical_id)
-        logger = sys.modules[f"tasklogs_function_{logical_id}"].logger
         stream = io.StringIO()
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logger.registered_formatter)

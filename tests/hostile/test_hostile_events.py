@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from devstack.demo import ALICE, BOB, TASKS, TASKS_BY_NAME, UPLOAD_BODY, UPLOAD_TASK
 from devstack.events import http_api_event
 from devstack.lambda_runtime import context_for, load_handler
-from tasklogs_core.text import parse_uuid
+from tasklogs_core.domain.text import parse_uuid
 
 DEFAULT_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "500"))
 SLOW_EXAMPLES = 10_000

@@ -3,9 +3,9 @@
 import time
 
 import pytest
-from tasklogs_core import errors
-from tasklogs_core.address_policy import AddressPolicy, parse_networks
-from tasklogs_core.agentapi_client import AgentApiClient, messages_url
+from tasklogs_core.domain import errors
+from tasklogs_core.adapters.address_policy import AddressPolicy, parse_networks
+from tasklogs_core.adapters.agentapi_client import AgentApiClient, messages_url
 
 from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, refused_url
 

@@ -5,7 +5,7 @@ half-written."""
 import uuid
 
 import pytest
-from tasklogs_core import dependencies
+from tasklogs_core.adapters import clients
 
 from devstack.demo import ALICE, PAUSED, TASKS_BY_NAME
 from devstack.events import http_api_event, load_event
@@ -13,7 +13,7 @@ from devstack.faulty_aws import Fault, FaultyAws
 from tests.helpers import put_task
 from tests.integration.test_log_snapshot_upload import upload_event
 
-SDK_ATTEMPTS = 3  # dependencies._AWS_CLIENT_CONFIG: standard retry mode, 3 attempts in all
+SDK_ATTEMPTS = 3  # clients._AWS_CLIENT_CONFIG: standard retry mode, 3 attempts in all
 
 
 @pytest.fixture
@@ -22,9 +22,9 @@ def faulty(handler_env, monkeypatch, request):
     service, fault = request.param
     with FaultyAws(fault) as aws:
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", aws.url)
-        dependencies.reset()
+        clients.reset()
         yield aws
-    dependencies.reset()
+    clients.reset()
 
 
 @pytest.mark.parametrize("faulty", [("DYNAMODB", Fault.THROTTLE), ("DYNAMODB", Fault.SERVER_ERROR)], indirect=True,

@@ -218,10 +218,10 @@ def test_the_cap_applies_to_the_decoded_body(upload, paused_task) -> None:
 
 
 def test_storage_failure_is_a_500_without_aws_details(upload, paused_task, monkeypatch) -> None:
-    from tasklogs_core import dependencies
+    from tasklogs_core.adapters import clients
 
     monkeypatch.setenv("SNAPSHOTS_BUCKET_NAME", "no-such-bucket")
-    dependencies.reset()
+    clients.reset()
     answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task)))
     assert (answer.status, answer.body) == (500, {"message": "Internal error storing snapshot."})
 

@@ -16,7 +16,7 @@ from devstack.demo import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASK
 from devstack.events import http_api_event, load_event
 from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
 from devstack.template_resources import ROOT
-from tasklogs_core.snapshot_store import snapshot_key
+from tasklogs_core.adapters.snapshot_store import snapshot_key
 from tests.expected import EXPECTED
 from tests.helpers import as_logs, put_task
 
@@ -177,10 +177,10 @@ def test_without_a_version_the_current_object_is_read(invoke, demo) -> None:
 
 
 def test_a_missing_table_is_a_500_without_aws_details(invoke, monkeypatch) -> None:
-    from tasklogs_core import dependencies
+    from tasklogs_core.adapters import clients
 
     monkeypatch.setenv("TASKS_TABLE_NAME", "no-such-table")
-    dependencies.reset()
+    clients.reset()
     answer = invoke(load_event("logs_refactor_auth"))
     assert (answer.status, answer.body) == (500, {"message": "Internal error fetching task."})
 
@@ -193,26 +193,26 @@ def test_unknown_routes_answer_in_the_contract_shape(invoke) -> None:
 
 
 def test_the_snapshot_path_never_builds_the_http_client(invoke) -> None:
-    from tasklogs_core import dependencies
+    from tasklogs_core.adapters import clients
 
     invoke(load_event("logs_add_billing_page"))
-    assert dependencies.agentapi_client.cache_info().currsize == 0
-    assert dependencies.snapshot_store.cache_info().currsize == 1
+    assert clients.agentapi_client.cache_info().currsize == 0
+    assert clients.snapshot_store.cache_info().currsize == 1
 
 
 def test_the_live_path_never_builds_the_s3_client(invoke) -> None:
-    from tasklogs_core import dependencies
+    from tasklogs_core.adapters import clients
 
     invoke(load_event("logs_refactor_auth"))
-    assert dependencies.snapshot_store.cache_info().currsize == 0
-    assert dependencies.agentapi_client.cache_info().currsize == 1
+    assert clients.snapshot_store.cache_info().currsize == 0
+    assert clients.agentapi_client.cache_info().currsize == 1
 
 
 def test_the_cold_start_imports_no_client_library(handler_env) -> None:
     # Init is import only: boto3 and httpx (and the modules wrapping them) load on the first request
     # of the path that needs them. (botocore itself comes with Powertools' Tracer.)
-    probe = ("import sys, app; print(sorted(m for m in ('boto3', 'httpx', 'tasklogs_core.agentapi_client', "
-             "'tasklogs_core.snapshot_store', 'tasklogs_core.task_repository') if m in sys.modules))")
+    probe = ("import sys, task_logs_handler as app; print(sorted(m for m in ('boto3', 'httpx', 'tasklogs_core.adapters.agentapi_client', "
+             "'tasklogs_core.adapters.snapshot_store', 'tasklogs_core.adapters.task_repository') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT / "functions" / "task_logs", capture_output=True,
                          text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "layers" / "core")})
     assert out.stdout.strip() == "[]", out.stderr[-2000:]
@@ -221,9 +221,9 @@ def test_the_cold_start_imports_no_client_library(handler_env) -> None:
 def test_with_tracing_on_init_patches_botocore_only_and_the_agent_client_gets_traced(handler_env) -> None:
     # As in Lambda with Tracing: Active. Powertools' default would import and patch every library it
     # finds (httpx, sqlite3, ...) at init; httpx is patched when the agent client is first made.
-    probe = ("import sys, app; from aws_xray_sdk.core.patcher import _PATCHED_MODULES as patched; "
+    probe = ("import sys, task_logs_handler as app; from aws_xray_sdk.core.patcher import _PATCHED_MODULES as patched; "
              "print(sorted(patched), 'httpx' in sys.modules, 'sqlite3' in sys.modules); "
-             "from tasklogs_core import dependencies; dependencies.agentapi_client(); print(sorted(patched))")
+             "from tasklogs_core.adapters import clients; clients.agentapi_client(); print(sorted(patched))")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "core"), "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs")}
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT / "functions" / "task_logs", capture_output=True,
@@ -253,7 +253,7 @@ def test_with_tracing_on_the_handler_is_traced_and_no_conversation_reaches_x_ray
            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:%d" % daemon.getsockname()[1]}
     for switch in ("POWERTOOLS_TRACE_DISABLED", "AWS_XRAY_SDK_ENABLED"):  # tracing on, whatever the shell says
         env.pop(switch, None)
-    run = ("import json, sys, app; from devstack.lambda_runtime import context_for; "
+    run = ("import json, sys, task_logs_handler as app; from devstack.lambda_runtime import context_for; "
            "print([app.lambda_handler(e, context_for('TaskLogsFunction'))['statusCode'] for e in json.load(sys.stdin)])")
     with daemon:
         out = subprocess.run([sys.executable, "-c", run], cwd=ROOT / "functions" / "task_logs", input=json.dumps(events),
@@ -336,10 +336,10 @@ def test_every_lookup_finds_the_task_however_sub_is_spelled(invoke, subject: str
 @pytest.fixture
 def queries(invoke):
     """The key values of every Query the logs function sends, recorded from its real DynamoDB client."""
-    from tasklogs_core import dependencies
+    from tasklogs_core.adapters import clients
 
     sent: list[dict] = []
-    client = dependencies.task_repository()._client
+    client = clients.task_repository()._client
     client.meta.events.register("before-parameter-build.dynamodb.Query", lambda params, **_: sent.append(params))
     return sent
 

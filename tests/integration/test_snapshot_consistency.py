@@ -8,11 +8,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tasklogs_core.models import AgentMessage
-from tasklogs_core.snapshot_store import SnapshotStore
-from tasklogs_core.snapshot_writer import store_snapshot
-from tasklogs_core.task_logs import snapshot_logs
-from tasklogs_core.task_repository import PointerUpdate, TaskRepository
+from tasklogs_core.domain.models import AgentMessage
+from tasklogs_core.adapters.snapshot_store import SnapshotStore
+from tasklogs_core.use_cases.log_snapshot import store_snapshot
+from tasklogs_core.use_cases.task_logs import snapshot_logs
+from tasklogs_core.adapters.task_repository import PointerUpdate, TaskRepository
 
 from devstack.demo import PAUSED
 from tests.helpers import put_task

@@ -105,7 +105,7 @@ def test_later_changes_to_a_deleted_task_delete_nothing_more(handler_env, poller
 
 
 def test_more_versions_than_one_listing_page_all_go(handler_env) -> None:
-    from tasklogs_core.snapshot_store import SnapshotStore
+    from tasklogs_core.adapters.snapshot_store import SnapshotStore
 
     task = with_snapshot(handler_env, "many-versions")
     for n in range(24):
@@ -171,8 +171,8 @@ def test_an_agent_already_gone_is_logged_and_counted_not_retried(handler_env, po
 
 def test_an_upload_that_began_after_the_capture_is_kept(handler_env, stores_for_capture, fake_agentapi) -> None:
     """The agent's own shutdown upload began after the capture did: the capture must not replace it."""
-    from tasklogs_core.pause_capture import capture_at_pause
-    from tasklogs_core.task_repository import PointerUpdate
+    from tasklogs_core.use_cases.pause_capture import capture_at_pause
+    from tasklogs_core.adapters.task_repository import PointerUpdate
 
     repository, store, agent = stores_for_capture
     name = f"agent-won-{uuid.uuid4().hex[:6]}"
@@ -248,12 +248,12 @@ def test_a_long_conversation_is_cut_to_the_newest_64_kib(handler_env, poller, fa
 
 @pytest.fixture
 def stores_for_capture(handler_env):
-    from tasklogs_core.address_policy import AddressPolicy, parse_networks
-    from tasklogs_core.agentapi_client import AgentApiClient
+    from tasklogs_core.adapters.address_policy import AddressPolicy, parse_networks
+    from tasklogs_core.adapters.agentapi_client import AgentApiClient
 
     LOOPBACK_ALLOWED = AddressPolicy(parse_networks("127.0.0.0/8"))
-    from tasklogs_core.snapshot_store import SnapshotStore
-    from tasklogs_core.task_repository import TaskRepository
+    from tasklogs_core.adapters.snapshot_store import SnapshotStore
+    from tasklogs_core.adapters.task_repository import TaskRepository
 
     return (TaskRepository(handler_env.client("dynamodb"), handler_env.table_name),
             SnapshotStore(handler_env.client("s3"), handler_env.bucket_name), AgentApiClient(LOOPBACK_ALLOWED))

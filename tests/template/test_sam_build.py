@@ -29,9 +29,11 @@ def test_sam_build_packages_every_function_and_the_arm64_layer(tmp_path: Path) -
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     layer = build_dir / "CoreLayer" / "python"
-    assert (layer / "tasklogs_core" / "task_logs.py").is_file()
-    for function in ("TaskLogsFunction", "LogSnapshotFunction", "PauseCaptureFunction", "SnapshotCleanupFunction"):
-        assert (build_dir / function / "app.py").is_file(), function
+    assert (layer / "tasklogs_core" / "use_cases" / "task_logs.py").is_file()
+    for function, module in (("TaskLogsFunction", "task_logs_handler"), ("LogSnapshotFunction", "log_snapshot_handler"),
+                             ("PauseCaptureFunction", "pause_capture_handler"),
+                             ("SnapshotCleanupFunction", "snapshot_cleanup_handler")):
+        assert (build_dir / function / f"{module}.py").is_file(), function
     # The layer's AWS SDK is the pair the tests ran with: its botocore (aws-xray-sdk needs one) comes
     # before the runtime's on sys.path, so it must never be whatever was newest at build time.
     shipped = {d.metadata["Name"].lower(): d.version for d in metadata.distributions(path=[str(layer)])}

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tasklogs_core import task_repository
+from tasklogs_core.adapters import task_repository
 
 from devstack.events import EVENTS_DIR
 from devstack.template_resources import TEMPLATE, create_table_request, function_memory_mb, load_template, resource

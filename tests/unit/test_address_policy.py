@@ -2,8 +2,8 @@
 
 import pytest
 from pydantic import ValidationError
-from tasklogs_core.address_policy import AddressPolicy, parse_networks
-from tasklogs_core.settings import Settings
+from tasklogs_core.adapters.address_policy import AddressPolicy, parse_networks
+from tasklogs_core.adapters.settings import Settings
 
 OPEN = AddressPolicy()
 VPC = AddressPolicy(parse_networks("10.0.0.0/16, fd00:1::/64"))

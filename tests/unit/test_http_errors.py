@@ -1,8 +1,8 @@
 import json
 
 import pytest
-from tasklogs_core import errors
-from tasklogs_core.http_errors import ErrorBody, error_response
+from tasklogs_core.domain import errors
+from tasklogs_core.edge.http_errors import ErrorBody, error_response
 
 CONTRACT = [
     (errors.Unauthenticated("no claims"), 401, {"message": "Unauthorized."}),

@@ -1,7 +1,8 @@
 import pytest
-from tasklogs_core.errors import Unauthenticated
-from tasklogs_core.identity import caller_from_claims, jwt_claims, names_caller
-from tasklogs_core.models import Caller
+from tasklogs_core.domain.errors import Unauthenticated
+from tasklogs_core.domain.identity import caller_from_claims, names_caller
+from tasklogs_core.edge.requests import jwt_claims
+from tasklogs_core.domain.models import Caller
 
 ALICE = Caller(user_id="5f0c3e9e-2a7d-4d0c-9a56-1c2b7f3e8a01", username="alice")
 

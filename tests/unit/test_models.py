@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from tasklogs_core.models import AgentMessage, AgentMessages, TaskLogsResponse, LogEntry
+from tasklogs_core.domain.models import AgentMessage, AgentMessages, TaskLogsResponse, LogEntry
 
 VALID_TIMES = [
     "2026-11-25T10:00:00Z",

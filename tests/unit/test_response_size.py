@@ -7,8 +7,8 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tasklogs_core.models import LogEntry, TaskLogsResponse
-from tasklogs_core.response_size import (
+from tasklogs_core.domain.models import LogEntry, TaskLogsResponse
+from tasklogs_core.edge.response_size import (
     BODY_LIMIT,
     LAMBDA_RESPONSE_LIMIT,
     OMITTED_HEADER,

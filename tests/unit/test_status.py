@@ -1,8 +1,8 @@
 """Contract §3: status derivation, one row per branch of the table."""
 
 import pytest
-from tasklogs_core.models import TaskItem
-from tasklogs_core.status import TaskStatus, derive_status
+from tasklogs_core.domain.models import TaskItem
+from tasklogs_core.domain.status import TaskStatus, derive_status
 
 WS = {"workspace_id": "c0ffee00-0000-4000-8000-000000000001"}
 STARTED = {**WS, "build_transition": "start", "build_job_status": "succeeded"}

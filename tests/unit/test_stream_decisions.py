@@ -4,11 +4,11 @@
 import json
 
 import pytest
-from tasklogs_core.models import AgentMessage, SnapshotEnvelope, TaskItem
-from tasklogs_core.pause_capture import TRUNCATION_MARKER, fit_within, is_pause_start
-from tasklogs_core.snapshot_cleanup import task_deleted
-from tasklogs_core.conversation import MAX_UPLOAD_BYTES
-from tasklogs_core.stream_records import task_change
+from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, TaskItem
+from tasklogs_core.use_cases.pause_capture import TRUNCATION_MARKER, fit_within, is_pause_start
+from tasklogs_core.use_cases.snapshot_cleanup import task_deleted
+from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES
+from tasklogs_core.adapters.stream_records import task_change
 
 from devstack.streams import matches, passes_filters
 from devstack.template_resources import stream_mappings

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasklogs_core.observability import new_logger
-from tasklogs_core.text import clean_text, parse_uuid, well_formed
+from tasklogs_core.adapters.observability import new_logger
+from tasklogs_core.domain.text import clean_text, parse_uuid, well_formed
 
 CANONICAL = "7a5c0000-0000-4000-8000-00000000ab0f"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklogs_core.errors import SnapshotStoreError, StorageError
-from tasklogs_core.models import TaskItem
+from tasklogs_core.domain.errors import SnapshotStoreError, StorageError
+from tasklogs_core.domain.models import TaskItem
 
 # Index names; template.yaml defines them and tests/template checks they agree.
 OWNER_ID_NAME_INDEX = "owner_id-name-index"

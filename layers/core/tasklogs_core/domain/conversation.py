@@ -29,6 +29,11 @@ def unknown_role(messages: Iterable[Message]) -> tuple[int, Message] | None:
     return None
 
 
+def role_problem(message: Message) -> str:
+    """What is wrong with an uploaded message's role, after its place (`messages[2].role: ...`)."""
+    return f'must be "user" or "agent", got "{message.role}"'
+
+
 def unknown_role_detail(message: Message) -> str:
     """How the read path and the capture name an agent's message with an unknown role."""
     return f'Invalid AgentAPI message role "{message.role}" (message id {message.id}).'

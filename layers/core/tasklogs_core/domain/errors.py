@@ -1,6 +1,6 @@
 """Domain exceptions. They say what went wrong; the HTTP edge (http_errors) decides what the client sees."""
 
-from tasklogs_core.text import well_formed
+from tasklogs_core.domain.text import well_formed
 
 
 class TaskLogsError(Exception):

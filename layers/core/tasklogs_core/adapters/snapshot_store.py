@@ -4,7 +4,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklogs_core.errors import SnapshotFetchError, SnapshotStoreError
+from tasklogs_core.domain.errors import SnapshotFetchError, SnapshotStoreError
 
 
 # 1,000 rounds of 1,000: a million versions, far beyond what uploads every few minutes could leave.

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from tasklogs_core.address_policy import IpNetwork, parse_networks
+from tasklogs_core.adapters.address_policy import IpNetwork, parse_networks
 
 
 def _networks(value: Any) -> Any:

@@ -18,9 +18,10 @@ import httpcore
 import httpx
 from pydantic import ValidationError
 
-from tasklogs_core.address_policy import AddressPolicy
-from tasklogs_core.errors import TaskAppTimeout, TaskAppUnavailable, TaskAppUrlNotConfigured
-from tasklogs_core.models import AgentMessages, RelayedMessages
+from tasklogs_core.adapters.address_policy import AddressPolicy
+from tasklogs_core.domain.errors import TaskAppTimeout, TaskAppUnavailable, TaskAppUrlNotConfigured
+from tasklogs_core.domain.models import AgentMessages, RelayedMessages
+from tasklogs_core.domain.validation import first_problem
 
 Messages = TypeVar("Messages", AgentMessages, RelayedMessages)
 
@@ -222,12 +223,11 @@ class AgentApiClient:
         try:
             return _parse_messages(body, shape)
         except ValidationError as exc:
-            error = exc.errors(include_url=False, include_input=False)[0]
-            if error["type"] == "json_invalid":
+            if exc.errors(include_url=False, include_input=False)[0]["type"] == "json_invalid":
                 raise TaskAppUnavailable("The task app response is not JSON.") from None
-            where = ".".join(str(part) for part in error["loc"]) or "body"
+            where, problem = first_problem(exc)
             raise TaskAppUnavailable(
-                f"The task app response does not match the AgentAPI schema at {where}: {error['msg']}."
+                f"The task app response does not match the AgentAPI schema at {where}: {problem}."
             ) from None
 
     def _fetch(self, url: str) -> tuple[int, httpx.Response, bytes]:

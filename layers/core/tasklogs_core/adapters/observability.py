@@ -9,9 +9,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from tasklogs_core.deadlines import invocation_deadline
-from tasklogs_core.dependencies import TRACED_AT_INIT
-from tasklogs_core.text import well_formed
+from tasklogs_core.adapters.deadlines import invocation_deadline
+from tasklogs_core.adapters.clients import TRACED_AT_INIT
+from tasklogs_core.domain.text import well_formed
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 
-from tasklogs_core import errors
+from tasklogs_core.domain import errors
 
 
 class Validation(BaseModel):

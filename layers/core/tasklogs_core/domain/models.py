@@ -16,7 +16,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from tasklogs_core.text import clean_text
+from tasklogs_core.domain.text import clean_text
 
 # RFC 3339 date-time: up to 9 fractional digits (Go's RFC3339Nano) and a Z or numeric offset, every
 # field within its range (ASCII digits only, as Go's parser wants).

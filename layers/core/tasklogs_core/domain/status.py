@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from tasklogs_core.models import TaskItem
+from tasklogs_core.domain.models import TaskItem
 
 
 class TaskStatus(StrEnum):

@@ -1,4 +1,4 @@
-"""Server-side capture at pause (contract §4): when a task's build turns to `stop` while its job is
+"""The PauseCaptureFunction's use case, the server-side capture at pause (contract §4): when a task's build turns to `stop` while its job is
 pending or running, the agent is usually still up for a few seconds. Fetch its conversation then and
 store it through the upload's own code path, within the upload's 64 KiB cap.
 
@@ -7,25 +7,63 @@ Coder relies only on the agent's best-effort shutdown script; this covers agents
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from tasklogs_core.conversation import MAX_UPLOAD_BYTES, unknown_role, unknown_role_detail
-from tasklogs_core.errors import InvalidTaskAppResponse
-from tasklogs_core.models import AgentMessage, SnapshotEnvelope, StoredMessage, utc_now_rfc3339
-from tasklogs_core.snapshot_writer import StoredSnapshot, store_snapshot
+from aws_lambda_powertools.metrics import MetricUnit
+
+from tasklogs_core.adapters import clients
+from tasklogs_core.adapters.deadlines import agent_deadline
+from tasklogs_core.adapters.observability import logger, metrics
+from tasklogs_core.adapters.stream_records import task_change
+from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES, unknown_role, unknown_role_detail
+from tasklogs_core.domain.errors import (
+    InvalidTaskAppResponse,
+    TaskAppTimeout,
+    TaskAppUnavailable,
+    TaskAppUrlNotConfigured,
+)
+from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, StoredMessage, utc_now_rfc3339
+from tasklogs_core.use_cases.log_snapshot import StoredSnapshot, store_snapshot
 
 if TYPE_CHECKING:
-    from tasklogs_core.agentapi_client import AgentApiClient
-    from tasklogs_core.models import TaskItem
-    from tasklogs_core.snapshot_store import SnapshotStore
-    from tasklogs_core.task_repository import TaskRepository
+    from tasklogs_core.adapters.agentapi_client import AgentApiClient
+    from tasklogs_core.domain.models import TaskItem
+    from tasklogs_core.adapters.snapshot_store import SnapshotStore
+    from tasklogs_core.adapters.task_repository import TaskRepository
 
 STOPPING_JOB_STATUSES = ("pending", "running")
 TRUNCATION_MARKER = "[earlier output truncated]\n\n"
 
 _EMPTY_ENVELOPE_BYTES = len(SnapshotEnvelope.of([]).to_bytes())
+# The agent may be gone already: that is an expected outcome, logged and counted, never retried.
+AGENT_FAILURES = (TaskAppUnavailable, TaskAppTimeout, TaskAppUrlNotConfigured, InvalidTaskAppResponse)
+
+
+def capture_on_pause(record: Mapping[str, Any], *, remaining_ms: int) -> None:
+    """One stream record of the tasks table: when it starts a pause, the agent's conversation is
+    stored as the task's snapshot. Storage failures raise, for the event source mapping to retry."""
+    change = task_change(record)
+    if not is_pause_start(change.old, change.new):  # a later change of a pause, or our own pointer update
+        metrics.add_metric(name="StreamRecordsIgnored", unit=MetricUnit.Count, value=1)
+        return
+    task = change.new
+    try:
+        result = capture_at_pause(task, agent=clients.agentapi_client(), repository=clients.task_repository(),
+                                  store=clients.snapshot_store(), deadline=agent_deadline(remaining_ms))
+    except AGENT_FAILURES as exc:
+        logger.warning("agent unreachable at pause; no snapshot captured",
+                       extra={"task_id": task.task_id, "error": type(exc).__name__, "detail": exc.detail})
+        metrics.add_metric(name="PauseCaptureAgentUnavailable", unit=MetricUnit.Count, value=1)
+        return
+    logger.info("snapshot captured at pause", extra={
+        "task_id": task.task_id, "outcome": result.stored.outcome.value, "paused_at": change.changed_at,
+        "snapshot_at": result.stored.snapshot_at, "messages_fetched": result.messages_fetched,
+        "messages_kept": result.messages_kept, "size_bytes": result.stored.size_bytes,
+    })
+    outcome = result.stored.outcome.value.title().replace("_", "")
+    metrics.add_metric(name=f"PauseCapture{outcome}", unit=MetricUnit.Count, value=1)
 
 
 def _is_stopping(task: TaskItem | None) -> bool:

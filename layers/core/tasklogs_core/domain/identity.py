@@ -1,19 +1,12 @@
-"""Who is calling: the JWT claims API Gateway already verified (contract §2)."""
+"""Who is calling, from the JWT claims API Gateway already verified (contract §2), and whom a request's
+`{user}` names."""
 
 from collections.abc import Mapping
 from typing import Any
 
-from tasklogs_core.errors import Unauthenticated
-from tasklogs_core.models import Caller
-from tasklogs_core.text import parse_uuid, well_formed
-
-
-def jwt_claims(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """`requestContext.authorizer.jwt.claims` of an HTTP API v2 event, if every level is there."""
-    node: Any = event
-    for key in ("requestContext", "authorizer", "jwt", "claims"):
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node if isinstance(node, Mapping) else None
+from tasklogs_core.domain.errors import Unauthenticated
+from tasklogs_core.domain.models import Caller
+from tasklogs_core.domain.text import parse_uuid, well_formed
 
 
 def caller_from_claims(claims: Mapping[str, Any] | None, username_claim: str) -> Caller:

@@ -4,15 +4,10 @@ import base64
 import json
 
 import pytest
-from tasklogs_core.conversation import MAX_UPLOAD_BYTES
-from tasklogs_core.errors import InvalidPayloadStructure, PayloadDecodeError
-from tasklogs_core.snapshot_upload import (
-    _query_problems,
-    agent_token,
-    parse_upload,
-    request_body,
-    token_sha256,
-)
+from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES
+from tasklogs_core.domain.errors import InvalidPayloadStructure, PayloadDecodeError
+from tasklogs_core.edge.requests import agent_token, request_body
+from tasklogs_core.use_cases.log_snapshot import _query_problems, parse_upload, token_sha256
 
 MESSAGE = {"id": 0, "content": "hi", "role": "agent", "time": "2026-11-25T04:31:04.123456789Z"}
 

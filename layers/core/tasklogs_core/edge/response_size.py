@@ -1,4 +1,4 @@
-"""Keeping a logs response inside Lambda's 6 MB response payload limit.
+"""The logs response, kept inside Lambda's 6 MB response payload limit.
 
 A synchronous Lambda response over 6,291,456 bytes fails the invocation (API Gateway answers 500).
 The limit applies to the handler's result as the runtime serialises it: the body is a JSON string
@@ -13,8 +13,16 @@ from __future__ import annotations
 import base64
 import gzip
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tasklogs_core.models import TaskLogsResponse
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+
+from tasklogs_core.adapters.observability import logger, metrics
+from tasklogs_core.domain.models import TaskLogsResponse
+
+if TYPE_CHECKING:
+    from tasklogs_core.use_cases.task_logs import ServedLogs
 
 LAMBDA_RESPONSE_LIMIT = 6_291_456
 # Room for the status code, the headers and the JSON around the body.
@@ -123,3 +131,23 @@ def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool) -> FittedBod
     omitted = len(response.logs) - low
     headers = {OMITTED_HEADER: str(omitted), **(gzip_headers if is_base64 else {})}
     return FittedBody(body, is_base64, headers, omitted)
+
+
+def logs_response(served: ServedLogs, *, accept_encoding: str | None) -> Response:
+    """The HTTP response for served logs, fitted to Lambda's limit, logged and counted. Pass `served`
+    straight from the use case (hold no other reference): it is freed here before the body's str copy
+    is made, so the conversation is never in memory three times."""
+    status, snapshot, entries = served.status, served.logs.snapshot, len(served.logs.logs)
+    fitted = fit_logs_response(served.logs, gzip_ok=accepts_gzip(accept_encoding))
+    del served
+    logger.info("task logs served", extra={
+        "task_status": status.value, "snapshot": snapshot, "entries": entries,
+        "omitted_entries": fitted.omitted_entries, "gzip": fitted.is_base64,
+    })
+    metrics.add_metric(name="SnapshotLogsServed" if snapshot else "LiveLogsServed", unit=MetricUnit.Count, value=1)
+    if fitted.omitted_entries:
+        metrics.add_metric(name="LogsResponsesTruncated", unit=MetricUnit.Count, value=1)
+    response = Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=fitted.text(),
+                        headers=fitted.headers)
+    response.base64_encoded = fitted.is_base64
+    return response

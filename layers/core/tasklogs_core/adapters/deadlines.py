@@ -1,4 +1,4 @@
-"""The invocation's deadline for AWS calls.
+"""The invocation's deadlines: one for AWS calls, one for the call to a task's agent.
 
 botocore's timeouts and retries are per attempt: a DynamoDB or S3 that hangs would take
 attempts × (connect + read timeout) plus back-off, per call, and a request makes up to four calls.
@@ -14,7 +14,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 
-# One attempt in flight (connect 2 s + read 3 s, see dependencies) plus time to answer.
+from tasklogs_core.adapters.settings import Settings, get_settings
+
+# One attempt in flight (connect 2 s + read 3 s, see clients) plus time to answer.
 AWS_DEADLINE_MARGIN_SECONDS = 6.0
 
 class AwsDeadlineExceeded(BotoCoreError):
@@ -44,3 +46,11 @@ def refuse_after_deadline(request: Any = None, **_: Any) -> None:
     deadline = _aws_deadline.get()
     if deadline is not None and time.monotonic() > deadline:
         raise AwsDeadlineExceeded(operation=getattr(request, "url", "the request"))
+
+
+def agent_deadline(remaining_ms: int, settings: Settings | None = None) -> float:
+    """A time.monotonic() deadline for the agent call: at most the configured AgentAPI timeout, and
+    early enough to answer (a 504) before Lambda's own deadline."""
+    settings = settings or get_settings()
+    budget = min(settings.agentapi_timeout_seconds, remaining_ms / 1000 - settings.response_margin_seconds)
+    return time.monotonic() + budget

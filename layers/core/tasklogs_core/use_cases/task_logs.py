@@ -1,16 +1,22 @@
-"""The read path's domain logic (contract §5): find the caller's task, then its live or stored logs."""
+"""The TaskLogsFunction's use case, GET /api/v2/tasks/{user}/{task}/logs (contract §5): find the
+caller's task, then its live logs from the agent or its stored snapshot."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from tasklogs_core.conversation import LOG_TYPE_BY_ROLE, SNAPSHOT_FORMAT, unknown_role, unknown_role_detail
-from tasklogs_core.errors import (
+from tasklogs_core.adapters import clients
+from tasklogs_core.adapters.deadlines import agent_deadline
+from tasklogs_core.adapters.observability import logger
+from tasklogs_core.adapters.settings import get_settings
+
+from tasklogs_core.domain.conversation import LOG_TYPE_BY_ROLE, SNAPSHOT_FORMAT, unknown_role, unknown_role_detail
+from tasklogs_core.domain.errors import (
     InvalidSnapshotData,
     InvalidTaskAppResponse,
     SnapshotDecodeError,
@@ -19,8 +25,8 @@ from tasklogs_core.errors import (
     TaskStateConflict,
     UnsupportedSnapshotFormat,
 )
-from tasklogs_core.identity import names_caller
-from tasklogs_core.models import (
+from tasklogs_core.domain.identity import caller_from_claims, names_caller
+from tasklogs_core.domain.models import (
     AgentMessage,
     Caller,
     LogEntry,
@@ -30,15 +36,33 @@ from tasklogs_core.models import (
     TaskItem,
     TaskLogsResponse,
 )
-from tasklogs_core.status import SNAPSHOT_STATUSES, TaskStatus, derive_status
-from tasklogs_core.text import parse_uuid, well_formed
+from tasklogs_core.domain.status import SNAPSHOT_STATUSES, TaskStatus, derive_status
+from tasklogs_core.domain.text import parse_uuid, well_formed
+from tasklogs_core.domain.validation import json_path
 
 if TYPE_CHECKING:  # the clients' modules import httpx and botocore: load them only on their paths
-    from tasklogs_core.agentapi_client import AgentApiClient
-    from tasklogs_core.snapshot_store import SnapshotStore
-    from tasklogs_core.task_repository import TaskRepository
+    from tasklogs_core.adapters.agentapi_client import AgentApiClient
+    from tasklogs_core.adapters.snapshot_store import SnapshotStore
+    from tasklogs_core.adapters.task_repository import TaskRepository
 
 _snapshot_messages = TypeAdapter(list[AgentMessage])  # over json.loads output: the same checks on str
+
+
+@dataclass(frozen=True)
+class ServedLogs:
+    status: TaskStatus
+    logs: TaskLogsResponse
+
+
+def serve_task_logs(claims: Mapping[str, Any] | None, user_ref: str, task_ref: str, *, remaining_ms: int) -> ServedLogs:
+    """The logs of the caller's task (`claims`: the JWT's, as API Gateway verified them), live or
+    stored by its status; the agent is given what the invocation has left (`remaining_ms`)."""
+    caller = caller_from_claims(claims, get_settings().username_claim)
+    task = find_task(clients.task_repository(), caller, user_ref, task_ref)
+    logger.append_keys(task_id=task.task_id)
+    status, logs = read_task_logs(task, snapshots=clients.snapshot_store, agent=clients.agentapi_client,
+                                  deadline=agent_deadline(remaining_ms))
+    return ServedLogs(status, logs)
 
 
 class UnknownRole(ValueError):
@@ -102,8 +126,7 @@ def _snapshot_problem(raw: bytes, failure: ValidationError) -> TaskLogsError:
     if error["type"] == "json_invalid":  # what Python's parser takes and pydantic-core's does not
         return SnapshotDecodeError(f"The snapshot is not valid JSON: {error['msg']}.")
     loc = error["loc"][2:] if error["loc"][:2] == ("data", "messages") else error["loc"]  # from the fast pass
-    where = ".".join(str(part) for part in ("messages", *loc))
-    return InvalidSnapshotData(f"Invalid snapshot message at {where}: {error['msg']}.")
+    return InvalidSnapshotData(f"Invalid snapshot message at {json_path('messages', loc)}: {error['msg']}.")
 
 
 def live_logs(task: TaskItem, agent: AgentApiClient, deadline: float) -> TaskLogsResponse:
@@ -121,12 +144,6 @@ def snapshot_logs(task: TaskItem, snapshots: SnapshotStore) -> TaskLogsResponse:
     raw = snapshots.read(task.task_id, task.snapshot_version)
     # snapshot_at comes from the same item that named the version, so content and time match.
     return TaskLogsResponse(logs=decode_snapshot(raw), snapshot=True, snapshot_at=task.snapshot_at)
-
-
-def agent_deadline(remaining_ms: int, max_seconds: float, margin_seconds: float) -> float:
-    """A time.monotonic() deadline for the agent call that leaves time to answer before Lambda's."""
-    budget = min(max_seconds, remaining_ms / 1000 - margin_seconds)
-    return time.monotonic() + budget
 
 
 def read_task_logs(

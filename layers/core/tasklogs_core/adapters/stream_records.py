@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tasklogs_core.models import TaskItem, utc_now_rfc3339, utc_rfc3339
-from tasklogs_core.task_repository import item_from_dynamodb
+from tasklogs_core.domain.models import TaskItem, utc_now_rfc3339, utc_rfc3339
+from tasklogs_core.adapters.task_repository import item_from_dynamodb
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,26 @@
+"""LogSnapshotFunction: POST /api/v2/workspaceagents/me/tasks/{task}/log-snapshot (contract §6).
+Routes and decorates only."""
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from tasklogs_core.adapters.observability import http_handler, logger, metrics
+from tasklogs_core.edge.http_errors import install_error_handlers
+from tasklogs_core.edge.requests import agent_token, request_body
+from tasklogs_core.use_cases.log_snapshot import UploadRequest, upload_log_snapshot
+
+app = APIGatewayHttpResolver()
+install_error_handlers(app, logger, metrics)
+
+
+@app.post("/api/v2/workspaceagents/me/tasks/<task>/log-snapshot")
+def post_log_snapshot(task: str) -> Response:
+    event = app.current_event
+    upload_log_snapshot(UploadRequest(
+        token=agent_token(event.headers or {}),
+        task_ref=(event.path_parameters or {}).get("task", task),
+        raw_query=event.raw_event.get("rawQueryString", ""),
+        read_body=lambda: request_body(event.raw_event),
+    ))
+    return Response(status_code=204)
+
+
+lambda_handler = http_handler(app)

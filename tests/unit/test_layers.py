@@ -1,0 +1,80 @@
+"""The package's folders are its layers: domain → adapters → use cases → HTTP edge, each importing only
+its own layer or lower ones (lazy and type-only imports included), and the handlers above them all,
+thin: each calls one use case."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "layers" / "core" / "tasklogs_core"
+LAYERS = ("domain", "adapters", "use_cases", "edge")  # lowest first
+HANDLERS = sorted((ROOT / "functions").glob("*/*_handler.py"))
+# The domain is rules over data: no AWS, HTTP or Lambda library reaches it.
+DOMAIN_MAY_IMPORT = {"pydantic"}
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import in the file, wherever it is written."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            # `from tasklogs_core.adapters import clients` imports the module tasklogs_core.adapters.clients
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def layer_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "tasklogs_core" and len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def modules_of(layer: str) -> list[Path]:
+    return sorted((PACKAGE / layer).glob("*.py"))
+
+
+def test_every_module_lives_in_a_layer() -> None:
+    assert sorted(path.name for path in PACKAGE.glob("*.py")) == ["__init__.py"]
+    assert sorted(path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__") == sorted(LAYERS)
+    assert all(modules_of(layer) for layer in LAYERS)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_layer_imports_only_itself_and_lower_layers(layer: str) -> None:
+    allowed = set(LAYERS[: LAYERS.index(layer) + 1])
+    wrong = [f"{path.relative_to(PACKAGE)}:{line} imports {module}"
+             for path in modules_of(layer) for line, module in imported_modules(path)
+             if module.startswith("tasklogs_core") and layer_of(module) not in allowed]
+    assert wrong == []
+
+
+def test_the_domain_imports_only_the_standard_library_and_pydantic() -> None:
+    import sys
+
+    wrong = [f"{path.name}:{line} imports {module}" for path in modules_of("domain")
+             for line, module in imported_modules(path)
+             if (top := module.split(".")[0]) not in sys.stdlib_module_names and top not in DOMAIN_MAY_IMPORT
+             and top != "tasklogs_core"]
+    assert wrong == []
+
+
+def test_the_checks_catch_an_upward_import(tmp_path: Path) -> None:
+    module = tmp_path / "upward.py"
+    module.write_text("def f():\n    from tasklogs_core.edge.http_errors import ERROR_TABLE\n")
+    assert [layer_of(name) for _, name in imported_modules(module)] == ["edge"]
+
+
+@pytest.mark.parametrize("handler", HANDLERS, ids=lambda path: path.name)
+def test_a_handler_is_a_screenful_calling_one_use_case(handler: Path) -> None:
+    code = [line for line in handler.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert len(code) <= 30
+    use_cases = {module.rsplit(".", 1)[0] for _, module in imported_modules(handler) if layer_of(module) == "use_cases"}
+    assert use_cases == {f"tasklogs_core.use_cases.{handler.parent.name}"}
+
+
+def test_handler_modules_have_names_unique_across_functions() -> None:
+    assert [path.parent.name for path in HANDLERS] == sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir())
+    assert len({path.stem for path in HANDLERS}) == len(HANDLERS)
