@@ -45,7 +45,7 @@ bench: venv ## Performance figures vs same-run baselines, and whether each targe
 	$(PY) bench/run_all.py
 
 load: venv ## Loopback load test of a fresh local stack (5,000 requests at concurrency 16)
-	$(PY) -m devstack load --requests 5000 --concurrency 16
+	$(PY) -m tests.tools.load --requests 5000 --concurrency 16
 
 clean: ## Remove the venv and build output
 	rm -rf $(VENV) .aws-sam .pytest_cache

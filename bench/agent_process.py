@@ -35,7 +35,7 @@ def main() -> None:
     sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
     from conversations import answer, messages_of_size
 
-    from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario
+    from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario
 
     fake = FakeAgentAPI().start()
     urls = {}

@@ -17,8 +17,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
 
-from devstack.aws import FAKE_CREDENTIALS, REGION  # noqa: E402
-from devstack.template_resources import create_table_request  # noqa: E402
+from devstack.runtime.aws import FAKE_CREDENTIALS, REGION  # noqa: E402
+from devstack.runtime.template_resources import create_table_request  # noqa: E402
 from tasklogs_core.adapters.snapshot_store import snapshot_key  # noqa: E402
 
 # With POWERTOOLS_METRICS_DISABLED, Powertools warns that it has nothing to publish; not a finding.

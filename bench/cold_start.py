@@ -154,10 +154,10 @@ def first_request_ms(paths: dict[str, Path], runs: int) -> dict[str, float]:
     """Median time of the first request after import, per path: it makes the clients that path needs.
     AWS is a moto server in this process, so the probe itself imports no moto (nor boto3) early.
     Tracing stays off here: outside Lambda there is no trace header or daemon to send segments to."""
-    from devstack.aws import start_local_aws
-    from devstack.demo import TASKS_BY_NAME, logs_path, seed
-    from devstack.events import http_api_event
-    from devstack.fake_agentapi import FakeAgentAPI
+    from devstack.runtime.aws import start_local_aws
+    from devstack.demo.catalogue import TASKS_BY_NAME, logs_path, seed
+    from devstack.generators.events import http_api_event
+    from devstack.demo.fake_agentapi import FakeAgentAPI
 
     aws, fake = start_local_aws(), FakeAgentAPI().start()
     try:

@@ -44,9 +44,9 @@ def child(urls: dict[str, str]) -> None:
     import httpx
     from aws_in_process import aws_in_process
 
-    from devstack.demo import TASKS_BY_NAME, logs_path, task_item
-    from devstack.events import http_api_event
-    from devstack.lambda_runtime import context_for, load_handler
+    from devstack.demo.catalogue import TASKS_BY_NAME, logs_path, task_item
+    from devstack.generators.events import http_api_event
+    from devstack.runtime.lambda_runtime import context_for, load_handler
 
     task = TASKS_BY_NAME["refactor-auth"]
     with aws_in_process() as aws:

@@ -30,9 +30,9 @@ from conversations import envelope, messages_of_size  # noqa: E402
 from framework_floor import handler_answering  # noqa: E402
 from report import Figure, interleaved_medians_ms, show  # noqa: E402
 
-from devstack.demo import TASKS_BY_NAME, logs_path, task_item  # noqa: E402
-from devstack.events import http_api_event  # noqa: E402
-from devstack.lambda_runtime import context_for, load_handler  # noqa: E402
+from devstack.demo.catalogue import TASKS_BY_NAME, logs_path, task_item  # noqa: E402
+from devstack.generators.events import http_api_event  # noqa: E402
+from devstack.runtime.lambda_runtime import context_for, load_handler  # noqa: E402
 
 SNAPSHOT_BYTES = 64 * 1024
 LIVE_SIZES = (1_000_000, 5_000_000)

@@ -25,9 +25,9 @@ from tasklogs_core.adapters.snapshot_store import snapshot_key  # noqa: E402
 from conversations import answer, messages_of_size  # noqa: E402
 from report import Figure, interleaved_medians_ms, show  # noqa: E402
 
-from devstack.demo import UPLOAD_TASK, task_item, upload_path  # noqa: E402
-from devstack.events import http_api_event  # noqa: E402
-from devstack.lambda_runtime import context_for, load_handler  # noqa: E402
+from devstack.demo.catalogue import UPLOAD_TASK, task_item, upload_path  # noqa: E402
+from devstack.generators.events import http_api_event  # noqa: E402
+from devstack.runtime.lambda_runtime import context_for, load_handler  # noqa: E402
 
 UPLOAD_BYTES = 64 * 1024
 

@@ -9,22 +9,15 @@ import threading
 import uuid
 
 
-def _environment(aws_env: dict[str, str]) -> None:
-    os.environ.update(aws_env)
-    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tasklogs")
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would drown the logs
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
-
-
 def run(port: int) -> None:
-    from devstack.aws import start_local_aws
-    from devstack.containers import LocalLambda
-    from devstack.control import DemoControl
-    from devstack.demo import ALICE, TASKS, demo_requests, seed, story_requests
-    from devstack.fake_agentapi import FakeAgentAPI
-    from devstack.front import LocalApiGateway
-    from devstack.streams import StreamPoller
+    from devstack.runtime import lambda_runtime
+    from devstack.runtime.aws import start_local_aws
+    from devstack.runtime.containers import LocalLambda
+    from devstack.demo.control import DemoControl
+    from devstack.demo.catalogue import ALICE, TASKS, demo_requests, seed, story_requests
+    from devstack.demo.fake_agentapi import FakeAgentAPI
+    from devstack.runtime.front import LocalApiGateway
+    from devstack.runtime.streams import StreamPoller
 
     aws = start_local_aws()
     fake = FakeAgentAPI().start()
@@ -32,7 +25,7 @@ def run(port: int) -> None:
     poller = None
     try:
         seed(aws, fake)
-        _environment(aws.environment())
+        lambda_runtime.set_local_environment(aws.environment())
         poller = StreamPoller(aws, runtime.invoke).start()
         front = LocalApiGateway(port=port, control=DemoControl(aws, poller), runtime=runtime).start()
     except BaseException:
@@ -76,41 +69,6 @@ def run(port: int) -> None:
         print("\nstopped", flush=True)
 
 
-def load(requests: int, concurrency: int) -> None:
-    """The local stack on a free port, then the load; its own process, so the figures are its own."""
-    import contextlib
-    import io
-    import logging
-
-    from devstack.aws import start_local_aws
-    from devstack.demo import seed
-    from devstack.fake_agentapi import FakeAgentAPI
-    from devstack.front import LocalApiGateway
-    from devstack.load import run_load
-
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # one INFO line per request would be the bottleneck
-    aws, fake = start_local_aws(), FakeAgentAPI().start()
-    try:
-        seed(aws, fake)
-        _environment(aws.environment())
-        logging.getLogger("devstack").setLevel(logging.WARNING)
-        front = LocalApiGateway(port=0).start()
-        # Cold starts are not what this measures: as many warm containers as the load can use.
-        front.runtime.prewarm("TaskLogsFunction", concurrency)
-        with contextlib.redirect_stdout(io.StringIO()):  # Powertools' buffered metric lines
-            baseline = run_load(front.url, min(requests, 200), 1)
-            result = run_load(front.url, requests, concurrency)
-        containers = front.runtime.containers("TaskLogsFunction")
-        print("baseline, one request at a time (the service time):\n" + baseline.summary())
-        print(f"load ({containers} warm containers, at most {front.runtime.max_per_function}; "
-              "TASKLOGS_LOCAL_CONCURRENCY sets the limit):")
-        print(result.summary(), flush=True)
-        front.stop()
-    finally:
-        fake.stop()
-        aws.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     commands = parser.add_subparsers(dest="command")
@@ -121,28 +79,23 @@ def main() -> None:
     token_cmd.add_argument("--sub", help="user id (default: alice's or bob's demo id, else a new UUID)")
     commands.add_parser("events", help="rewrite events/*.json from the demo catalogue")
     commands.add_parser("openapi", help="rewrite docs/openapi.json from the code")
-    load_cmd = commands.add_parser("load", help="a bounded loopback load test of a fresh local stack")
-    load_cmd.add_argument("--requests", type=int, default=5000)
-    load_cmd.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
     if args.command == "token":
-        from devstack.demo import ALICE, BOB
-        from devstack.local_jwt import mint
+        from devstack.demo.catalogue import ALICE, BOB
+        from devstack.runtime.local_jwt import mint
 
         known = {user.username: user.user_id for user in (ALICE, BOB)}
         sub = args.sub or known.get(args.username) or str(uuid.uuid4())
         print(mint({"sub": sub, "username": args.username}))
     elif args.command == "events":
-        from devstack.demo import demo_events
-        from devstack.events import write_events
+        from devstack.demo.catalogue import demo_events
+        from devstack.generators.events import write_events
 
         for path in write_events(demo_events()):
             print(path)
-    elif args.command == "load":
-        load(args.requests, args.concurrency)
     elif args.command == "openapi":
-        from devstack.openapi import write
+        from devstack.generators.openapi import write
 
         print(write())
     else:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from devstack.aws import LocalAws, start_local_aws
-from devstack.demo import seed
-from devstack.fake_agentapi import FakeAgentAPI
-from devstack import lambda_runtime
-from devstack.lambda_runtime import LocalLambdaContext, context_for, load_handler
+from devstack.runtime.aws import LocalAws, start_local_aws
+from devstack.demo.catalogue import seed
+from devstack.demo.fake_agentapi import FakeAgentAPI
+from devstack.runtime import lambda_runtime
+from devstack.runtime.lambda_runtime import LocalLambdaContext, context_for, load_handler
 
 
 @pytest.fixture(scope="session")

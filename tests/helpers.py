@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import replace
 
-from devstack.demo import ALICE, TASKS_BY_NAME, task_item
+from devstack.demo.catalogue import ALICE, TASKS_BY_NAME, task_item
 
 LOG_TYPE = {"user": "input", "agent": "output"}
 

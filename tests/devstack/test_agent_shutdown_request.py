@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 
-from devstack.demo import ALICE, PAUSED
-from devstack.events import http_api_event
-from devstack.fake_agentapi import FakeAgentAPI, Scenario, conversation
-from devstack.front import LocalApiGateway
+from devstack.demo.catalogue import ALICE, PAUSED
+from devstack.generators.events import http_api_event
+from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation
+from devstack.runtime.front import LocalApiGateway
 from tests.helpers import as_logs, put_task
 
 # The module's sequence, in our own words: fetch, keep the last N messages, post as the agent.

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devstack.containers import LocalLambda
-from devstack.demo import ALICE, PAUSED, RUNNING, upload_path
-from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario
-from devstack.front import LocalApiGateway
+from devstack.runtime.containers import LocalLambda
+from devstack.demo.catalogue import ALICE, PAUSED, RUNNING, upload_path
+from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario
+from devstack.runtime.front import LocalApiGateway
 from tests.helpers import put_task
 
 ERROR_KEYS = {"message", "detail", "validations"}
@@ -103,7 +103,7 @@ def test_a_chunked_upload_is_read_whole_and_the_connection_stays_in_step(front, 
     [upload, unknown] = parse_responses(exchange(front, request + follow_up))
     assert upload[0] == 204
     assert unknown[0] == 404 and json.loads(unknown[2]) == {"message": "Not Found"}
-    from devstack.events import http_api_event
+    from devstack.generators.events import http_api_event
 
     logs = invoke(http_api_event("GET", f"/api/v2/tasks/me/{name}/logs", claims=ALICE.claims)).body
     assert [entry["content"] for entry in logs["logs"]] == ["chunked"]
@@ -185,7 +185,7 @@ def test_slow_requests_run_side_by_side_and_do_not_hold_up_others(front, handler
 def test_each_container_has_its_own_process_and_is_reused_when_free(handler_env) -> None:
     import os
 
-    from devstack.events import http_api_event
+    from devstack.generators.events import http_api_event
 
     runtime = LocalLambda(max_per_function=2)
     event = http_api_event("GET", "/api/v2/tasks/me/add-billing-page/logs", claims=ALICE.claims)

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from devstack.front import LocalApiGateway
-from devstack.load import run_load
+from devstack.runtime.front import LocalApiGateway
+from tests.tools.load import run_load
 
 
 @pytest.fixture

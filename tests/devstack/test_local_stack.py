@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from devstack.template_resources import ROOT
+from devstack.runtime.template_resources import ROOT
 from tests.expected import EXPECTED
 
 

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from devstack.fake_agentapi import Mode, Scenario
+from devstack.demo.fake_agentapi import Mode, Scenario
 
 
 def test_a_client_that_gives_up_on_a_slow_agent_leaves_no_traceback(fake_agentapi, capfd) -> None:

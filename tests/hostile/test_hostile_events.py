@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from devstack.demo import ALICE, BOB, TASKS, TASKS_BY_NAME, UPLOAD_BODY, UPLOAD_TASK
-from devstack.events import http_api_event
-from devstack.lambda_runtime import context_for, load_handler
+from devstack.demo.catalogue import ALICE, BOB, TASKS, TASKS_BY_NAME, UPLOAD_BODY, UPLOAD_TASK
+from devstack.generators.events import http_api_event
+from devstack.runtime.lambda_runtime import context_for, load_handler
 from tasklogs_core.domain.text import parse_uuid
 
 DEFAULT_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "500"))
@@ -28,7 +28,7 @@ ERROR_KEYS = {"message", "detail", "validations"}
 # Healthy demo tasks only: a task whose agent is down answers 502 by design, whoever asks.
 HEALTHY = [TASKS_BY_NAME[name] for name in ("refactor-auth", "add-billing-page", "write-docs", "release-notes")]
 # The other demo tasks answer 409, 500, 502 or 504 by design. Hypothesis also draws strings from the
-# literals of the code it runs (devstack/demo.py names them all), so generated text can name one.
+# literals of the code it runs (devstack/demo/catalogue.py names them all), so generated text can name one.
 BY_DESIGN = {ref for task in TASKS if task not in HEALTHY for ref in (task.name, task.task_id)}
 
 # Lone surrogates (category Cs) are what a `\ud800` escape in a JSON event decodes to: no UTF-8 text can

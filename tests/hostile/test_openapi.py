@@ -10,9 +10,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import unsupported_method
 
-from devstack.demo import ALICE, UPLOAD_TASK
-from devstack.front import LocalApiGateway
-from devstack.openapi import OPENAPI_PATH, UPLOAD_PATH, render
+from devstack.demo.catalogue import ALICE, UPLOAD_TASK
+from devstack.runtime.front import LocalApiGateway
+from devstack.generators.openapi import OPENAPI_PATH, UPLOAD_PATH, render
 
 schema = schemathesis.openapi.from_path(OPENAPI_PATH)
 

@@ -7,7 +7,7 @@ from tasklogs_core.domain import errors
 from tasklogs_core.adapters.address_policy import AddressPolicy, parse_networks
 from tasklogs_core.adapters.agentapi_client import AgentApiClient, messages_url
 
-from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, refused_url
+from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, refused_url
 
 LOOPBACK_ALLOWED = AddressPolicy(parse_networks("127.0.0.0/8"))
 

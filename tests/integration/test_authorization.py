@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from devstack.demo import ALICE, BOB, TASKS_BY_NAME
-from devstack.events import http_api_event, load_event
+from devstack.demo.catalogue import ALICE, BOB, TASKS_BY_NAME
+from devstack.generators.events import http_api_event, load_event
 from tests.integration.test_log_snapshot_upload import upload_event
 
 BOBS = TASKS_BY_NAME["bobs-task"]

@@ -1,4 +1,4 @@
-"""AWS faults that moto cannot produce, from a real loopback server (devstack.faulty_aws): each ends
+"""AWS faults that moto cannot produce, from a real loopback server (tests.tools.faulty_aws): each ends
 in a clear 5xx in the contract's shape, after a bounded number of SDK attempts, with nothing
 half-written."""
 
@@ -7,9 +7,9 @@ import uuid
 import pytest
 from tasklogs_core.adapters import clients
 
-from devstack.demo import ALICE, PAUSED, TASKS_BY_NAME
-from devstack.events import http_api_event, load_event
-from devstack.faulty_aws import Fault, FaultyAws
+from devstack.demo.catalogue import ALICE, PAUSED, TASKS_BY_NAME
+from devstack.generators.events import http_api_event, load_event
+from tests.tools.faulty_aws import Fault, FaultyAws
 from tests.helpers import put_task
 from tests.integration.test_log_snapshot_upload import upload_event
 

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from devstack.demo import ALICE, RUNNING
-from devstack.events import http_api_event
-from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation, refused_url
+from devstack.demo.catalogue import ALICE, RUNNING
+from devstack.generators.events import http_api_event
+from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation, refused_url
 from tests.helpers import put_task
 
 UNAVAILABLE = "Failed to get messages from task app."
@@ -76,7 +76,7 @@ def lambda_result_size(result: dict) -> int:
 
 @pytest.fixture
 def raw_invoke(handler_env):
-    from devstack.lambda_runtime import context_for, load_handler
+    from devstack.runtime.lambda_runtime import context_for, load_handler
 
     handler = load_handler("TaskLogsFunction")
     return lambda event: handler(event, context_for("TaskLogsFunction", 10))

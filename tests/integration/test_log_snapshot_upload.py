@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from devstack.demo import PAUSED, RUNNING, TASKS_BY_NAME, UPLOAD_BODY, UPLOADED_CONVERSATION, upload_path
-from devstack.events import http_api_event, load_event
+from devstack.demo.catalogue import PAUSED, RUNNING, TASKS_BY_NAME, UPLOAD_BODY, UPLOADED_CONVERSATION, upload_path
+from devstack.generators.events import http_api_event, load_event
 from tests.expected import EXPECTED_UPLOADS
 from tests.helpers import as_logs, put_task
 
@@ -26,7 +26,7 @@ def upload_event(task_id: str, *, token: str | None, query: str = "format=agenta
 
 
 def logs_event(task: dict) -> dict:
-    from devstack.demo import ALICE
+    from devstack.demo.catalogue import ALICE
 
     return http_api_event("GET", f"/api/v2/tasks/me/{task['task_id']}/logs", claims=ALICE.claims)
 

@@ -12,10 +12,10 @@ import uuid
 
 import pytest
 
-from devstack.demo import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASKS_BY_NAME, snapshot_envelope
-from devstack.events import http_api_event, load_event
-from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
-from devstack.template_resources import ROOT
+from devstack.demo.catalogue import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASKS_BY_NAME, snapshot_envelope
+from devstack.generators.events import http_api_event, load_event
+from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
+from devstack.runtime.template_resources import ROOT
 from tasklogs_core.adapters.snapshot_store import snapshot_key
 from tests.expected import EXPECTED
 from tests.helpers import as_logs, put_task
@@ -253,7 +253,7 @@ def test_with_tracing_on_the_handler_is_traced_and_no_conversation_reaches_x_ray
            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:%d" % daemon.getsockname()[1]}
     for switch in ("POWERTOOLS_TRACE_DISABLED", "AWS_XRAY_SDK_ENABLED"):  # tracing on, whatever the shell says
         env.pop(switch, None)
-    run = ("import json, sys, task_logs_handler as app; from devstack.lambda_runtime import context_for; "
+    run = ("import json, sys, task_logs_handler as app; from devstack.runtime.lambda_runtime import context_for; "
            "print([app.lambda_handler(e, context_for('TaskLogsFunction'))['statusCode'] for e in json.load(sys.stdin)])")
     with daemon:
         out = subprocess.run([sys.executable, "-c", run], cwd=ROOT / "functions" / "task_logs", input=json.dumps(events),

@@ -14,7 +14,7 @@ from tasklogs_core.use_cases.log_snapshot import store_snapshot
 from tasklogs_core.use_cases.task_logs import snapshot_logs
 from tasklogs_core.adapters.task_repository import PointerUpdate, TaskRepository
 
-from devstack.demo import PAUSED
+from devstack.demo.catalogue import PAUSED
 from tests.helpers import put_task
 
 UPLOADS = 50

@@ -1,5 +1,5 @@
 """The stream-triggered functions end to end: real writes to moto's tasks table, its real stream read
-by the local event source mapping (devstack.streams, with the template's filters), the real handlers,
+by the local event source mapping (devstack.runtime.streams, with the template's filters), the real handlers,
 the fake AgentAPI over loopback."""
 
 import json
@@ -9,12 +9,12 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from devstack import lambda_runtime
-from devstack.control import PAUSE_DONE, PAUSE_START, update_task
-from devstack.demo import ALICE, PAUSED, RUNNING, snapshot_envelope
-from devstack.events import http_api_event
-from devstack.fake_agentapi import FakeAgentAPI, Scenario, conversation, refused_url
-from devstack.streams import StreamPoller
+from devstack.runtime import lambda_runtime
+from devstack.demo.control import PAUSE_DONE, PAUSE_START, update_task
+from devstack.demo.catalogue import ALICE, PAUSED, RUNNING, snapshot_envelope
+from devstack.generators.events import http_api_event
+from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation, refused_url
+from devstack.runtime.streams import StreamPoller
 from tests.helpers import as_logs, put_task
 
 
@@ -194,7 +194,7 @@ def start_of_a_fresh_second() -> None:
 def test_an_upload_earlier_in_the_same_second_as_the_pause_is_replaced_by_the_capture(
     handler_env, poller, upload, fake_agentapi
 ) -> None:
-    from devstack.demo import upload_path
+    from devstack.demo.catalogue import upload_path
 
     name = f"same-second-{uuid.uuid4().hex[:6]}"
     scenario = Scenario(messages=conversation("old question", "old answer", "newest question"))
@@ -215,7 +215,7 @@ def test_an_upload_earlier_in_the_same_second_as_the_pause_is_replaced_by_the_ca
 
 
 def test_pause_resume_pause_within_a_second_keeps_the_second_capture(handler_env, poller, fake_agentapi) -> None:
-    from devstack.control import RESUMED
+    from devstack.demo.control import RESUMED
 
     name = f"quick-pauses-{uuid.uuid4().hex[:6]}"
     task = put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name, Scenario(messages=conversation("first"))))

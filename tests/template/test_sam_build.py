@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.template_resources import ROOT
+from devstack.runtime.template_resources import ROOT
 
 SAM = shutil.which("sam") or str(Path(sys.executable).with_name("sam"))
 PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])

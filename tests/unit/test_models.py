@@ -99,9 +99,9 @@ def test_schema_key_and_unknown_keys_are_ignored() -> None:
 
 def test_response_leaves_out_snapshot_fields_when_live() -> None:
     live = TaskLogsResponse(logs=[LogEntry(id=0, content="a", type="output", time="2026-11-25T10:00:00Z")])
-    assert live.to_json() == '{"logs":[{"id":0,"content":"a","type":"output","time":"2026-11-25T10:00:00Z"}]}'
-    assert TaskLogsResponse(logs=[], snapshot=True).to_json() == '{"logs":[],"snapshot":true}'
+    assert live.to_ascii_json().decode() == '{"logs":[{"id":0,"content":"a","type":"output","time":"2026-11-25T10:00:00Z"}]}'
+    assert TaskLogsResponse(logs=[], snapshot=True).to_ascii_json().decode() == '{"logs":[],"snapshot":true}'
     assert (
-        TaskLogsResponse(logs=[], snapshot=True, snapshot_at="2026-11-25T10:00:00Z").to_json()
+        TaskLogsResponse(logs=[], snapshot=True, snapshot_at="2026-11-25T10:00:00Z").to_ascii_json().decode()
         == '{"logs":[],"snapshot":true,"snapshot_at":"2026-11-25T10:00:00Z"}'
     )

@@ -1,5 +1,5 @@
 """What the stream functions act on: pause starts, deletions, and the template's filter patterns
-(the local poller applies them with devstack.streams.matches, so both are checked here)."""
+(the local poller applies them with devstack.runtime.streams.matches, so both are checked here)."""
 
 import json
 
@@ -10,8 +10,8 @@ from tasklogs_core.use_cases.snapshot_cleanup import task_deleted
 from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES
 from tasklogs_core.adapters.stream_records import task_change
 
-from devstack.streams import matches, passes_filters
-from devstack.template_resources import stream_mappings
+from devstack.runtime.streams import matches, passes_filters
+from devstack.runtime.template_resources import stream_mappings
 
 RUNNING = {"build_transition": "start", "build_job_status": "succeeded"}
 

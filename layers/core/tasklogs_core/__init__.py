@@ -1,14 +1,14 @@
-"""Domain package of the tasklogs service, shipped to every function as the shared layer.
+"""The tasklogs service's code, shipped to every function as the shared layer. Its folders are its
+layers, lowest first; a module imports only from its own layer or lower ones (tests/unit/test_layers.py):
 
-Modules, from the outside in:
-- settings: environment variables, modelled once
-- models: the contract's wire shapes and the task item
-- conversation: the snapshot format, the roles and their log types, the upload cap, the role check
-- status: task status derivation (contract §3), a pure function
-- text: rules for client text (lone surrogates, NUL) and exactly the UUID forms Go accepts
-- identity: who is calling, from the JWT claims API Gateway verified
-- task_repository / snapshot_store / agentapi_client: data access, SDK errors become domain errors
-- task_logs: the read path's domain logic (contract §5)
-- errors / http_errors: domain exceptions, and the HTTP edge's one table mapping them to responses
-- observability: the logger, metrics and tracer, and each kind of handler's decorator stack
+- domain: the contract's rules over data, no I/O (models, errors, task status, the conversation's
+  rules, identity, client text, the wording of a validation failure)
+- adapters: the world outside (settings from the environment, DynamoDB, S3, the agent's AgentAPI and
+  its address policy, deadlines, the clients' lifetime, stream records, logs/metrics/traces)
+- use_cases: one per function, named like it (task_logs, log_snapshot, pause_capture,
+  snapshot_cleanup)
+- edge: HTTP in and out (request parsing, the error table, the logs response's size)
+
+The handlers (functions/*/<function>_handler.py) sit above them all: they route and decorate, and
+call one use case.
 """

@@ -12,9 +12,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tasklogs_core.domain.errors import SnapshotStoreError, StorageError
 from tasklogs_core.domain.models import TaskItem
 
-# Index names; template.yaml defines them and tests/template checks they agree.
+# The indexes this code queries; template.yaml defines them and tests/template checks they agree.
 OWNER_ID_NAME_INDEX = "owner_id-name-index"
-OWNER_NAME_NAME_INDEX = "owner_name-name-index"
 AGENT_TOKEN_INDEX = "agent_token_sha256-index"
 
 

@@ -164,9 +164,6 @@ class TaskLogsResponse(BaseModel):
     snapshot: bool = False
     snapshot_at: str | None = None
 
-    def to_json(self) -> str:
-        return self.to_ascii_json().decode()
-
     def to_ascii_json(self) -> bytes:
         """The body as ASCII JSON bytes (non-ASCII as \\uXXXX), straight from pydantic-core.
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from devstack.aws import LocalAws
-from devstack.template_resources import StreamMapping, stream_mappings
+from devstack.runtime.aws import LocalAws
+from devstack.runtime.template_resources import StreamMapping, stream_mappings
 
-log = logging.getLogger("devstack.streams")
+log = logging.getLogger("devstack.runtime.streams")
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from devstack.lambda_runtime import ensure_layer_on_path
-from devstack.template_resources import ROOT, http_api_routes
+from devstack.runtime.lambda_runtime import ensure_layer_on_path
+from devstack.runtime.template_resources import ROOT, http_api_routes
 
 ensure_layer_on_path()
 

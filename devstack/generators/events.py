@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from devstack.template_resources import ROOT, http_api_routes
+from devstack.runtime.template_resources import ROOT, http_api_routes
 
 EVENTS_DIR = ROOT / "events"
 

@@ -1,8 +1,9 @@
 """What the Lambda runtime gives a handler locally: the handler itself, imported from the template's
 CodeUri with the layer on sys.path, and a context whose remaining time counts down. A container
-(devstack.containers) does exactly this in its own process."""
+(devstack.runtime.containers) does exactly this in its own process."""
 
 import importlib
+import os
 import sys
 import threading
 import time
@@ -10,9 +11,18 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from devstack.template_resources import ROOT, function_handler, function_memory_mb, function_timeout_seconds
+from devstack.runtime.template_resources import ROOT, function_handler, function_memory_mb, function_timeout_seconds
 
 LAYER_DIR = ROOT / "layers" / "core"
+
+
+def set_local_environment(aws_env: dict[str, str]) -> None:
+    """The functions' environment for the local stack: its AWS endpoints and quiet defaults."""
+    os.environ.update(aws_env)
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tasklogs")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would drown the logs
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
 
 
 class LocalLambdaContext:
@@ -61,7 +71,7 @@ def invoke(logical_id: str, event: dict[str, Any], timeout_seconds: float | None
            context: LocalLambdaContext | None = None) -> dict[str, Any]:
     """Call a function's handler in this process, the way one warm Lambda container would: one event at
     a time. For tests that watch a function's logger or module state; the local stack runs functions
-    in containers of their own (devstack.containers)."""
+    in containers of their own (devstack.runtime.containers)."""
     handler = load_handler(logical_id)
     with _process_lock:  # Lambda's clock starts when the container takes the event, not while it queues
         return handler(event, context or context_for(logical_id, timeout_seconds))

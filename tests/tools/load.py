@@ -2,10 +2,12 @@
 API Gateway front, mixed live (an active task's agent) and snapshot (a paused task), each thread on
 its own keep-alive connection. Reports status counts and latency percentiles.
 
-    python -m devstack load --requests 5000 --concurrency 16
+    python -m tests.tools.load --requests 5000 --concurrency 16   (make load)
 """
 
+import argparse
 import http.client
+import os
 import statistics
 import threading
 import time
@@ -14,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from devstack.demo import ALICE, TASKS_BY_NAME, logs_path
+from devstack.demo.catalogue import ALICE, TASKS_BY_NAME, logs_path
 
 PATHS = {
     "live": logs_path("me", TASKS_BY_NAME["refactor-auth"].name),
@@ -79,3 +81,46 @@ def run_load(base_url: str, requests: int = 5000, concurrency: int = 16) -> Load
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(one, range(requests)))
     return LoadResult(requests, concurrency, time.perf_counter() - started, statuses, latencies)
+
+
+def load_fresh_stack(requests: int, concurrency: int) -> None:
+    """The local stack on a free port, then the load; its own process, so the figures are its own."""
+    import contextlib
+    import io
+    import logging
+
+    from devstack.runtime.lambda_runtime import set_local_environment
+    from devstack.runtime.aws import start_local_aws
+    from devstack.demo.catalogue import seed
+    from devstack.demo.fake_agentapi import FakeAgentAPI
+    from devstack.runtime.front import LocalApiGateway
+    
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # one INFO line per request would be the bottleneck
+    aws, fake = start_local_aws(), FakeAgentAPI().start()
+    try:
+        seed(aws, fake)
+        set_local_environment(aws.environment())
+        logging.getLogger("devstack").setLevel(logging.WARNING)
+        front = LocalApiGateway(port=0).start()
+        # Cold starts are not what this measures: as many warm containers as the load can use.
+        front.runtime.prewarm("TaskLogsFunction", concurrency)
+        with contextlib.redirect_stdout(io.StringIO()):  # Powertools' buffered metric lines
+            baseline = run_load(front.url, min(requests, 200), 1)
+            result = run_load(front.url, requests, concurrency)
+        containers = front.runtime.containers("TaskLogsFunction")
+        print("baseline, one request at a time (the service time):\n" + baseline.summary())
+        print(f"load ({containers} warm containers, at most {front.runtime.max_per_function}; "
+              "TASKLOGS_LOCAL_CONCURRENCY sets the limit):")
+        print(result.summary(), flush=True)
+        front.stop()
+    finally:
+        fake.stop()
+        aws.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m tests.tools.load", description=__doc__)
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    load_fresh_stack(args.requests, args.concurrency)

@@ -4,7 +4,7 @@ One server hosts many agents, each under its own base URL `http://127.0.0.1:PORT
 (the root `/` is the agent named ""), and each agent plays a scripted Scenario so tests and the local
 stack can produce every answer a real agent might give.
 
-Run one on its own: python -m devstack.fake_agentapi --port 3284
+Run one on its own: python -m devstack.demo.fake_agentapi --port 3284
 """
 
 import argparse
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler
 
-from devstack.loopback_server import LoopbackServer
+from devstack.demo.loopback_server import LoopbackServer
 
 
 def rfc3339_nano(ns: int) -> str:

@@ -1,6 +1,6 @@
 """A local stand-in for API Gateway (HTTP API): matches the template's routes, verifies the local JWT
 on the routes that need one, turns each request into a real payload 2.0 event and invokes the
-function in a warm local container (devstack.containers). Paths under /_devstack/ go to the demo's
+function in a warm local container (devstack.runtime.containers). Paths under /_devstack/ go to the demo's
 control routes instead.
 
 HTTP itself is uvicorn's (h11): chunked bodies, HEAD, keep-alive and malformed requests are handled
@@ -22,11 +22,11 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from devstack.containers import InvocationFailed, LocalLambda
-from devstack.events import http_api_event, match_route
-from devstack.local_jwt import InvalidToken, verify
+from devstack.runtime.containers import InvocationFailed, LocalLambda
+from devstack.generators.events import http_api_event, match_route
+from devstack.runtime.local_jwt import InvalidToken, verify
 
-log = logging.getLogger("devstack.front")
+log = logging.getLogger("devstack.runtime.front")
 
 # API Gateway's own answers, in its words (HTTP APIs send {"message": ...}).
 NOT_FOUND = b'{"message":"Not Found"}'
@@ -58,7 +58,7 @@ class _JsonErrorsProtocol(H11Protocol):
 class LocalApiGateway:
     def __init__(self, host: str = "127.0.0.1", port: int = 3000, control=None,  # noqa: ANN001
                  runtime: LocalLambda | None = None) -> None:
-        self.control = control  # devstack.control.DemoControl, or None
+        self.control = control  # devstack.demo.control.DemoControl, or None
         self.runtime = runtime or LocalLambda()
         self._owns_runtime = runtime is None
         self._socket = socket.create_server((host, port))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-log = logging.getLogger("devstack.containers")
+log = logging.getLogger("devstack.runtime.containers")
 
 # New AWS accounts start with a concurrency limit of 10 per region; overridable for the load test.
 DEFAULT_CONTAINERS_PER_FUNCTION = int(os.environ.get("TASKLOGS_LOCAL_CONCURRENCY", "10"))
@@ -34,7 +34,7 @@ def _container_main(logical_id: str, connection: Connection) -> None:
     """The container process: import the handler, then serve one event at a time until told to stop."""
     import signal
 
-    from devstack import lambda_runtime
+    from devstack.runtime import lambda_runtime
 
     # Ctrl-C in a terminal reaches the whole process group: the local stack stops its containers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -111,7 +111,7 @@ class LocalLambda:
 
     def __init__(self, max_per_function: int = DEFAULT_CONTAINERS_PER_FUNCTION,
                  timeout_of: Callable[[str], float] | None = None) -> None:
-        from devstack.template_resources import function_timeout_seconds
+        from devstack.runtime.template_resources import function_timeout_seconds
 
         self.max_per_function = max(1, max_per_function)
         self._timeout_of = timeout_of or function_timeout_seconds

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from devstack.aws import LocalAws
-from devstack.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation, refused_url
-from devstack.local_jwt import mint
+from devstack.runtime.aws import LocalAws
+from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation, refused_url
+from devstack.runtime.local_jwt import mint
 
 # Snapshot messages get fixed times so the documented bodies never change.
 _SNAPSHOT_EPOCH_NS = 1_795_000_000_000_000_000  # 2026-11-17T...Z
@@ -176,7 +176,7 @@ def demo_events() -> dict[str, dict[str, Any]]:
 def logs_events() -> dict[str, dict[str, Any]]:
     from datetime import datetime, timezone
 
-    from devstack.events import http_api_event
+    from devstack.generators.events import http_api_event
 
     fixed = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
     events = {}
@@ -277,7 +277,7 @@ def upload_events() -> dict[str, dict[str, Any]]:
     from datetime import datetime, timezone
     from urllib.parse import quote
 
-    from devstack.events import http_api_event
+    from devstack.generators.events import http_api_event
 
     fixed = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
     events = {}

@@ -9,7 +9,7 @@ from moto.server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from devstack.template_resources import create_table_request
+from devstack.runtime.template_resources import create_table_request
 
 REGION = "us-east-1"
 # moto accepts any credentials; fixed fake ones keep boto3 from looking for real ones.

@@ -7,7 +7,7 @@ import time
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler
 
-from devstack.loopback_server import LoopbackServer
+from devstack.demo.loopback_server import LoopbackServer
 
 
 class Fault(StrEnum):

@@ -12,9 +12,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from devstack.aws import LocalAws
-from devstack.demo import TASKS_BY_NAME
-from devstack.streams import StreamPoller
+from devstack.runtime.aws import LocalAws
+from devstack.demo.catalogue import TASKS_BY_NAME
+from devstack.runtime.streams import StreamPoller
 
 PREFIX = "/_devstack/"
 _ROUTE = re.compile(r"^/_devstack/tasks/(?P<name>[\w-]+)(?:/(?P<action>pause|resume|delete))?$")
