@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,8 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 @contextmanager
 def agents_serving(sizes: list[int]) -> Iterator[dict[int, str]]:
     """AgentAPI base URL per conversation size, served by a child process for the block's duration."""
-    child = subprocess.Popen([sys.executable, str(Path(__file__)), *map(str, sizes)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__)), *map(str, sizes)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         urls = json.loads(child.stdout.readline())
         yield {int(size): url for size, url in urls.items()}

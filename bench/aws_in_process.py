@@ -57,6 +57,7 @@ def aws_in_process() -> Iterator[Aws]:
     os.environ.update(ENVIRONMENT)
     import boto3
     from moto import mock_aws
+
     from tasklogs_core.adapters import clients
 
     with mock_aws():

@@ -47,8 +47,11 @@ print(time.perf_counter() - started)
 """
 
 
-LAYER_REQUIREMENTS = [line for line in (ROOT / "layers" / "core" / "requirements.txt").read_text().splitlines()
-                      if line.strip() and not line.startswith("#")]
+LAYER_REQUIREMENTS = [
+    line
+    for line in (ROOT / "layers" / "core" / "requirements.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
 
 
 def distributions(requirements: list[str]) -> list[metadata.Distribution]:
@@ -95,7 +98,9 @@ def stage(dest: Path, *, bytecode: bool) -> dict[str, Path]:
     (dest / "naive").mkdir()
     shutil.copy2(ROOT / "bench" / "naive_handler.py", dest / "naive")
     if bytecode:
-        compileall.compile_dir(dest, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        compileall.compile_dir(
+            dest, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+        )
     return {"layer": layer, "ours": dest / "task_logs", "naive": dest / "naive"}
 
 
@@ -112,10 +117,17 @@ def _lambda_init_env(code_dir: Path) -> dict[str, str]:
     return env
 
 
-def cold_import_ms(code_dir: Path, module: str, paths: dict[str, Path], extra_args: tuple[str, ...] = ()) -> tuple[float, str]:
+def cold_import_ms(
+    code_dir: Path, module: str, paths: dict[str, Path], extra_args: tuple[str, ...] = ()
+) -> tuple[float, str]:
     code = PROBE.format(paths=[str(code_dir), str(paths["layer"])], module=module)
-    out = subprocess.run([sys.executable, "-S", *extra_args, "-c", code], env=_lambda_init_env(code_dir),
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-S", *extra_args, "-c", code],
+        env=_lambda_init_env(code_dir),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(out.stdout.strip().splitlines()[-1]) * 1000, out.stderr
 
 
@@ -154,10 +166,10 @@ def first_request_ms(paths: dict[str, Path], runs: int) -> dict[str, float]:
     """Median time of the first request after import, per path: it makes the clients that path needs.
     AWS is a moto server in this process, so the probe itself imports no moto (nor boto3) early.
     Tracing stays off here: outside Lambda there is no trace header or daemon to send segments to."""
-    from devstack.runtime.aws import start_local_aws
     from devstack.demo.catalogue import TASKS_BY_NAME, logs_path, seed
-    from devstack.generators.events import http_api_event
     from devstack.demo.fake_agentapi import FakeAgentAPI
+    from devstack.generators.events import http_api_event
+    from devstack.runtime.aws import start_local_aws
 
     aws, fake = start_local_aws(), FakeAgentAPI().start()
     try:
@@ -167,10 +179,20 @@ def first_request_ms(paths: dict[str, Path], runs: int) -> dict[str, float]:
         for path, name in (("snapshot", "add-billing-page"), ("live", "refactor-auth")):
             task = TASKS_BY_NAME[name]
             event = http_api_event("GET", logs_path(task.owner.username, task.task_id), claims=task.owner.claims)
-            code = FIRST_REQUEST_PROBE.format(paths=[str(paths[key]) for key in ("ours", "layer")],
-                                              event=json.dumps(event))
-            samples = [float(subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True,
-                                            check=True).stdout.strip().splitlines()[-1]) * 1000 for _ in range(runs)]
+            code = FIRST_REQUEST_PROBE.format(
+                paths=[str(paths[key]) for key in ("ours", "layer")], event=json.dumps(event)
+            )
+            samples = [
+                float(
+                    subprocess.run(
+                        [sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, check=True
+                    )
+                    .stdout.strip()
+                    .splitlines()[-1]
+                )
+                * 1000
+                for _ in range(runs)
+            ]
             medians[path] = statistics.median(samples)
         return medians
     finally:
@@ -189,15 +211,36 @@ def run(runs: int) -> list[Figure]:
             naive.append(cold_import_ms(compiled["naive"], "naive_handler", compiled)[0])
             uncompiled.append(cold_import_ms(sources["ours"], "task_logs_handler", sources)[0])
         figures = [
-            show(Figure("logs function, import + init", statistics.median(ours), statistics.median(naive), "ms", 0.8,
-                        "eager naive handler")),
-            show(Figure("  same, layer with bytecode vs sources only", statistics.median(ours),
-                        statistics.median(uncompiled), "ms", None, "plain sam build")),
+            show(
+                Figure(
+                    "logs function, import + init",
+                    statistics.median(ours),
+                    statistics.median(naive),
+                    "ms",
+                    0.8,
+                    "eager naive handler",
+                )
+            ),
+            show(
+                Figure(
+                    "  same, layer with bytecode vs sources only",
+                    statistics.median(ours),
+                    statistics.median(uncompiled),
+                    "ms",
+                    None,
+                    "plain sam build",
+                )
+            ),
         ]
         first = first_request_ms(compiled, max(3, runs // 3))
-        print(f"  then the first request, which makes the clients its path needs (median of {max(3, runs // 3)}):"
-              f" snapshot {first['snapshot']:.0f} ms, live {first['live']:.0f} ms")
-        print("  what task_logs_handler.py imports, slowest first (cumulative, one run; a package counts where first imported):")
+        print(
+            f"  then the first request, which makes the clients its path needs (median of {max(3, runs // 3)}):"
+            f" snapshot {first['snapshot']:.0f} ms, live {first['live']:.0f} ms"
+        )
+        print(
+            "  what task_logs_handler.py imports, slowest first"
+            " (cumulative, one run; a package counts where first imported):"
+        )
         for millis, name in slowest_imports(compiled):
             print(f"    {millis:7.1f} ms  {name}")
     return figures

@@ -57,7 +57,9 @@ def child(urls: dict[str, str]) -> None:
             aws.put_task(task_item(task, url, None))
             with contextlib.redirect_stdout(io.StringIO()):
                 result = handler(event, context_for("TaskLogsFunction"))
-            assert result["statusCode"] == 200 and "X-Tasklogs-Omitted-Entries" not in result["headers"], result["headers"]
+            assert result["statusCode"] == 200 and "X-Tasklogs-Omitted-Entries" not in result["headers"], result[
+                "headers"
+            ]
             return result
 
         serve(urls["warm"])
@@ -79,7 +81,9 @@ def child(urls: dict[str, str]) -> None:
 def run() -> list[Figure]:
     from agent_process import agents_serving
 
-    print(f"peak RSS above idle, one warm container, {PAYLOAD_BYTES / MB:.0f} MB /messages (fresh process, Linux VmHWM)")
+    print(
+        f"peak RSS above idle, one warm container, {PAYLOAD_BYTES / MB:.0f} MB /messages (fresh process, Linux VmHWM)"
+    )
     with agents_serving([WARM_UP_BYTES, PAYLOAD_BYTES]) as urls:
         arg = json.dumps({"warm": urls[WARM_UP_BYTES], "big": urls[PAYLOAD_BYTES]})
         out = subprocess.run([sys.executable, __file__, "--child", arg], capture_output=True, text=True, check=True)
@@ -88,8 +92,11 @@ def run() -> list[Figure]:
     return [
         show(Figure("live path, first 5 MB request", got["first_handler"] / MB, payload, "MB", 3.0, "payload")),
         show(Figure("  same, second request", got["second_handler"] / MB, payload, "MB", None, "payload")),
-        show(Figure("  first, with the runtime's json.dumps", got["first_with_runtime"] / MB, payload, "MB", None,
-                    "payload")),
+        show(
+            Figure(
+                "  first, with the runtime's json.dumps", got["first_with_runtime"] / MB, payload, "MB", None, "payload"
+            )
+        ),
     ]
 
 

@@ -25,7 +25,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "layers" / "core")]
 
 from agent_process import agents_serving  # noqa: E402
 from aws_in_process import BUCKET, TABLE, aws_in_process  # noqa: E402
-from tasklogs_core.adapters.snapshot_store import snapshot_key  # noqa: E402
 from conversations import envelope, messages_of_size  # noqa: E402
 from framework_floor import handler_answering  # noqa: E402
 from report import Figure, interleaved_medians_ms, show  # noqa: E402
@@ -33,12 +32,13 @@ from report import Figure, interleaved_medians_ms, show  # noqa: E402
 from devstack.demo.catalogue import TASKS_BY_NAME, logs_path, task_item  # noqa: E402
 from devstack.generators.events import http_api_event  # noqa: E402
 from devstack.runtime.lambda_runtime import context_for, load_handler  # noqa: E402
+from tasklogs_core.adapters.snapshot_store import snapshot_key  # noqa: E402
 
 SNAPSHOT_BYTES = 64 * 1024
 LIVE_SIZES = (1_000_000, 5_000_000)
 
 
-def quiet(handler, event):  # noqa: ANN001, ANN201
+def quiet(handler, event):
     """One invocation as the runtime makes it; Powertools' stdout lines are not part of the figure."""
 
     def call() -> dict:
@@ -50,7 +50,7 @@ def quiet(handler, event):  # noqa: ANN001, ANN201
     return call
 
 
-def snapshot_figures(aws, handler, repeats: int) -> list[Figure]:  # noqa: ANN001
+def snapshot_figures(aws, handler, repeats: int) -> list[Figure]:
     task = TASKS_BY_NAME["add-billing-page"]
     stored = envelope(messages_of_size(SNAPSHOT_BYTES - 40))
     version = aws.put_snapshot(task.task_id, stored)
@@ -74,16 +74,23 @@ def snapshot_figures(aws, handler, repeats: int) -> list[Figure]:  # noqa: ANN00
         powertools()
 
     mine, base = interleaved_medians_ms(ours, raw, repeats)
-    figures = [show(Figure(f"snapshot path, {len(stored) / 1024:.0f} KiB snapshot", mine, base, "ms", 1.15,
-                           "GetItem + GetObject"))]
+    figures = [
+        show(
+            Figure(
+                f"snapshot path, {len(stored) / 1024:.0f} KiB snapshot", mine, base, "ms", 1.15, "GetItem + GetObject"
+            )
+        )
+    ]
     least, base = interleaved_medians_ms(floor, raw, repeats)
-    figures.append(show(Figure("  floor: + JSON in and out + Powertools", least, base, "ms", None, "GetItem + GetObject")))
+    figures.append(
+        show(Figure("  floor: + JSON in and out + Powertools", least, base, "ms", None, "GetItem + GetObject"))
+    )
     mine, least = interleaved_medians_ms(ours, floor, repeats)
     figures.append(show(Figure("  snapshot path vs that floor", mine, least, "ms", None, "floor")))
     return figures
 
 
-def live_figures(aws, handler, repeats: int) -> list[Figure]:  # noqa: ANN001
+def live_figures(aws, handler, repeats: int) -> list[Figure]:
     import httpx
 
     task = TASKS_BY_NAME["refactor-auth"]
@@ -92,7 +99,9 @@ def live_figures(aws, handler, repeats: int) -> list[Figure]:  # noqa: ANN001
     with agents_serving(list(LIVE_SIZES)) as urls:
         for size in LIVE_SIZES:
             aws.put_task(task_item(task, urls[size], None))
-            ours = quiet(handler, http_api_event("GET", logs_path(task.owner.username, task.task_id), claims=task.owner.claims))
+            ours = quiet(
+                handler, http_api_event("GET", logs_path(task.owner.username, task.task_id), claims=task.owner.claims)
+            )
             body = httpx.get(f"{urls[size]}/messages").content
             response = json.loads(ours()["body"])
             assert len(response["logs"]) == len(json.loads(body)["messages"])
@@ -104,15 +113,30 @@ def live_figures(aws, handler, repeats: int) -> list[Figure]:  # noqa: ANN001
             def floor(body: bytes = body, response: dict = response, url: str = urls[size]) -> None:
                 # What any implementation does besides the baseline: read the task, fetch the answer.
                 aws.dynamodb.get_item(TableName=TABLE, Key={"task_id": {"S": task.task_id}}, ConsistentRead=True)
-                http.get(f"{url}/messages").content
+                _ = http.get(f"{url}/messages").content
                 raw(body, response)
 
             mine, base = interleaved_medians_ms(ours, raw, repeats)
-            figures.append(show(Figure(f"live path, {len(body) / 1e6:.1f} MB /messages", mine, base, "ms", 1.5,
-                                       "json.loads + json.dumps")))
+            figures.append(
+                show(
+                    Figure(
+                        f"live path, {len(body) / 1e6:.1f} MB /messages",
+                        mine,
+                        base,
+                        "ms",
+                        1.5,
+                        "json.loads + json.dumps",
+                    )
+                )
+            )
             least, base = interleaved_medians_ms(floor, raw, repeats)
-            figures.append(show(Figure("  floor: + GetItem + GET /messages (httpx)", least, base, "ms", None,
-                                       "json.loads + json.dumps")))
+            figures.append(
+                show(
+                    Figure(
+                        "  floor: + GetItem + GET /messages (httpx)", least, base, "ms", None, "json.loads + json.dumps"
+                    )
+                )
+            )
     return figures
 
 
@@ -122,8 +146,10 @@ SNAPSHOT_REPEATS_PER_LIVE_REPEAT = 8
 
 def run(repeats: int) -> list[Figure]:
     snapshot_repeats = repeats * SNAPSHOT_REPEATS_PER_LIVE_REPEAT
-    print(f"warm read path, median of {snapshot_repeats} snapshot and {repeats} live requests each"
-          " (moto in process, AgentAPI on loopback)")
+    print(
+        f"warm read path, median of {snapshot_repeats} snapshot and {repeats} live requests each"
+        " (moto in process, AgentAPI on loopback)"
+    )
     with aws_in_process() as aws:
         handler = load_handler("TaskLogsFunction")
         return [*snapshot_figures(aws, handler, snapshot_repeats), *live_figures(aws, handler, repeats)]

@@ -28,8 +28,10 @@ class Figure:
 
     def line(self) -> str:
         verdict = "" if self.target is None else f"  target <= {self.target:.2f}x {'holds' if self.holds else 'MISSED'}"
-        return (f"  {self.name:<40} {self.ours:9.2f} {self.unit:<3}  baseline {self.baseline:9.2f} {self.unit:<3}"
-                f" ({self.baseline_name})  ratio {self.ratio:6.3f}x{verdict}")
+        return (
+            f"  {self.name:<40} {self.ours:9.2f} {self.unit:<3}  baseline {self.baseline:9.2f} {self.unit:<3}"
+            f" ({self.baseline_name})  ratio {self.ratio:6.3f}x{verdict}"
+        )
 
 
 def show(figure: Figure) -> Figure:
@@ -42,11 +44,16 @@ def summary(figures: list[Figure]) -> bool:
     targeted = [f for f in figures if f.target is not None]
     print("\nTargets")
     for figure in targeted:
-        print(f"  [{'holds ' if figure.holds else 'MISSED'}] {figure.name}: {figure.ratio:.3f}x (target <= {figure.target:.2f}x)")
+        print(
+            f"  [{'holds ' if figure.holds else 'MISSED'}] {figure.name}: {figure.ratio:.3f}x"
+            f" (target <= {figure.target:.2f}x)"
+        )
     return all(f.holds for f in targeted)
 
 
-def interleaved_medians_ms(ours: Callable[[], object], baseline: Callable[[], object], repeats: int) -> tuple[float, float]:
+def interleaved_medians_ms(
+    ours: Callable[[], object], baseline: Callable[[], object], repeats: int
+) -> tuple[float, float]:
     """Medians of both calls, alternated so drift in machine load (CI neighbours) hits both alike."""
     for _ in range(2):
         ours(), baseline()

@@ -7,6 +7,7 @@ Run: make bench   (or .venv/bin/python bench/run_all.py [--quick] [--strict])
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -23,12 +24,14 @@ from report import summary  # noqa: E402
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu})"
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    system = f"{platform.system()} {platform.machine()}"
+    return f"Python {platform.python_version()} on {system}, {os.cpu_count()} cores ({cpu})"
 
 
 def main() -> None:

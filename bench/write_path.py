@@ -21,13 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "layers" / "core")]
 
 from aws_in_process import BUCKET, TABLE, aws_in_process  # noqa: E402
-from tasklogs_core.adapters.snapshot_store import snapshot_key  # noqa: E402
 from conversations import answer, messages_of_size  # noqa: E402
 from report import Figure, interleaved_medians_ms, show  # noqa: E402
 
 from devstack.demo.catalogue import UPLOAD_TASK, task_item, upload_path  # noqa: E402
 from devstack.generators.events import http_api_event  # noqa: E402
 from devstack.runtime.lambda_runtime import context_for, load_handler  # noqa: E402
+from tasklogs_core.adapters.snapshot_store import snapshot_key  # noqa: E402
 
 UPLOAD_BYTES = 64 * 1024
 
@@ -39,9 +39,14 @@ def run(repeats: int) -> list[Figure]:
     with aws_in_process() as aws:
         aws.put_task(task_item(task, None, None))
         handler = load_handler("LogSnapshotFunction")
-        event = http_api_event("POST", upload_path(task.task_id), claims=None, raw_query="format=agentapi",
-                               headers={"coder-session-token": task.agent_token, "content-type": "application/json"},
-                               body=body.decode())
+        event = http_api_event(
+            "POST",
+            upload_path(task.task_id),
+            claims=None,
+            raw_query="format=agentapi",
+            headers={"coder-session-token": task.agent_token, "content-type": "application/json"},
+            body=body.decode(),
+        )
 
         def ours() -> None:
             with contextlib.redirect_stdout(io.StringIO()):
@@ -52,9 +57,12 @@ def run(repeats: int) -> list[Figure]:
 
         def raw_write() -> None:
             put = aws.s3.put_object(Bucket=BUCKET, Key=snapshot_key(task.task_id), Body=body)
-            aws.dynamodb.update_item(TableName=TABLE, Key=key, UpdateExpression="SET snapshot_at = :at, snapshot_version = :v",
-                                     ExpressionAttributeValues={":at": {"S": "2026-11-25T00:00:00.000000Z"},
-                                                                ":v": {"S": put["VersionId"]}})
+            aws.dynamodb.update_item(
+                TableName=TABLE,
+                Key=key,
+                UpdateExpression="SET snapshot_at = :at, snapshot_version = :v",
+                ExpressionAttributeValues={":at": {"S": "2026-11-25T00:00:00.000000Z"}, ":v": {"S": put["VersionId"]}},
+            )
 
         from tasklogs_core.adapters import clients
         from tasklogs_core.domain.models import utc_now_rfc3339
@@ -65,14 +73,18 @@ def run(repeats: int) -> list[Figure]:
             item = repository.get(task.task_id)
             version = store.write(task.task_id, body)
             now = utc_now_rfc3339()
-            repository.point_at_snapshot(task.task_id, snapshot_at=now, version_id=version,
-                                         agent_token_sha256=item.agent_token_sha256)
+            repository.point_at_snapshot(
+                task.task_id, snapshot_at=now, version_id=version, agent_token_sha256=item.agent_token_sha256
+            )
 
         mine, base = interleaved_medians_ms(ours, raw_write, repeats)
-        figures = [show(Figure(f"upload path, {len(body) / 1024:.0f} KiB", mine, base, "ms", 1.2, "PutObject + UpdateItem"))]
+        figures = [
+            show(Figure(f"upload path, {len(body) / 1024:.0f} KiB", mine, base, "ms", 1.2, "PutObject + UpdateItem"))
+        ]
         floor, base = interleaved_medians_ms(required_calls, raw_write, repeats)
-        figures.append(show(Figure("  floor: the calls contract §6 requires", floor, base, "ms", None,
-                                   "PutObject + UpdateItem")))
+        figures.append(
+            show(Figure("  floor: the calls contract §6 requires", floor, base, "ms", None, "PutObject + UpdateItem"))
+        )
         mine, floor = interleaved_medians_ms(ours, required_calls, repeats)
         figures.append(show(Figure("  upload path vs that floor", mine, floor, "ms", None, "required calls")))
     return figures

@@ -10,12 +10,12 @@ import uuid
 
 
 def run(port: int) -> None:
+    from devstack.demo.catalogue import ALICE, TASKS, demo_requests, seed, story_requests
+    from devstack.demo.control import DemoControl
+    from devstack.demo.fake_agentapi import FakeAgentAPI
     from devstack.runtime import lambda_runtime
     from devstack.runtime.aws import start_local_aws
     from devstack.runtime.containers import LocalLambda
-    from devstack.demo.control import DemoControl
-    from devstack.demo.catalogue import ALICE, TASKS, demo_requests, seed, story_requests
-    from devstack.demo.fake_agentapi import FakeAgentAPI
     from devstack.runtime.front import LocalApiGateway
     from devstack.runtime.streams import StreamPoller
 

@@ -20,9 +20,13 @@ LAMBDA_PYTHON = (3, 13)  # template.yaml's Runtime; bytecode is specific to the 
 def precompile(build_dir: Path) -> list[Path]:
     """Compiles every .py under build_dir; returns the ones Python could not compile (left as source)."""
     if sys.version_info[:2] != LAMBDA_PYTHON:
-        raise SystemExit(f"precompile needs Python {'.'.join(map(str, LAMBDA_PYTHON))} (the Lambda runtime), "
-                         f"not {sys.version.split()[0]}")
-    compileall.compile_dir(build_dir, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        raise SystemExit(
+            f"precompile needs Python {'.'.join(map(str, LAMBDA_PYTHON))} (the Lambda runtime), "
+            f"not {sys.version.split()[0]}"
+        )
+    compileall.compile_dir(
+        build_dir, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
     return [path for path in build_dir.rglob("*.py") if not Path(importlib.util.cache_from_source(str(path))).is_file()]
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from devstack.runtime.aws import LocalAws, start_local_aws
 from devstack.demo.catalogue import seed
 from devstack.demo.fake_agentapi import FakeAgentAPI
 from devstack.runtime import lambda_runtime
+from devstack.runtime.aws import LocalAws, start_local_aws
 from devstack.runtime.lambda_runtime import LocalLambdaContext, context_for, load_handler
 
 
@@ -68,7 +68,9 @@ def _invoker(function: str) -> Callable[..., Answer]:
         result = lambda_runtime.invoke(function, event, context=context)
         elapsed = time.monotonic() - started
         body = json.loads(result["body"]) if result.get("body") else None
-        return Answer(result["statusCode"], result.get("headers") or {}, body, elapsed, context.get_remaining_time_in_millis())
+        return Answer(
+            result["statusCode"], result.get("headers") or {}, body, elapsed, context.get_remaining_time_in_millis()
+        )
 
     return call
 

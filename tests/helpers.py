@@ -12,10 +12,27 @@ def as_logs(messages: list[dict]) -> list[dict]:
     return [{"id": m["id"], "content": m["content"], "type": LOG_TYPE[m["role"]], "time": m["time"]} for m in messages]
 
 
-def put_task(aws, name: str, state: dict, *, owner=ALICE, agent: str | None = None, version: str | None = None,
-             snapshot_at: str | None = None, extra: dict | None = None, task_id: str | None = None) -> dict:
-    task = replace(TASKS_BY_NAME["refactor-auth"], name=name, task_id=task_id or str(uuid.uuid4()), state=state,
-                   owner=owner, snapshot_at=snapshot_at, extra=extra or {})
+def put_task(
+    aws,
+    name: str,
+    state: dict,
+    *,
+    owner=ALICE,
+    agent: str | None = None,
+    version: str | None = None,
+    snapshot_at: str | None = None,
+    extra: dict | None = None,
+    task_id: str | None = None,
+) -> dict:
+    task = replace(
+        TASKS_BY_NAME["refactor-auth"],
+        name=name,
+        task_id=task_id or str(uuid.uuid4()),
+        state=state,
+        owner=owner,
+        snapshot_at=snapshot_at,
+        extra=extra or {},
+    )
     item = task_item(task, agent, version)
     aws.client("dynamodb").put_item(TableName=aws.table_name, Item=item)
     return {key: value["S"] for key, value in item.items()}

@@ -4,10 +4,11 @@ stack, events/ and the integration tests."""
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
-from devstack.runtime.aws import LocalAws
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation, refused_url
+from devstack.runtime.aws import LocalAws
 from devstack.runtime.local_jwt import mint
 
 # Snapshot messages get fixed times so the documented bodies never change.
@@ -32,7 +33,13 @@ ALICE = DemoUser("5f0c3e9e-2a7d-4d0c-9a56-1c2b7f3e8a01", "alice")
 BOB = DemoUser("8d4b1f2a-6c3e-4f5a-b7d8-9e0a1b2c3d04", "bob")
 
 WORKSPACE = {"workspace_id": "c0ffee00-0000-4000-8000-000000000001"}
-RUNNING = {**WORKSPACE, "build_transition": "start", "build_job_status": "succeeded", "agent_lifecycle": "ready", "app_health": "healthy"}
+RUNNING = {
+    **WORKSPACE,
+    "build_transition": "start",
+    "build_job_status": "succeeded",
+    "agent_lifecycle": "ready",
+    "app_health": "healthy",
+}
 PAUSED = {**WORKSPACE, "build_transition": "stop", "build_job_status": "succeeded", "agent_lifecycle": "off"}
 PENDING: dict[str, str] = {}
 INITIALIZING = {**WORKSPACE, "build_transition": "start", "build_job_status": "running", "agent_lifecycle": "starting"}
@@ -44,7 +51,9 @@ def snapshot_envelope(messages: list[dict], fmt: str = "agentapi") -> bytes:
     return json.dumps({"format": fmt, "data": {"messages": messages}}).encode()
 
 
-PAUSED_CONVERSATION = conversation("Add a billing page", "Added /billing with a Stripe form.", start_ns=_SNAPSHOT_EPOCH_NS)
+PAUSED_CONVERSATION = conversation(
+    "Add a billing page", "Added /billing with a Stripe form.", start_ns=_SNAPSHOT_EPOCH_NS
+)
 
 
 @dataclass(frozen=True)
@@ -72,37 +81,103 @@ def _task_id(n: int) -> str:
 
 TASKS = [
     DemoTask("refactor-auth", _task_id(1), RUNNING, "200 live logs from the agent", agent=Scenario()),
-    DemoTask("add-billing-page", _task_id(2), PAUSED, "200 logs from the snapshot, with snapshot_at",
-             snapshot=snapshot_envelope(PAUSED_CONVERSATION), snapshot_at="2026-11-17T08:27:01.250000Z"),
+    DemoTask(
+        "add-billing-page",
+        _task_id(2),
+        PAUSED,
+        "200 logs from the snapshot, with snapshot_at",
+        snapshot=snapshot_envelope(PAUSED_CONVERSATION),
+        snapshot_at="2026-11-17T08:27:01.250000Z",
+    ),
     DemoTask("write-docs", _task_id(3), PENDING, "200 empty logs, snapshot true (no snapshot yet)"),
-    DemoTask("upgrade-deps", _task_id(4), INITIALIZING, "200 logs from the snapshot taken at the last pause",
-             snapshot=snapshot_envelope(PAUSED_CONVERSATION[:2]), snapshot_at="2026-11-16T19:02:44.001000Z"),
+    DemoTask(
+        "upgrade-deps",
+        _task_id(4),
+        INITIALIZING,
+        "200 logs from the snapshot taken at the last pause",
+        snapshot=snapshot_envelope(PAUSED_CONVERSATION[:2]),
+        snapshot_at="2026-11-16T19:02:44.001000Z",
+    ),
     DemoTask("flaky-build", _task_id(5), FAILED, '409 task status is "error"'),
     DemoTask("stopping-task", _task_id(6), STOPPING, '409 task status is "unknown"'),
     DemoTask("agent-down", _task_id(7), RUNNING, "502 the agent refuses connections", agent_url="refused"),
-    DemoTask("agent-http-500", _task_id(8), RUNNING, "502 the agent answers HTTP 500", agent=Scenario(mode=Mode.HTTP_ERROR)),
+    DemoTask(
+        "agent-http-500", _task_id(8), RUNNING, "502 the agent answers HTTP 500", agent=Scenario(mode=Mode.HTTP_ERROR)
+    ),
     DemoTask("agent-not-json", _task_id(9), RUNNING, "502 the agent answers HTML", agent=Scenario(mode=Mode.NOT_JSON)),
-    DemoTask("agent-wrong-schema", _task_id(10), RUNNING, "502 the agent's JSON is not AgentAPI's schema",
-             agent=Scenario(mode=Mode.WRONG_SCHEMA)),
-    DemoTask("agent-unknown-role", _task_id(11), RUNNING, "502 invalid task app response (role system)",
-             agent=Scenario(mode=Mode.UNKNOWN_ROLE)),
-    DemoTask("agent-slow", _task_id(12), RUNNING, "504 after the agent deadline (about 8 s)",
-             agent=Scenario(mode=Mode.SLOW, delay=30)),
-    DemoTask("no-app-url", _task_id(13), RUNNING, "502 task app URL is not configured", agent_url="ftp://10.0.4.17:3284"),
-    DemoTask("snapshot-corrupt", _task_id(14), PAUSED, "500 the snapshot is not JSON",
-             snapshot=b'{"format": "agentapi", "data": {"messages": [', snapshot_at="2026-11-17T08:00:00.000000Z"),
-    DemoTask("snapshot-other-format", _task_id(15), PAUSED, "500 unsupported snapshot format",
-             snapshot=snapshot_envelope([], fmt="asciinema"), snapshot_at="2026-11-17T08:00:00.000000Z"),
-    DemoTask("snapshot-bad-message", _task_id(16), PAUSED, "500 invalid snapshot data (role system)",
-             snapshot=snapshot_envelope([{**PAUSED_CONVERSATION[0], "role": "system"}]), snapshot_at="2026-11-17T08:00:00.000000Z"),
-    DemoTask("snapshot-lost", _task_id(17), PAUSED, "500 the snapshot object cannot be read",
-             snapshot_at="2026-11-17T08:00:00.000000Z"),
-    DemoTask("old-experiment", _task_id(18), RUNNING, "404 deleted", agent=Scenario(), deleted=True,
-             extra={"deleted_at": "2026-11-20T00:00:00Z"}),
+    DemoTask(
+        "agent-wrong-schema",
+        _task_id(10),
+        RUNNING,
+        "502 the agent's JSON is not AgentAPI's schema",
+        agent=Scenario(mode=Mode.WRONG_SCHEMA),
+    ),
+    DemoTask(
+        "agent-unknown-role",
+        _task_id(11),
+        RUNNING,
+        "502 invalid task app response (role system)",
+        agent=Scenario(mode=Mode.UNKNOWN_ROLE),
+    ),
+    DemoTask(
+        "agent-slow",
+        _task_id(12),
+        RUNNING,
+        "504 after the agent deadline (about 8 s)",
+        agent=Scenario(mode=Mode.SLOW, delay=30),
+    ),
+    DemoTask(
+        "no-app-url", _task_id(13), RUNNING, "502 task app URL is not configured", agent_url="ftp://10.0.4.17:3284"
+    ),
+    DemoTask(
+        "snapshot-corrupt",
+        _task_id(14),
+        PAUSED,
+        "500 the snapshot is not JSON",
+        snapshot=b'{"format": "agentapi", "data": {"messages": [',
+        snapshot_at="2026-11-17T08:00:00.000000Z",
+    ),
+    DemoTask(
+        "snapshot-other-format",
+        _task_id(15),
+        PAUSED,
+        "500 unsupported snapshot format",
+        snapshot=snapshot_envelope([], fmt="asciinema"),
+        snapshot_at="2026-11-17T08:00:00.000000Z",
+    ),
+    DemoTask(
+        "snapshot-bad-message",
+        _task_id(16),
+        PAUSED,
+        "500 invalid snapshot data (role system)",
+        snapshot=snapshot_envelope([{**PAUSED_CONVERSATION[0], "role": "system"}]),
+        snapshot_at="2026-11-17T08:00:00.000000Z",
+    ),
+    DemoTask(
+        "snapshot-lost",
+        _task_id(17),
+        PAUSED,
+        "500 the snapshot object cannot be read",
+        snapshot_at="2026-11-17T08:00:00.000000Z",
+    ),
+    DemoTask(
+        "old-experiment",
+        _task_id(18),
+        RUNNING,
+        "404 deleted",
+        agent=Scenario(),
+        deleted=True,
+        extra={"deleted_at": "2026-11-20T00:00:00Z"},
+    ),
     DemoTask("bobs-task", _task_id(19), RUNNING, "404 for alice (someone else's task)", owner=BOB, agent=Scenario()),
     DemoTask("release-notes", _task_id(20), PAUSED, "200 the snapshot its agent uploaded (empty until one is)"),
-    DemoTask("metadata-url", _task_id(21), RUNNING, "502 the AgentAPI URL points at instance metadata (SSRF guard)",
-             agent_url="http://169.254.169.254/latest/meta-data"),
+    DemoTask(
+        "metadata-url",
+        _task_id(21),
+        RUNNING,
+        "502 the AgentAPI URL points at instance metadata (SSRF guard)",
+        agent_url="http://169.254.169.254/latest/meta-data",
+    ),
 ]
 TASKS_BY_NAME = {task.name: task for task in TASKS}
 
@@ -140,8 +215,12 @@ def seed(aws: LocalAws, fake: FakeAgentAPI, tasks: list[DemoTask] = TASKS) -> No
             url = None
         version = None
         if task.snapshot is not None:
-            put = s3.put_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task.task_id}.json", Body=task.snapshot,
-                                ContentType="application/json")
+            put = s3.put_object(
+                Bucket=aws.bucket_name,
+                Key=f"task-snapshots/{task.task_id}.json",
+                Body=task.snapshot,
+                ContentType="application/json",
+            )
             version = put.get("VersionId")
         dynamodb.put_item(TableName=aws.table_name, Item=task_item(task, url, version))
 
@@ -153,8 +232,7 @@ def logs_path(user: str, task: str) -> str:
 def demo_requests() -> dict[str, tuple[str, DemoUser | None, str]]:
     """Event name → (path, caller or None for no claims, what it answers), one per contract §5 row."""
     requests: dict[str, tuple[str, DemoUser | None, str]] = {
-        f"logs_{task.name.replace('-', '_')}": (logs_path("me", task.name), ALICE, task.expect)
-        for task in TASKS
+        f"logs_{task.name.replace('-', '_')}": (logs_path("me", task.name), ALICE, task.expect) for task in TASKS
     }
     active = TASKS_BY_NAME["refactor-auth"]
     requests |= {
@@ -162,7 +240,11 @@ def demo_requests() -> dict[str, tuple[str, DemoUser | None, str]]:
         "logs_by_username": (logs_path("alice", active.name), ALICE, "200 live logs, user named by username"),
         "logs_by_user_uuid": (logs_path(ALICE.user_id, active.name), ALICE, "200 live logs, user named by UUID"),
         "logs_other_user_in_path": (logs_path("bob", "bobs-task"), ALICE, "404 {user} does not name the caller"),
-        "logs_other_users_task_uuid": (logs_path("me", TASKS_BY_NAME["bobs-task"].task_id), ALICE, "404 someone else's task"),
+        "logs_other_users_task_uuid": (
+            logs_path("me", TASKS_BY_NAME["bobs-task"].task_id),
+            ALICE,
+            "404 someone else's task",
+        ),
         "logs_missing_task": (logs_path("me", "no-such-task"), ALICE, "404 no such task"),
         "logs_no_claims": (logs_path("me", active.name), None, "401 no verified claims"),
     }
@@ -174,19 +256,23 @@ def demo_events() -> dict[str, dict[str, Any]]:
 
 
 def logs_events() -> dict[str, dict[str, Any]]:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from devstack.generators.events import http_api_event
 
-    fixed = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    fixed = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     events = {}
     for n, (name, (path, caller, _)) in enumerate(sorted(demo_requests().items())):
         headers = {"accept": "application/json", "user-agent": "curl/8.5.0"}
         if caller is not None:
             headers["authorization"] = "Bearer <verified by API Gateway>"
         events[name] = http_api_event(
-            "GET", path, claims=caller.claims if caller else None, headers=headers,
-            request_id=f"local-{n:04d}", now=fixed,
+            "GET",
+            path,
+            claims=caller.claims if caller else None,
+            headers=headers,
+            request_id=f"local-{n:04d}",
+            now=fixed,
         )
     return events
 
@@ -196,10 +282,12 @@ def logs_events() -> dict[str, dict[str, Any]]:
 UPLOAD_TASK = TASKS_BY_NAME["release-notes"]
 UNKNOWN_TASK_ID = "7a5c0000-0000-4000-8000-999999999999"
 # What the Coder AgentAPI module's shutdown script posts: AgentAPI's own GET /messages answer.
-UPLOADED_CONVERSATION = conversation("Draft the 2.4 release notes", "Drafted RELEASE_NOTES.md for 2.4.",
-                                     start_ns=_SNAPSHOT_EPOCH_NS + 3_600_000_000_000)
-UPLOAD_BODY = json.dumps({"$schema": "http://localhost:3284/schemas/MessagesResponseBody.json",
-                          "messages": UPLOADED_CONVERSATION}).encode()
+UPLOADED_CONVERSATION = conversation(
+    "Draft the 2.4 release notes", "Drafted RELEASE_NOTES.md for 2.4.", start_ns=_SNAPSHOT_EPOCH_NS + 3_600_000_000_000
+)
+UPLOAD_BODY = json.dumps(
+    {"$schema": "http://localhost:3284/schemas/MessagesResponseBody.json", "messages": UPLOADED_CONVERSATION}
+).encode()
 
 
 def upload_path(task_id: str) -> str:
@@ -233,59 +321,86 @@ def upload_requests() -> dict[str, UploadRequest]:
     own = UPLOAD_TASK.agent_token
     return {
         "upload_success": UploadRequest(UPLOAD_TASK.task_id, own, "204 stored"),
-        "upload_bearer_token": UploadRequest(UPLOAD_TASK.task_id, own, "204 token as Authorization: Bearer", bearer=True),
-        "upload_base64_body": UploadRequest(UPLOAD_TASK.task_id, own, "204 body base64-encoded by API Gateway",
-                                            base64_body=True),
-        "upload_empty_messages": UploadRequest(UPLOAD_TASK.task_id, own, "204 an empty conversation is a snapshot too",
-                                               body=b'{"messages": []}'),
+        "upload_bearer_token": UploadRequest(
+            UPLOAD_TASK.task_id, own, "204 token as Authorization: Bearer", bearer=True
+        ),
+        "upload_base64_body": UploadRequest(
+            UPLOAD_TASK.task_id, own, "204 body base64-encoded by API Gateway", base64_body=True
+        ),
+        "upload_empty_messages": UploadRequest(
+            UPLOAD_TASK.task_id, own, "204 an empty conversation is a snapshot too", body=b'{"messages": []}'
+        ),
         "upload_no_token": UploadRequest(UPLOAD_TASK.task_id, None, "401 no agent token"),
         "upload_unknown_token": UploadRequest(UPLOAD_TASK.task_id, "not-an-agent-token", "401 unknown agent token"),
-        "upload_deleted_task": UploadRequest(TASKS_BY_NAME["old-experiment"].task_id,
-                                             TASKS_BY_NAME["old-experiment"].agent_token, "401 the token's only task is deleted"),
+        "upload_deleted_task": UploadRequest(
+            TASKS_BY_NAME["old-experiment"].task_id,
+            TASKS_BY_NAME["old-experiment"].agent_token,
+            "401 the token's only task is deleted",
+        ),
         "upload_invalid_task_id": UploadRequest("release-notes", own, "400 invalid task ID format"),
         "upload_missing_format": UploadRequest(UPLOAD_TASK.task_id, own, "400 invalid query parameters", query=""),
-        "upload_extra_query_param": UploadRequest(UPLOAD_TASK.task_id, own, "400 invalid query parameters",
-                                                  query="format=agentapi&limit=10"),
-        "upload_invalid_format": UploadRequest(UPLOAD_TASK.task_id, own, "400 invalid format parameter",
-                                               query="format=asciinema"),
+        "upload_extra_query_param": UploadRequest(
+            UPLOAD_TASK.task_id, own, "400 invalid query parameters", query="format=agentapi&limit=10"
+        ),
+        "upload_invalid_format": UploadRequest(
+            UPLOAD_TASK.task_id, own, "400 invalid format parameter", query="format=asciinema"
+        ),
         "upload_unknown_task": UploadRequest(UNKNOWN_TASK_ID, own, "404 no such task"),
-        "upload_other_workspace_token": UploadRequest(UPLOAD_TASK.task_id, TASKS_BY_NAME["refactor-auth"].agent_token,
-                                                      "404 another workspace's task"),
-        "upload_too_large": UploadRequest(UPLOAD_TASK.task_id, own, "400 body over 64 KiB",
-                                          body=json.dumps({"messages": [{**UPLOADED_CONVERSATION[0],
-                                                                         "content": "x" * 65_536}]}).encode()),
-        "upload_malformed_json": UploadRequest(UPLOAD_TASK.task_id, own, "400 not JSON", body=b'{"messages": [{"id": 0,'),
-        "upload_missing_messages": UploadRequest(UPLOAD_TASK.task_id, own, "400 no messages field",
-                                                 body=b'{"truncated": false, "total_count": 0}'),
-        "upload_non_go_task_id": UploadRequest("{{" + UPLOAD_TASK.task_id + "}}", own,
-                                               "400 a task ID form Go's uuid.Parse refuses"),
+        "upload_other_workspace_token": UploadRequest(
+            UPLOAD_TASK.task_id, TASKS_BY_NAME["refactor-auth"].agent_token, "404 another workspace's task"
+        ),
+        "upload_too_large": UploadRequest(
+            UPLOAD_TASK.task_id,
+            own,
+            "400 body over 64 KiB",
+            body=json.dumps({"messages": [{**UPLOADED_CONVERSATION[0], "content": "x" * 65_536}]}).encode(),
+        ),
+        "upload_malformed_json": UploadRequest(
+            UPLOAD_TASK.task_id, own, "400 not JSON", body=b'{"messages": [{"id": 0,'
+        ),
+        "upload_missing_messages": UploadRequest(
+            UPLOAD_TASK.task_id, own, "400 no messages field", body=b'{"truncated": false, "total_count": 0}'
+        ),
+        "upload_non_go_task_id": UploadRequest(
+            "{{" + UPLOAD_TASK.task_id + "}}", own, "400 a task ID form Go's uuid.Parse refuses"
+        ),
         "upload_nan": UploadRequest(UPLOAD_TASK.task_id, own, "400 NaN is not JSON", body=_message_json(id_="NaN")),
-        "upload_id_beyond_int64": UploadRequest(UPLOAD_TASK.task_id, own, "400 a message id beyond int64",
-                                                body=_message_json(id_=str(2**63))),
-        "upload_lone_surrogate_role": UploadRequest(UPLOAD_TASK.task_id, own, "400 a role that is a lone surrogate escape",
-                                                    body=_message_json(role=r'"\ud800"')),
+        "upload_id_beyond_int64": UploadRequest(
+            UPLOAD_TASK.task_id, own, "400 a message id beyond int64", body=_message_json(id_=str(2**63))
+        ),
+        "upload_lone_surrogate_role": UploadRequest(
+            UPLOAD_TASK.task_id, own, "400 a role that is a lone surrogate escape", body=_message_json(role=r'"\ud800"')
+        ),
     }
 
 
 def _message_json(id_: str = "0", role: str = '"agent"') -> bytes:
     """One message as raw JSON text: what json.dumps would never write (NaN, lone escapes) stays as sent."""
-    return f'{{"messages": [{{"id": {id_}, "content": "Ready.", "role": {role}, "time": "2026-11-25T10:00:00Z"}}]}}'.encode()
+    message = f'{{"id": {id_}, "content": "Ready.", "role": {role}, "time": "2026-11-25T10:00:00Z"}}'
+    return f'{{"messages": [{message}]}}'.encode()
 
 
 def upload_events() -> dict[str, dict[str, Any]]:
     import base64
-    from datetime import datetime, timezone
+    from datetime import datetime
     from urllib.parse import quote
 
     from devstack.generators.events import http_api_event
 
-    fixed = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    fixed = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     events = {}
     for n, (name, request) in enumerate(sorted(upload_requests().items())):
         body = base64.b64encode(request.body).decode() if request.base64_body else request.body.decode()
         events[name] = http_api_event(
-            "POST", upload_path(quote(request.task_id, safe="")), claims=None, headers=request.headers, raw_query=request.query,
-            body=body, is_base64=request.base64_body, request_id=f"local-upload-{n:04d}", now=fixed,
+            "POST",
+            upload_path(quote(request.task_id, safe="")),
+            claims=None,
+            headers=request.headers,
+            raw_query=request.query,
+            body=body,
+            is_base64=request.base64_body,
+            request_id=f"local-upload-{n:04d}",
+            now=fixed,
         )
     return events
 
@@ -299,7 +414,8 @@ def story_requests(base_url: str) -> dict[str, tuple[str, str]]:
     logs = f'curl -s -H "Authorization: Bearer {ALICE.token}" {base_url}{logs_path("me", active.name)}'
     control = f"curl -s -X POST {base_url}/_devstack/tasks/{active.name}"
     upload = (
-        f'curl -s -o /dev/null -w "%{{http_code}}\\n" -X POST "{base_url}{upload_path(UPLOAD_TASK.task_id)}?format=agentapi" '
+        f'curl -s -o /dev/null -w "%{{http_code}}\\n" -X POST '
+        f'"{base_url}{upload_path(UPLOAD_TASK.task_id)}?format=agentapi" '
         f'-H "Coder-Session-Token: {UPLOAD_TASK.agent_token}" -H "Content-Type: application/json" '
         f"--data-binary '{UPLOAD_BODY.decode()}'"
     )
@@ -309,7 +425,10 @@ def story_requests(base_url: str) -> dict[str, tuple[str, str]]:
         "logs_paused": (logs, "200 logs from the snapshot, with snapshot_at"),
         "resume": (f"{control}/resume", "the build starts again; the task is active"),
         "logs_resumed": (logs, "200 live logs again, no snapshot fields"),
-        "agent_upload": (upload, "204: the agent of release-notes uploads its snapshot, as Coder's shutdown script does"),
+        "agent_upload": (
+            upload,
+            "204: the agent of release-notes uploads its snapshot, as Coder's shutdown script does",
+        ),
         "logs_uploaded": (upload_logs, "200 release-notes' logs from that upload"),
         "delete": (f"{control}/delete", "soft delete; the cleanup removes every version of the snapshot"),
         "logs_deleted": (logs, "404 the task is gone"),

@@ -12,8 +12,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from devstack.runtime.aws import LocalAws
 from devstack.demo.catalogue import TASKS_BY_NAME
+from devstack.runtime.aws import LocalAws
 from devstack.runtime.streams import StreamPoller
 
 PREFIX = "/_devstack/"
@@ -22,7 +22,12 @@ _ROUTE = re.compile(r"^/_devstack/tasks/(?P<name>[\w-]+)(?:/(?P<action>pause|res
 # Attribute changes in the order the provisioner and the agent would make them.
 PAUSE_START = {"build_transition": "stop", "build_job_status": "running", "agent_lifecycle": "shutting_down"}
 PAUSE_DONE = {"build_job_status": "succeeded", "agent_lifecycle": "off"}
-RESUMED = {"build_transition": "start", "build_job_status": "succeeded", "agent_lifecycle": "ready", "app_health": "healthy"}
+RESUMED = {
+    "build_transition": "start",
+    "build_job_status": "succeeded",
+    "agent_lifecycle": "ready",
+    "app_health": "healthy",
+}
 
 
 class DemoControl:
@@ -35,7 +40,10 @@ class DemoControl:
     def handle(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
         match = _ROUTE.match(path)
         if not match or match.group("name") not in TASKS_BY_NAME:
-            return 404, {"message": "Not Found", "detail": "try /_devstack/tasks/<demo task name>[/pause|/resume|/delete]"}
+            return 404, {
+                "message": "Not Found",
+                "detail": "try /_devstack/tasks/<demo task name>[/pause|/resume|/delete]",
+            }
         name, action = match.group("name"), match.group("action")
         if (method == "GET") != (action is None):
             return 405, {"message": "Method Not Allowed"}
@@ -57,11 +65,13 @@ class DemoControl:
         update_task(self._aws, task_id, attributes)
 
     def describe(self, name: str) -> dict[str, Any]:
-        from tasklogs_core.domain.status import derive_status
         from tasklogs_core.adapters.task_repository import item_from_dynamodb
+        from tasklogs_core.domain.status import derive_status
 
         task_id = TASKS_BY_NAME[name].task_id
-        raw = self._dynamodb.get_item(TableName=self._aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True)
+        raw = self._dynamodb.get_item(
+            TableName=self._aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True
+        )
         item = item_from_dynamodb(raw["Item"])
         key = f"task-snapshots/{task_id}.json"
         try:
@@ -85,7 +95,9 @@ def update_task(aws: LocalAws, task_id: str, attributes: dict[str, str]) -> None
     names = {f"#a{i}": key for i, key in enumerate(attributes)}
     values = {f":v{i}": {"S": value} for i, value in enumerate(attributes.values())}
     aws.client("dynamodb").update_item(
-        TableName=aws.table_name, Key={"task_id": {"S": task_id}},
+        TableName=aws.table_name,
+        Key={"task_id": {"S": task_id}},
         UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
-        ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
     )

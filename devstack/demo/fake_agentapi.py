@@ -30,7 +30,7 @@ def rfc3339_nano(ns: int) -> str:
 def conversation(*turns: str, start_ns: int | None = None) -> list[dict]:
     """AgentAPI messages: id 0 is the agent's initial screen, then user/agent turns alternate."""
     start_ns = start_ns if start_ns is not None else time.time_ns() - 600 * 1_000_000_000
-    texts = ["Welcome to Claude Code!\n\n> Try \"fix typecheck errors\"", *turns]
+    texts = ['Welcome to Claude Code!\n\n> Try "fix typecheck errors"', *turns]
     return [
         {
             "id": i,
@@ -57,7 +57,9 @@ class Mode(StrEnum):
 @dataclass
 class Scenario:
     mode: Mode = Mode.NORMAL
-    messages: list[dict] = field(default_factory=lambda: conversation("Add a /healthz endpoint", "Done: added /healthz."))
+    messages: list[dict] = field(
+        default_factory=lambda: conversation("Add a /healthz endpoint", "Done: added /healthz.")
+    )
     status: int = 500
     delay: float = 0.0
     agent_type: str = "claude"
@@ -125,16 +127,16 @@ def _handler_for(fake: FakeAgentAPI) -> type[BaseHTTPRequestHandler]:
                 fake.requests.append((self.command, path))
                 return name, fake.scenarios.get(name), operation
 
-        def do_GET(self) -> None:  # noqa: N802
-            name, scenario, operation = self._route()
+        def do_GET(self) -> None:
+            _, scenario, operation = self._route()
             if scenario is None or operation not in ("messages", "status"):
                 return self._problem(404, "Not Found", f"no such resource: {self.path}")
             if operation == "status":
                 return self._json(200, "StatusResponseBody", {"agent_type": scenario.agent_type, "status": "stable"})
             self._messages(scenario)
 
-        def do_POST(self) -> None:  # noqa: N802
-            name, scenario, operation = self._route()
+        def do_POST(self) -> None:
+            _, scenario, operation = self._route()
             if scenario is None or operation != "message":
                 return self._problem(404, "Not Found", f"no such resource: {self.path}")
             try:
@@ -149,9 +151,16 @@ def _handler_for(fake: FakeAgentAPI) -> type[BaseHTTPRequestHandler]:
                 with fake._lock:
                     next_id = len(scenario.messages)
                     now = time.time_ns()
-                    scenario.messages.append({"id": next_id, "content": content, "role": "user", "time": rfc3339_nano(now)})
                     scenario.messages.append(
-                        {"id": next_id + 1, "content": f"Working on: {content}", "role": "agent", "time": rfc3339_nano(now + 1000)}
+                        {"id": next_id, "content": content, "role": "user", "time": rfc3339_nano(now)}
+                    )
+                    scenario.messages.append(
+                        {
+                            "id": next_id + 1,
+                            "content": f"Working on: {content}",
+                            "role": "agent",
+                            "time": rfc3339_nano(now + 1000),
+                        }
                     )
             self._json(200, "MessageResponseBody", {"ok": True})
 
@@ -170,7 +179,14 @@ def _handler_for(fake: FakeAgentAPI) -> type[BaseHTTPRequestHandler]:
                 return self._json(200, "MessagesResponseBody", {"messages": {"id": 0, "content": "not a list"}})
             messages = list(scenario.messages)
             if mode is Mode.UNKNOWN_ROLE:
-                messages.append({"id": len(messages), "content": "thinking...", "role": "system", "time": rfc3339_nano(time.time_ns())})
+                messages.append(
+                    {
+                        "id": len(messages),
+                        "content": "thinking...",
+                        "role": "system",
+                        "time": rfc3339_nano(time.time_ns()),
+                    }
+                )
             if mode is Mode.DRIP:
                 return self._drip(self._encode("MessagesResponseBody", {"messages": messages}), scenario.delay)
             if mode is Mode.TRUNCATED:

@@ -8,7 +8,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -60,7 +60,7 @@ def http_api_event(
     if matched is None:
         raise ValueError(f"no route for {method} {raw_path}")
     route_key, path_parameters = matched.route_key, matched.path_parameters
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     request_id = request_id or str(uuid.uuid4())
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     event: dict[str, Any] = {

@@ -20,8 +20,8 @@ UPLOAD_PATH = "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"
 
 
 def _schemas() -> dict[str, Any]:
-    from tasklogs_core.edge.http_errors import ErrorBody
     from tasklogs_core.domain.models import AgentMessages, TaskLogsResponse
+    from tasklogs_core.edge.http_errors import ErrorBody
 
     schemas: dict[str, Any] = {}
     for name, model in (("TaskLogsResponse", TaskLogsResponse), ("Error", ErrorBody), ("AgentMessages", AgentMessages)):
@@ -59,16 +59,33 @@ def document() -> dict[str, Any]:
     from tasklogs_core.edge.response_size import OMITTED_HEADER
 
     routes = {(method, path): needs_jwt for method, path, _, needs_jwt in http_api_routes()}
-    assert routes == {("GET", LOGS_PATH): True, ("POST", UPLOAD_PATH): False}, "template routes changed: update openapi.py"
+    assert routes == {("GET", LOGS_PATH): True, ("POST", UPLOAD_PATH): False}, (
+        "template routes changed: update openapi.py"
+    )
     task_param = {"name": "task", "in": "path", "required": True, "schema": {"type": "string"}}
     logs_errors = _errors(
-        errors.Unauthenticated, errors.TaskNotFound, errors.TaskStateConflict, errors.TaskAppUrlNotConfigured,
-        errors.TaskAppUnavailable, errors.InvalidTaskAppResponse, errors.TaskAppTimeout, errors.SnapshotDecodeError,
-        errors.UnsupportedSnapshotFormat, errors.InvalidSnapshotData, errors.SnapshotFetchError, errors.StorageError,
+        errors.Unauthenticated,
+        errors.TaskNotFound,
+        errors.TaskStateConflict,
+        errors.TaskAppUrlNotConfigured,
+        errors.TaskAppUnavailable,
+        errors.InvalidTaskAppResponse,
+        errors.TaskAppTimeout,
+        errors.SnapshotDecodeError,
+        errors.UnsupportedSnapshotFormat,
+        errors.InvalidSnapshotData,
+        errors.SnapshotFetchError,
+        errors.StorageError,
     )
     upload_errors = _errors(
-        errors.Unauthenticated, errors.InvalidTaskId, errors.InvalidQueryParameters, errors.InvalidSnapshotFormat,
-        errors.TaskNotFound, errors.PayloadDecodeError, errors.InvalidPayloadStructure, errors.SnapshotStoreError,
+        errors.Unauthenticated,
+        errors.InvalidTaskId,
+        errors.InvalidQueryParameters,
+        errors.InvalidSnapshotFormat,
+        errors.TaskNotFound,
+        errors.PayloadDecodeError,
+        errors.InvalidPayloadStructure,
+        errors.SnapshotStoreError,
         errors.StorageError,
     )
     return {
@@ -77,42 +94,71 @@ def document() -> dict[str, Any]:
             "title": "tasklogs",
             "version": "1.0.0",
             "description": "Conversation logs of AI coding-agent tasks (the Coder task logs API). "
-                           "Contract: shared/spec/contract.md.",
+            "Contract: shared/spec/contract.md.",
         },
         "paths": {
-            LOGS_PATH: {"get": {
-                "operationId": "getTaskLogs",
-                "summary": "Live logs of an active task, or its stored snapshot",
-                "security": [{"userJwt": []}],
-                "parameters": [
-                    {"name": "user", "in": "path", "required": True, "schema": {"type": "string"},
-                     "description": "`me`, the caller's username or user id", "example": "me"},
-                    {**task_param, "description": "task UUID or name", "example": "refactor-auth"},
-                ],
-                "responses": {
-                    "200": {
-                        "description": "Logs; `snapshot` and `snapshot_at` only when read from a snapshot",
-                        "headers": {OMITTED_HEADER: {
-                            "description": "older entries left out to fit Lambda's 6 MB response (no gzip accepted)",
-                            "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TaskLogsResponse"}}},
+            LOGS_PATH: {
+                "get": {
+                    "operationId": "getTaskLogs",
+                    "summary": "Live logs of an active task, or its stored snapshot",
+                    "security": [{"userJwt": []}],
+                    "parameters": [
+                        {
+                            "name": "user",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                            "description": "`me`, the caller's username or user id",
+                            "example": "me",
+                        },
+                        {**task_param, "description": "task UUID or name", "example": "refactor-auth"},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Logs; `snapshot` and `snapshot_at` only when read from a snapshot",
+                            "headers": {
+                                OMITTED_HEADER: {
+                                    "description": (
+                                        "older entries left out to fit Lambda's 6 MB response (no gzip accepted)"
+                                    ),
+                                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                                }
+                            },
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/TaskLogsResponse"}}
+                            },
+                        },
+                        **logs_errors,
                     },
-                    **logs_errors,
-                },
-            }},
-            UPLOAD_PATH: {"post": {
-                "operationId": "uploadLogSnapshot",
-                "summary": "A workspace agent stores its task's conversation snapshot",
-                "security": [{"agentToken": []}, {"agentBearer": []}],
-                "parameters": [
-                    {**task_param, "schema": {"type": "string", "format": "uuid"}, "description": "task UUID",
-                     "example": "7a5c0000-0000-4000-8000-000000000020"},
-                    {"name": "format", "in": "query", "required": True, "schema": {"type": "string", "enum": ["agentapi"]}},
-                ],
-                "requestBody": {"required": True, "description": "AgentAPI's GET /messages answer, at most 65,536 bytes",
-                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AgentMessages"}}}},
-                "responses": {"204": {"description": "Stored"}, **upload_errors},
-            }},
+                }
+            },
+            UPLOAD_PATH: {
+                "post": {
+                    "operationId": "uploadLogSnapshot",
+                    "summary": "A workspace agent stores its task's conversation snapshot",
+                    "security": [{"agentToken": []}, {"agentBearer": []}],
+                    "parameters": [
+                        {
+                            **task_param,
+                            "schema": {"type": "string", "format": "uuid"},
+                            "description": "task UUID",
+                            "example": "7a5c0000-0000-4000-8000-000000000020",
+                        },
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "enum": ["agentapi"]},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "description": "AgentAPI's GET /messages answer, at most 65,536 bytes",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AgentMessages"}}},
+                    },
+                    "responses": {"204": {"description": "Stored"}, **upload_errors},
+                }
+            },
         },
         "components": {
             "schemas": _schemas(),

@@ -5,8 +5,8 @@ import threading
 from dataclasses import dataclass
 
 import boto3
-from moto.server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from devstack.runtime.template_resources import create_table_request
@@ -61,7 +61,7 @@ class LocalAws:
             endpoint_url=self.endpoint_url,
             region_name=REGION,
             aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's fixed test credentials
         )
 
     def environment(self) -> dict[str, str]:
@@ -81,7 +81,9 @@ class LocalAws:
         self.server.stop()
 
 
-def start_local_aws(port: int = 0, table_name: str = "tasklogs-tasks", bucket_name: str = "tasklogs-snapshots") -> LocalAws:
+def start_local_aws(
+    port: int = 0, table_name: str = "tasklogs-tasks", bucket_name: str = "tasklogs-snapshots"
+) -> LocalAws:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call is noise
     server = _MotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -8,6 +8,7 @@ So slow requests run side by side, one request never waits behind another functi
 state (clients, caches, the logger's cold-start flag) belongs to one container, as in Lambda.
 """
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -55,7 +56,7 @@ def _container_main(logical_id: str, connection: Connection) -> None:
         event, timeout_seconds = request
         try:
             result = handler(event, lambda_runtime.context_for(logical_id, timeout_seconds))
-        except Exception as exc:  # noqa: BLE001 - Lambda reports a function error
+        except Exception as exc:
             log.exception("%s raised", logical_id)
             connection.send(("error", f"{type(exc).__name__}: {exc}"))
         else:
@@ -66,8 +67,9 @@ class _Container:
     def __init__(self, logical_id: str) -> None:
         self.logical_id = logical_id
         self._connection, child = _SPAWN.Pipe()
-        self._process = _SPAWN.Process(target=_container_main, args=(logical_id, child), daemon=True,
-                                       name=f"lambda-{logical_id}")
+        self._process = _SPAWN.Process(
+            target=_container_main, args=(logical_id, child), daemon=True, name=f"lambda-{logical_id}"
+        )
         self._process.start()
         child.close()
 
@@ -95,10 +97,8 @@ class _Container:
         raise InvocationFailed(f"{self.logical_id} timed out after {timeout:.0f} s") from None
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._connection.send(None)
-        except OSError:
-            pass
         self._process.join(timeout=2)
         if self._process.is_alive():
             self._process.kill()
@@ -109,8 +109,9 @@ class _Container:
 class LocalLambda:
     """Invokes functions in warm containers, scaling out per function up to `max_per_function`."""
 
-    def __init__(self, max_per_function: int = DEFAULT_CONTAINERS_PER_FUNCTION,
-                 timeout_of: Callable[[str], float] | None = None) -> None:
+    def __init__(
+        self, max_per_function: int = DEFAULT_CONTAINERS_PER_FUNCTION, timeout_of: Callable[[str], float] | None = None
+    ) -> None:
         from devstack.runtime.template_resources import function_timeout_seconds
 
         self.max_per_function = max(1, max_per_function)

@@ -22,8 +22,8 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from devstack.runtime.containers import InvocationFailed, LocalLambda
 from devstack.generators.events import http_api_event, match_route
+from devstack.runtime.containers import InvocationFailed, LocalLambda
 from devstack.runtime.local_jwt import InvalidToken, verify
 
 log = logging.getLogger("devstack.runtime.front")
@@ -56,8 +56,13 @@ class _JsonErrorsProtocol(H11Protocol):
 
 
 class LocalApiGateway:
-    def __init__(self, host: str = "127.0.0.1", port: int = 3000, control=None,  # noqa: ANN001
-                 runtime: LocalLambda | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        control=None,  # noqa: ANN001
+        runtime: LocalLambda | None = None,
+    ) -> None:
         self.control = control  # devstack.demo.control.DemoControl, or None
         self.runtime = runtime or LocalLambda()
         self._owns_runtime = runtime is None
@@ -67,9 +72,18 @@ class LocalApiGateway:
         # client's delayed ACK, and every keep-alive request waits 40 ms.
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="local-api")
-        config = uvicorn.Config(self._app, interface="asgi3", http=_JsonErrorsProtocol, lifespan="off",
-                                proxy_headers=False, access_log=False, log_level="error", server_header=False,
-                                date_header=False, timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            self._app,
+            interface="asgi3",
+            http=_JsonErrorsProtocol,
+            lifespan="off",
+            proxy_headers=False,
+            access_log=False,
+            log_level="error",
+            server_header=False,
+            date_header=False,
+            timeout_graceful_shutdown=2,
+        )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
@@ -79,8 +93,9 @@ class LocalApiGateway:
         return f"http://{host}:{port}"
 
     def start(self) -> "LocalApiGateway":
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name="local-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="local-api", daemon=True
+        )
         self._thread.start()
         while not self._server.started and self._thread.is_alive():
             self._thread.join(0.01)
@@ -100,7 +115,7 @@ class LocalApiGateway:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return
+                return None
             body += message.get("body", b"")
             if len(body) > MAX_BODY_BYTES:
                 return await _respond(send, 413, JSON, TOO_LARGE)
@@ -139,27 +154,48 @@ class LocalApiGateway:
             except InvalidToken:
                 return 401, [*JSON, (b"www-authenticate", b"Bearer")], UNAUTHORIZED
         text, is_base64 = _event_body(body, headers.get("content-type", ""))
-        event = http_api_event(method, raw_path, claims=claims, headers=headers, raw_query=raw_query,
-                               body=text if body else None, is_base64=is_base64)
+        event = http_api_event(
+            method,
+            raw_path,
+            claims=claims,
+            headers=headers,
+            raw_query=raw_query,
+            body=text if body else None,
+            is_base64=is_base64,
+        )
         try:
             result = self.runtime.invoke(matched.function, event)
         except InvocationFailed:
             return 500, JSON, FUNCTION_FAILED
         payload = result.get("body") or ""
         data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
-        answer_headers = [(key.lower().encode("latin-1"), str(value).encode("latin-1"))
-                          for key, value in (result.get("headers") or {}).items() if key.lower() != "content-length"]
+        answer_headers = [
+            (key.lower().encode("latin-1"), str(value).encode("latin-1"))
+            for key, value in (result.get("headers") or {}).items()
+            if key.lower() != "content-length"
+        ]
         return int(result.get("statusCode", 200)), answer_headers, data
 
 
 async def _respond(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
     # uvicorn leaves the body out for HEAD and keeps Content-Length as the GET's would be.
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "application/x-www-form-urlencoded")
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+)
 
 
 def _event_body(body: bytes, content_type: str) -> tuple[str, bool]:

@@ -67,8 +67,12 @@ def context_for(logical_id: str, timeout_seconds: float | None = None) -> LocalL
 _process_lock = threading.Lock()
 
 
-def invoke(logical_id: str, event: dict[str, Any], timeout_seconds: float | None = None,
-           context: LocalLambdaContext | None = None) -> dict[str, Any]:
+def invoke(
+    logical_id: str,
+    event: dict[str, Any],
+    timeout_seconds: float | None = None,
+    context: LocalLambdaContext | None = None,
+) -> dict[str, Any]:
     """Call a function's handler in this process, the way one warm Lambda container would: one event at
     a time. For tests that watch a function's logger or module state; the local stack runs functions
     in containers of their own (devstack.runtime.containers)."""

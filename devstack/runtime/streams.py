@@ -67,9 +67,14 @@ class StreamPoller:
         self.stream_arn = table["LatestStreamArn"]
         shard = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]
         self._positions = [
-            _Position(mapping, self._streams.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType=mapping.starting_position,
-            )["ShardIterator"])
+            _Position(
+                mapping,
+                self._streams.get_shard_iterator(
+                    StreamArn=self.stream_arn,
+                    ShardId=shard["ShardId"],
+                    ShardIteratorType=mapping.starting_position,
+                )["ShardIterator"],
+            )
             for mapping in stream_mappings()
         ]
 
@@ -92,7 +97,7 @@ class StreamPoller:
             wanted = [r for r in records if passes_filters(position.mapping, r)]
             size = position.mapping.batch_size
             for start in range(0, len(wanted), size):
-                self._deliver(position, wanted[start:start + size])
+                self._deliver(position, wanted[start : start + size])
 
     def _deliver(self, position: _Position, batch: list[dict[str, Any]]) -> None:
         function = position.mapping.function

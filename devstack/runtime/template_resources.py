@@ -90,13 +90,15 @@ def stream_mappings() -> list[StreamMapping]:
     mappings = []
     for logical_id, props in _function_events("DynamoDB"):
         patterns = props.get("FilterCriteria", {}).get("Filters", [])
-        mappings.append(StreamMapping(
-            function=logical_id,
-            starting_position=props["StartingPosition"],
-            batch_size=int(props.get("BatchSize", 100)),
-            max_retries=int(props.get("MaximumRetryAttempts", 0)),
-            filters=tuple(json.loads(f["Pattern"]) for f in patterns),
-        ))
+        mappings.append(
+            StreamMapping(
+                function=logical_id,
+                starting_position=props["StartingPosition"],
+                batch_size=int(props.get("BatchSize", 100)),
+                max_retries=int(props.get("MaximumRetryAttempts", 0)),
+                filters=tuple(json.loads(f["Pattern"]) for f in patterns),
+            )
+        )
     return mappings
 
 

@@ -2,6 +2,7 @@
 Routes and decorates only."""
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
 from tasklogs_core.adapters.observability import http_handler, logger, metrics
 from tasklogs_core.edge.http_errors import install_error_handlers
 from tasklogs_core.edge.requests import agent_token, request_body
@@ -12,14 +13,16 @@ install_error_handlers(app, logger, metrics)
 
 
 @app.post("/api/v2/workspaceagents/me/tasks/<task>/log-snapshot")
-def post_log_snapshot(task: str) -> Response:
+def post_log_snapshot(task: str) -> Response[str]:
     event = app.current_event
-    upload_log_snapshot(UploadRequest(
-        token=agent_token(event.headers or {}),
-        task_ref=(event.path_parameters or {}).get("task", task),
-        raw_query=event.raw_event.get("rawQueryString", ""),
-        read_body=lambda: request_body(event.raw_event),
-    ))
+    upload_log_snapshot(
+        UploadRequest(
+            token=agent_token(event.headers or {}),
+            task_ref=(event.path_parameters or {}).get("task", task),
+            raw_query=event.raw_event.get("rawQueryString", ""),
+            read_body=lambda: request_body(event.raw_event),
+        )
+    )
     return Response(status_code=204)
 
 

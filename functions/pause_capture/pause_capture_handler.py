@@ -3,6 +3,7 @@ captured as the snapshot (contract §4). Decorates only."""
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from tasklogs_core.adapters.observability import stream_handler, tracer
 from tasklogs_core.use_cases.pause_capture import capture_on_pause
 

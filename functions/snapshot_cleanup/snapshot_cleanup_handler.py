@@ -2,6 +2,7 @@
 (contract §10). Decorates only."""
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
 from tasklogs_core.adapters.observability import stream_handler, tracer
 from tasklogs_core.use_cases.snapshot_cleanup import clean_up_on_delete
 

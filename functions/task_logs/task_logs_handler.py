@@ -1,6 +1,7 @@
 """TaskLogsFunction: GET /api/v2/tasks/{user}/{task}/logs (contract §5). Routes and decorates only."""
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
 from tasklogs_core.adapters.observability import http_handler, logger, metrics
 from tasklogs_core.edge.http_errors import install_error_handlers
 from tasklogs_core.edge.requests import jwt_claims
@@ -12,14 +13,18 @@ install_error_handlers(app, logger, metrics)
 
 
 @app.get("/api/v2/tasks/<user>/<task>/logs")
-def get_task_logs(user: str, task: str) -> Response:
+def get_task_logs(user: str, task: str) -> Response[str]:
     event = app.current_event
     # API Gateway decoded its pathParameters exactly once; the raw path's segments may still be encoded.
     path = event.path_parameters or {}
     # Passed straight through, so the conversation is freed before the response body is copied.
     return logs_response(
-        serve_task_logs(jwt_claims(event.raw_event), path.get("user", user), path.get("task", task),
-                        remaining_ms=app.lambda_context.get_remaining_time_in_millis()),
+        serve_task_logs(
+            jwt_claims(event.raw_event),
+            path.get("user", user),
+            path.get("task", task),
+            remaining_ms=app.lambda_context.get_remaining_time_in_millis(),
+        ),
         accept_encoding=event.headers.get("accept-encoding"),
     )
 

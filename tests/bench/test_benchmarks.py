@@ -42,8 +42,13 @@ def test_envelope_is_the_stored_snapshot_shape() -> None:
 
 @pytest.mark.slow
 def test_make_bench_prints_every_figure_and_every_target() -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "run_all.py"), "--quick"], capture_output=True,
-                         text=True, timeout=600, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run_all.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout
     summary = out.split("\nTargets\n", 1)[1].splitlines()
     assert [line.split("] ", 1)[1].split(":")[0] for line in summary] == TARGETS
     assert all(line.lstrip().startswith(("[holds ]", "[MISSED]")) for line in summary)

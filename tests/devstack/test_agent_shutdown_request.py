@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from devstack.demo.catalogue import ALICE, PAUSED
-from devstack.generators.events import http_api_event
 from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation
+from devstack.generators.events import http_api_event
 from devstack.runtime.front import LocalApiGateway
 from tests.helpers import as_logs, put_task
 
@@ -35,13 +35,21 @@ def front(handler_env):
 
 
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
-def test_the_modules_shutdown_requests_store_a_snapshot(front, handler_env, invoke, fake_agentapi: FakeAgentAPI, tmp_path) -> None:
+def test_the_modules_shutdown_requests_store_a_snapshot(
+    front, handler_env, invoke, fake_agentapi: FakeAgentAPI, tmp_path
+) -> None:
     name = f"shutdown-{uuid.uuid4().hex[:6]}"
     messages = conversation(*[f"turn {n}" for n in range(14)])  # 15 messages: the script keeps 10
     agent_url = fake_agentapi.agent(name, Scenario(messages=messages))
     task = put_task(handler_env, name, PAUSED)
-    env = {"AGENT_URL": agent_url, "API_URL": front.url, "TASK_ID": task["task_id"],
-           "AGENT_TOKEN": f"agent-token-{name}", "WORK": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    env = {
+        "AGENT_URL": agent_url,
+        "API_URL": front.url,
+        "TASK_ID": task["task_id"],
+        "AGENT_TOKEN": f"agent-token-{name}",
+        "WORK": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
     run = subprocess.run(["bash", "-c", SHUTDOWN_REQUESTS], env=env, capture_output=True, text=True, timeout=30)
     assert (run.returncode, run.stdout) == (0, "204"), run.stderr + (tmp_path / "response.txt").read_text()
     assert (tmp_path / "response.txt").read_text() == ""  # 204: no body
@@ -57,7 +65,10 @@ def test_the_front_lets_agent_requests_through_without_a_jwt(front, handler_env)
     task = put_task(handler_env, f"nojwt-{uuid.uuid4().hex[:6]}", PAUSED)
     request = urllib.request.Request(
         f"{front.url}/api/v2/workspaceagents/me/tasks/{task['task_id']}/log-snapshot?format=agentapi",
-        data=b'{"messages": []}', method="POST", headers={"Content-Type": "application/json"})
+        data=b'{"messages": []}',
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with pytest.raises(HTTPError) as caught:  # no agent token: the function's 401, not the authorizer's
         urllib.request.urlopen(request, timeout=10)
     assert caught.value.code == 401 and json.loads(caught.value.read()) == {"message": "Unauthorized."}

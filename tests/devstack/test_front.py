@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devstack.runtime.containers import LocalLambda
 from devstack.demo.catalogue import ALICE, PAUSED, RUNNING, upload_path
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario
+from devstack.runtime.containers import LocalLambda
 from devstack.runtime.front import LocalApiGateway
 from tests.helpers import put_task
 
@@ -68,6 +68,7 @@ def assert_error_shape(status: int, headers: dict[str, str], body: bytes) -> Non
 
 # ---------------------------------------------------------------- HEAD
 
+
 def test_head_sends_no_body_and_the_next_response_on_the_connection_is_intact(front) -> None:
     connection = http.client.HTTPConnection(*address(front), timeout=10)
     auth = {"Authorization": f"Bearer {ALICE.token}"}
@@ -81,9 +82,11 @@ def test_head_sends_no_body_and_the_next_response_on_the_connection_is_intact(fr
 
 
 def test_head_on_the_wire_has_no_body_bytes(front) -> None:
-    request = (b"HEAD /api/v2/tasks/me/add-billing-page/logs HTTP/1.1\r\nHost: x\r\n"
-               b"Authorization: Bearer " + ALICE.token.encode() + b"\r\n\r\n"
-               b"GET /no-such-route HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    request = (
+        b"HEAD /api/v2/tasks/me/add-billing-page/logs HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Bearer " + ALICE.token.encode() + b"\r\n\r\n"
+        b"GET /no-such-route HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     raw = exchange(front, request)
     head, _, rest = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 404") and b"content-length: 23" in head.lower()
@@ -92,13 +95,20 @@ def test_head_on_the_wire_has_no_body_bytes(front) -> None:
 
 # ---------------------------------------------------------------- request bodies
 
+
 def test_a_chunked_upload_is_read_whole_and_the_connection_stays_in_step(front, handler_env, invoke) -> None:
     name = f"chunked-{uuid.uuid4().hex[:6]}"
     task = put_task(handler_env, name, PAUSED)
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (UPLOAD_JSON[:20], UPLOAD_JSON[20:]))
-    request = (f"POST {upload_path(task['task_id'])}?format=agentapi HTTP/1.1\r\nHost: x\r\n"
-               f"Coder-Session-Token: agent-token-{name}\r\nContent-Type: application/json\r\n"
-               "Transfer-Encoding: chunked\r\n\r\n").encode() + chunks + b"0\r\n\r\n"
+    request = (
+        (
+            f"POST {upload_path(task['task_id'])}?format=agentapi HTTP/1.1\r\nHost: x\r\n"
+            f"Coder-Session-Token: agent-token-{name}\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+        + chunks
+        + b"0\r\n\r\n"
+    )
     follow_up = b"GET /api/v2/unknown HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     [upload, unknown] = parse_responses(exchange(front, request + follow_up))
     assert upload[0] == 204
@@ -111,8 +121,10 @@ def test_a_chunked_upload_is_read_whole_and_the_connection_stays_in_step(front, 
 
 @pytest.mark.parametrize("length", [b"abc", b"-1", b"1x", b"12, 13", b""])
 def test_a_bad_content_length_is_a_400_in_the_contract_shape(front, capfd, length: bytes) -> None:
-    request = (b"POST /api/v2/workspaceagents/me/tasks/x/log-snapshot HTTP/1.1\r\nHost: x\r\n"
-               b"Content-Length: " + length + b"\r\n\r\n{}")
+    request = (
+        b"POST /api/v2/workspaceagents/me/tasks/x/log-snapshot HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Length: " + length + b"\r\n\r\n{}"
+    )
     started = time.monotonic()
     [(status, headers, body)] = parse_responses(exchange(front, request))
     assert status == 400 and time.monotonic() - started < 5  # answered, not read until the client gives up
@@ -120,15 +132,18 @@ def test_a_bad_content_length_is_a_400_in_the_contract_shape(front, capfd, lengt
     assert "Traceback" not in capfd.readouterr().err
 
 
-@pytest.mark.parametrize("request_bytes", [
-    b"GARBAGE\r\n\r\n",
-    b"GET /api/v2/tasks HTTP/9.9\r\nHost: x\r\nConnection: close\r\n\r\n",
-    b"GET /api/v2/tasks HTTP/1.1\r\nBad Header Line\r\n\r\n",
-    b"GET /api/v2/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
-    b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 20_000,  # headers that never end: past h11's limit
-    b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /api/v2/tasks HTTP/9.9\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GET /api/v2/tasks HTTP/1.1\r\nBad Header Line\r\n\r\n",
+        b"GET /api/v2/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
+        b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 20_000,  # headers that never end: past h11's limit
+        b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+)
 def test_protocol_errors_are_answered_in_the_contract_shape(front, capfd, request_bytes: bytes) -> None:
     [(status, headers, body)] = parse_responses(exchange(front, request_bytes))
     assert 400 <= status < 500
@@ -137,8 +152,11 @@ def test_protocol_errors_are_answered_in_the_contract_shape(front, capfd, reques
 
 
 def test_the_fronts_own_answers_are_in_the_contract_shape(front) -> None:
-    raw = exchange(front, b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
-                          b"GET /api/v2/tasks/me/x/logs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    raw = exchange(
+        front,
+        b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /api/v2/tasks/me/x/logs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
     [(not_found, h1, b1), (unauthorized, h2, b2)] = parse_responses(raw)
     assert (not_found, unauthorized) == (404, 401)
     assert_error_shape(not_found, h1, b1)
@@ -148,8 +166,10 @@ def test_the_fronts_own_answers_are_in_the_contract_shape(front) -> None:
 def test_the_handler_gets_the_raw_path_and_query_as_sent(front, handler_env) -> None:
     # API Gateway hands rawPath and rawQueryString over undecoded: an encoded slash stays one segment.
     task = put_task(handler_env, f"raw-{uuid.uuid4().hex[:6]}", PAUSED)
-    request = (f"POST {upload_path(task['task_id'])}?format=agent%61pi&x=%2F HTTP/1.1\r\nHost: x\r\n"
-               f"Coder-Session-Token: agent-token-{task['name']}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}")
+    request = (
+        f"POST {upload_path(task['task_id'])}?format=agent%61pi&x=%2F HTTP/1.1\r\nHost: x\r\n"
+        f"Coder-Session-Token: agent-token-{task['name']}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    )
     [(status, _, body)] = parse_responses(exchange(front, request.encode()))
     assert status == 400
     assert json.loads(body)["validations"] == [{"field": "x", "detail": 'Query param "x" is not a valid query param'}]
@@ -157,7 +177,10 @@ def test_the_handler_gets_the_raw_path_and_query_as_sent(front, handler_env) -> 
 
 # ---------------------------------------------------------------- concurrency
 
-def test_slow_requests_run_side_by_side_and_do_not_hold_up_others(front, handler_env, fake_agentapi: FakeAgentAPI) -> None:
+
+def test_slow_requests_run_side_by_side_and_do_not_hold_up_others(
+    front, handler_env, fake_agentapi: FakeAgentAPI
+) -> None:
     name = f"slow-side-by-side-{uuid.uuid4().hex[:6]}"
     put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name, Scenario(mode=Mode.SLOW, delay=3)))
     front.runtime.prewarm("TaskLogsFunction", 4)  # what is measured is waiting, not cold starts

@@ -18,7 +18,7 @@ def front(handler_env, monkeypatch):
     gateway.stop()
 
 
-def load(front: LocalApiGateway, requests: int, concurrency: int):  # noqa: ANN201
+def load(front: LocalApiGateway, requests: int, concurrency: int):
     with contextlib.redirect_stdout(io.StringIO()):
         result = run_load(front.url, requests, concurrency)
     print(result.summary())

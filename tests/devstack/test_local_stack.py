@@ -1,6 +1,7 @@
 """README command 1 end to end: `python -m devstack run` starts, the curl commands it prints work as
 printed and answer per contract, the pause/resume story runs as printed, and Ctrl-C stops everything."""
 
+import itertools
 import json
 import os
 import re
@@ -21,8 +22,12 @@ from tests.expected import EXPECTED
 def stack():
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'core'}", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "devstack", "run", "--port", "0"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "devstack", "run", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines: list[str] = []
     deadline = time.monotonic() + 60
@@ -44,7 +49,7 @@ def printed_curls(lines: list[str], tag: str = "events") -> dict[str, str]:
     """name → the curl command printed under its `# ... [events/<name>.json]` (or `[story/<name>]`) comment,
     in printed order."""
     curls = {}
-    for comment, command in zip(lines, lines[1:]):
+    for comment, command in itertools.pairwise(lines):
         match = re.search(rf"\[{tag}/(\w+)(?:\.json)?\]", comment)
         if match and command.startswith("curl "):
             curls[match.group(1)] = command.strip()
@@ -81,8 +86,16 @@ def test_printed_curl_commands_work_as_printed(stack) -> None:
 def test_the_pause_resume_story_works_as_printed(stack) -> None:
     _, lines = stack
     story = printed_curls(lines, "story")
-    assert list(story) == ["pause", "logs_paused", "resume", "logs_resumed", "agent_upload", "logs_uploaded",
-                           "delete", "logs_deleted"]
+    assert list(story) == [
+        "pause",
+        "logs_paused",
+        "resume",
+        "logs_resumed",
+        "agent_upload",
+        "logs_uploaded",
+        "delete",
+        "logs_deleted",
+    ]
     live = json.loads(run_printed(story["logs_resumed"]))  # before the pause: live
     assert "snapshot" not in live and live["logs"]
 
@@ -100,7 +113,10 @@ def test_the_pause_resume_story_works_as_printed(stack) -> None:
 
     deleted = json.loads(run_printed(story["delete"]))
     assert deleted["status"] == "deleted" and deleted["snapshot_object"] == {
-        "key": deleted["snapshot_object"]["key"], "exists": False, "versions_kept": 0}  # every version gone (§10)
+        "key": deleted["snapshot_object"]["key"],
+        "exists": False,
+        "versions_kept": 0,
+    }  # every version gone (§10)
     assert deleted["snapshot_at"] is None and deleted["snapshot_version"] is None
     assert json.loads(run_printed(story["logs_deleted"])) == {"message": "Resource not found."}
 
@@ -123,7 +139,9 @@ def test_the_stack_answers_hostile_http_in_the_contract_shape_and_keeps_serving(
                 received += chunk
         return received
 
-    logs = f"GET /api/v2/tasks/me/add-billing-page/logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n".encode()
+    logs = (
+        f"GET /api/v2/tasks/me/add-billing-page/logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n".encode()
+    )
     head, _, after_head = exchange(b"HEAD" + logs[3:] + b"Connection: close\r\n\r\n").partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 404") and after_head == b""  # no body bytes after a HEAD's headers
     probes = [

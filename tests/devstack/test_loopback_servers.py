@@ -33,4 +33,3 @@ def test_a_reset_keep_alive_connection_leaves_no_traceback(fake_agentapi, capfd)
     reset_after((host, int(port)), b"GET /agents/reset/messages HTTP/1.1\r\nHost: x\r\n\r\n")
     time.sleep(0.5)
     assert "Exception occurred" not in capfd.readouterr().err
-

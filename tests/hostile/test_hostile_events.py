@@ -33,7 +33,9 @@ BY_DESIGN = {ref for task in TASKS if task not in HEALTHY for ref in (task.name,
 
 # Lone surrogates (category Cs) are what a `\ud800` escape in a JSON event decodes to: no UTF-8 text can
 # hold one, so every place that echoes client text must cope with them.
-with_surrogates = st.text(alphabet=st.one_of(st.characters(categories=["Cs"]), st.characters()), min_size=1, max_size=40)
+with_surrogates = st.text(
+    alphabet=st.one_of(st.characters(categories=["Cs"]), st.characters()), min_size=1, max_size=40
+)
 odd_text = st.one_of(
     st.text(max_size=40),
     with_surrogates,
@@ -43,44 +45,107 @@ odd_text = st.one_of(
 )
 user_segment = st.one_of(st.sampled_from(["me", "alice", "ALICE", ALICE.user_id, "bob", BOB.user_id]), odd_text)
 task_segment = st.one_of(st.sampled_from([t.name for t in HEALTHY] + [t.task_id for t in HEALTHY]), odd_text)
-header_name = st.one_of(st.sampled_from(["accept", "accept-encoding", "content-type", "coder-session-token",
-                                         "authorization", "x-forwarded-for", "cookie"]), st.text(min_size=1, max_size=20))
-headers = st.dictionaries(header_name, st.one_of(odd_text, st.sampled_from(["gzip", "Bearer", "Bearer x, Bearer y"])),
-                          max_size=6)
-query = st.one_of(st.just(""), st.sampled_from(["format=agentapi", "format=", "format=agentapi&format=x", "a=1&a=2",
-                                                "%ZZ", "=", "&&&", "format=agentapi&" + "x" * 5000]), st.text(max_size=200))
+header_name = st.one_of(
+    st.sampled_from(
+        [
+            "accept",
+            "accept-encoding",
+            "content-type",
+            "coder-session-token",
+            "authorization",
+            "x-forwarded-for",
+            "cookie",
+        ]
+    ),
+    st.text(min_size=1, max_size=20),
+)
+headers = st.dictionaries(
+    header_name, st.one_of(odd_text, st.sampled_from(["gzip", "Bearer", "Bearer x, Bearer y"])), max_size=6
+)
+query = st.one_of(
+    st.just(""),
+    st.sampled_from(
+        [
+            "format=agentapi",
+            "format=",
+            "format=agentapi&format=x",
+            "a=1&a=2",
+            "%ZZ",
+            "=",
+            "&&&",
+            "format=agentapi&" + "x" * 5000,
+        ]
+    ),
+    st.text(max_size=200),
+)
 claims = st.one_of(
-    st.none(), st.just(ALICE.claims), st.just(BOB.claims),
+    st.none(),
+    st.just(ALICE.claims),
+    st.just(BOB.claims),
     st.dictionaries(st.sampled_from(["sub", "username", "email", "aud"]), odd_text, max_size=4),
 )
 # json.dumps writes NaN and Infinity as bare tokens and lone surrogates as `\udXXX` escapes: bodies that
 # are not strict JSON, and escapes no UTF-8 can hold.
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50) | with_surrogates,
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                           max_leaves=20)
-message = st.fixed_dictionaries({}, optional={
-    "id": st.one_of(st.integers(), st.integers(2**63 - 2, 2**64), st.integers(-(2**64), -(2**63) + 1), st.floats(),
-                    st.text(max_size=5), st.none()),
-    "content": st.one_of(st.text(max_size=200), with_surrogates, st.integers()),
-    "role": st.one_of(st.sampled_from(["user", "agent", "system", "", "\ud800"]), st.text(max_size=10), with_surrogates),
-    "time": st.one_of(st.sampled_from(["2026-11-25T04:31:04Z", "2026-11-25T04:31:04.123456789+02:00", "2026-13-40T99:99:99Z",
-                                       "yesterday"]), st.text(max_size=30)),
-})
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50) | with_surrogates,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
+message = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(
+            st.integers(),
+            st.integers(2**63 - 2, 2**64),
+            st.integers(-(2**64), -(2**63) + 1),
+            st.floats(),
+            st.text(max_size=5),
+            st.none(),
+        ),
+        "content": st.one_of(st.text(max_size=200), with_surrogates, st.integers()),
+        "role": st.one_of(
+            st.sampled_from(["user", "agent", "system", "", "\ud800"]), st.text(max_size=10), with_surrogates
+        ),
+        "time": st.one_of(
+            st.sampled_from(
+                ["2026-11-25T04:31:04Z", "2026-11-25T04:31:04.123456789+02:00", "2026-13-40T99:99:99Z", "yesterday"]
+            ),
+            st.text(max_size=30),
+        ),
+    },
+)
 body_bytes = st.one_of(
-    st.none(), st.binary(max_size=300), st.just(UPLOAD_BODY),
+    st.none(),
+    st.binary(max_size=300),
+    st.just(UPLOAD_BODY),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.lists(message, max_size=5).map(lambda ms: json.dumps({"messages": ms}).encode()),
     st.integers(60_000, 70_000).map(lambda n: b'{"messages": [], "pad": "' + b"x" * n + b'"}'),
-    st.sampled_from([rb'"\ud800"', rb'"a\udfffb"', rb'"\ud83d"', rb'"\ud83d\ude00"', b"NaN", b"-Infinity", b"1e999",
-                     b"9" * 30]).map(
-        lambda raw: b'{"messages": [{"id": 0, "content": ' + raw + b', "role": "agent", "time": "2026-11-25T04:31:04Z"}]}'),
+    st.sampled_from(
+        [rb'"\ud800"', rb'"a\udfffb"', rb'"\ud83d"', rb'"\ud83d\ude00"', b"NaN", b"-Infinity", b"1e999", b"9" * 30]
+    ).map(
+        lambda raw: (
+            b'{"messages": [{"id": 0, "content": ' + raw + b', "role": "agent", "time": "2026-11-25T04:31:04Z"}]}'
+        )
+    ),
 )
 
 
-def _event(method: str, user: str | None, task: str, hdrs: dict, raw_query: str, claim: dict | None,
-           body: bytes | None, as_base64: bool) -> dict:
-    path = (f"/api/v2/tasks/{quote(user, safe='', errors='replace')}/{quote(task, safe='', errors='replace')}/logs" if method == "GET"
-            else f"/api/v2/workspaceagents/me/tasks/{quote(task, safe='', errors='replace')}/log-snapshot")
+def _event(
+    method: str,
+    user: str | None,
+    task: str,
+    hdrs: dict,
+    raw_query: str,
+    claim: dict | None,
+    body: bytes | None,
+    as_base64: bool,
+) -> dict:
+    path = (
+        f"/api/v2/tasks/{quote(user, safe='', errors='replace')}/{quote(task, safe='', errors='replace')}/logs"
+        if method == "GET"
+        else f"/api/v2/workspaceagents/me/tasks/{quote(task, safe='', errors='replace')}/log-snapshot"
+    )
     try:
         event = http_api_event(method, path, claims=claim, headers=hdrs, raw_query=raw_query)
     except ValueError:  # no template route matches (for example an empty segment): API Gateway's own 404
@@ -119,28 +184,36 @@ def _run(function: str, event: dict, allowed: set[int]) -> None:
     assert_contract(result, allowed)
 
 
-SETTINGS = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), derandomize=False)
+SETTINGS = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck), "derandomize": False}
 
 
-def logs_property(examples: int):  # noqa: ANN201
+def logs_property(examples: int):
     @settings(max_examples=examples, **SETTINGS)
-    @given(user=user_segment, task=task_segment, hdrs=headers, raw_query=query, claim=claims,
-           body=st.one_of(st.none(), st.binary(max_size=100)), as_base64=st.booleans())
-    def check(user, task, hdrs, raw_query, claim, body, as_base64) -> None:  # noqa: ANN001
+    @given(
+        user=user_segment,
+        task=task_segment,
+        hdrs=headers,
+        raw_query=query,
+        claim=claims,
+        body=st.one_of(st.none(), st.binary(max_size=100)),
+        as_base64=st.booleans(),
+    )
+    def check(user, task, hdrs, raw_query, claim, body, as_base64) -> None:
         assume((parse_uuid(task) or task) not in BY_DESIGN)
         _run("TaskLogsFunction", _event("GET", user, task, hdrs, raw_query, claim, body, as_base64), {200, 401, 404})
 
     return check
 
 
-def upload_property(examples: int):  # noqa: ANN201
-    token = st.one_of(st.none(), st.just(UPLOAD_TASK.agent_token), st.just(TASKS_BY_NAME["refactor-auth"].agent_token),
-                      odd_text)
+def upload_property(examples: int):
+    token = st.one_of(
+        st.none(), st.just(UPLOAD_TASK.agent_token), st.just(TASKS_BY_NAME["refactor-auth"].agent_token), odd_text
+    )
     task = st.one_of(st.just(UPLOAD_TASK.task_id), st.just(TASKS_BY_NAME["bobs-task"].task_id), task_segment)
 
     @settings(max_examples=examples, **SETTINGS)
     @given(task=task, hdrs=headers, agent_token=token, raw_query=query, body=body_bytes, as_base64=st.booleans())
-    def check(task, hdrs, agent_token, raw_query, body, as_base64) -> None:  # noqa: ANN001
+    def check(task, hdrs, agent_token, raw_query, body, as_base64) -> None:
         if agent_token is not None:
             hdrs = {**hdrs, "coder-session-token": agent_token}
         event = _event("POST", None, task, hdrs, raw_query, None, body, as_base64)
@@ -149,13 +222,13 @@ def upload_property(examples: int):  # noqa: ANN201
     return check
 
 
-def upload_body_property(examples: int):  # noqa: ANN201
+def upload_body_property(examples: int):
     """Bodies only: the agent, task and query are right, so every example reaches step 5 (the body),
     which the whole-event property reaches only now and then."""
 
     @settings(max_examples=examples, **SETTINGS)
     @given(body=body_bytes, as_base64=st.booleans())
-    def check(body, as_base64) -> None:  # noqa: ANN001
+    def check(body, as_base64) -> None:
         hdrs = {"coder-session-token": UPLOAD_TASK.agent_token, "content-type": "application/json"}
         event = _event("POST", None, UPLOAD_TASK.task_id, hdrs, "format=agentapi", None, body, as_base64)
         _run("LogSnapshotFunction", event, {204, 400})

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import unsupported_method
 
 from devstack.demo.catalogue import ALICE, UPLOAD_TASK
-from devstack.runtime.front import LocalApiGateway
 from devstack.generators.openapi import OPENAPI_PATH, UPLOAD_PATH, render
+from devstack.runtime.front import LocalApiGateway
 
 schema = schemathesis.openapi.from_path(OPENAPI_PATH)
 
@@ -35,7 +35,12 @@ def front(handler_env):
 
 
 @schema.parametrize()
-@settings(max_examples=int(os.environ.get("SCHEMATHESIS_EXAMPLES", "60")), deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("SCHEMATHESIS_EXAMPLES", "60")),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_every_answer_conforms_to_the_document(case, front) -> None:
     if case.path == UPLOAD_PATH:
         headers = {"Coder-Session-Token": UPLOAD_TASK.agent_token}

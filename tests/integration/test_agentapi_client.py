@@ -3,11 +3,11 @@
 import time
 
 import pytest
-from tasklogs_core.domain import errors
-from tasklogs_core.adapters.address_policy import AddressPolicy, parse_networks
-from tasklogs_core.adapters.agentapi_client import AgentApiClient, messages_url
 
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, refused_url
+from tasklogs_core.adapters.address_policy import AddressPolicy, parse_networks
+from tasklogs_core.adapters.agentapi_client import AgentApiClient, messages_url
+from tasklogs_core.domain import errors
 
 LOOPBACK_ALLOWED = AddressPolicy(parse_networks("127.0.0.0/8"))
 
@@ -37,14 +37,25 @@ def test_trailing_slash_in_the_base_url(client: AgentApiClient, fake_agentapi: F
 @pytest.mark.parametrize(
     ("scenario", "detail"),
     [
-        (Scenario(mode=Mode.HTTP_ERROR, status=500), "The task app answered HTTP 500: Internal Server Error: the agent's terminal is gone."),
-        (Scenario(mode=Mode.HTTP_ERROR, status=404), "The task app answered HTTP 404: Internal Server Error: the agent's terminal is gone."),
+        (
+            Scenario(mode=Mode.HTTP_ERROR, status=500),
+            "The task app answered HTTP 500: Internal Server Error: the agent's terminal is gone.",
+        ),
+        (
+            Scenario(mode=Mode.HTTP_ERROR, status=404),
+            "The task app answered HTTP 404: Internal Server Error: the agent's terminal is gone.",
+        ),
         (Scenario(mode=Mode.NOT_JSON), "The task app response is not JSON."),
-        (Scenario(mode=Mode.WRONG_SCHEMA), "The task app response does not match the AgentAPI schema at messages: Input should be a valid array."),
+        (
+            Scenario(mode=Mode.WRONG_SCHEMA),
+            "The task app response does not match the AgentAPI schema at messages: Input should be a valid array.",
+        ),
     ],
     ids=["500", "404", "html", "schema"],
 )
-def test_bad_answers_are_unavailable(client: AgentApiClient, fake_agentapi: FakeAgentAPI, scenario: Scenario, detail: str) -> None:
+def test_bad_answers_are_unavailable(
+    client: AgentApiClient, fake_agentapi: FakeAgentAPI, scenario: Scenario, detail: str
+) -> None:
     url = fake_agentapi.agent(f"client-{scenario.mode}-{scenario.status}", scenario)
     with pytest.raises(errors.TaskAppUnavailable) as raised:
         client.get_messages(url, deadline_in(5))
@@ -56,8 +67,12 @@ def test_refused_connection_is_unavailable(client: AgentApiClient) -> None:
         client.get_messages(refused_url(), deadline_in(5))
 
 
-@pytest.mark.parametrize("scenario", [Scenario(mode=Mode.SLOW, delay=5), Scenario(mode=Mode.DRIP, delay=0.05)], ids=["slow", "drip"])
-def test_the_deadline_bounds_the_whole_request(client: AgentApiClient, fake_agentapi: FakeAgentAPI, scenario: Scenario) -> None:
+@pytest.mark.parametrize(
+    "scenario", [Scenario(mode=Mode.SLOW, delay=5), Scenario(mode=Mode.DRIP, delay=0.05)], ids=["slow", "drip"]
+)
+def test_the_deadline_bounds_the_whole_request(
+    client: AgentApiClient, fake_agentapi: FakeAgentAPI, scenario: Scenario
+) -> None:
     # A drip agent sends a byte every 50 ms: every single read is fast, only the request deadline stops it.
     url = fake_agentapi.agent(f"client-{scenario.mode}", scenario)
     deadline = deadline_in(0.8)
@@ -75,7 +90,17 @@ def test_a_deadline_already_past_never_connects(client: AgentApiClient, fake_age
 
 
 @pytest.mark.parametrize(
-    "url", [None, "", "ftp://10.0.0.1:3284", "10.0.4.17:3284", "http://", "http://host:99999", "file:///etc/passwd", "http//x"]
+    "url",
+    [
+        None,
+        "",
+        "ftp://10.0.0.1:3284",
+        "10.0.4.17:3284",
+        "http://",
+        "http://host:99999",
+        "file:///etc/passwd",
+        "http//x",
+    ],
 )
 def test_unusable_urls_are_not_configured(url: str | None) -> None:
     with pytest.raises(errors.TaskAppUrlNotConfigured):
@@ -90,14 +115,17 @@ def test_messages_url_keeps_the_base_path() -> None:
 # ---------------------------------------------------------------- SSRF guard
 
 
-@pytest.mark.parametrize("url", [
-    "http://169.254.169.254/latest/meta-data",
-    "http://169.254.170.2/v2/credentials",
-    "http://[fd00:ec2::254]/latest",
-    "http://[fe80::1]:3284",
-    "http://[::ffff:169.254.169.254]/",
-    "http://0.0.0.0:3284",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data",
+        "http://169.254.170.2/v2/credentials",
+        "http://[fd00:ec2::254]/latest",
+        "http://[fe80::1]:3284",
+        "http://[::ffff:169.254.169.254]/",
+        "http://0.0.0.0:3284",
+    ],
+)
 def test_metadata_and_link_local_addresses_are_refused_whatever_the_allow_list(url: str) -> None:
     for policy in (AddressPolicy(), AddressPolicy(parse_networks("0.0.0.0/0, ::/0"))):
         with pytest.raises(errors.TaskAppUrlNotConfigured, match="not allowed"):
@@ -132,8 +160,9 @@ def test_a_refused_address_is_never_contacted(fake_agentapi: FakeAgentAPI) -> No
     assert len(fake_agentapi.requests) == before
 
 
-def test_a_slow_resolver_is_bounded_by_the_deadline(client: AgentApiClient, fake_agentapi: FakeAgentAPI,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_slow_resolver_is_bounded_by_the_deadline(
+    client: AgentApiClient, fake_agentapi: FakeAgentAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A resolver that answers after 3 s cannot be made for real without changing the machine's DNS
     # configuration: getaddrinfo itself is slowed, for this one name only.
     import socket
@@ -141,7 +170,7 @@ def test_a_slow_resolver_is_bounded_by_the_deadline(client: AgentApiClient, fake
     real = socket.getaddrinfo
     resolved = []
 
-    def slow_resolver(host, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def slow_resolver(host, *args, **kwargs):
         if host == "slow-dns.agents.test":
             time.sleep(3)
             resolved.append(host)
@@ -155,4 +184,3 @@ def test_a_slow_resolver_is_bounded_by_the_deadline(client: AgentApiClient, fake
         client.get_messages(url, deadline_in(0.8))
     assert time.monotonic() - started < 1.2  # the deadline, not the resolver's 3 s
     assert not resolved  # it was still resolving when the request ended
-

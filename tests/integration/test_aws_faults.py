@@ -5,15 +5,15 @@ half-written."""
 import uuid
 
 import pytest
-from tasklogs_core.adapters import clients
 
 from devstack.demo.catalogue import ALICE, PAUSED, TASKS_BY_NAME
 from devstack.generators.events import http_api_event, load_event
-from tests.tools.faulty_aws import Fault, FaultyAws
+from tasklogs_core.adapters import clients
 from tests.helpers import put_task
 from tests.integration.test_log_snapshot_upload import upload_event
+from tests.tools.faulty_aws import Fault, FaultyAws
 
-SDK_ATTEMPTS = 3  # clients._AWS_CLIENT_CONFIG: standard retry mode, 3 attempts in all
+SDK_ATTEMPTS = 3  # clients._ATTEMPTS: standard retry mode, 3 attempts in all
 
 
 @pytest.fixture
@@ -27,32 +27,42 @@ def faulty(handler_env, monkeypatch, request):
     clients.reset()
 
 
-@pytest.mark.parametrize("faulty", [("DYNAMODB", Fault.THROTTLE), ("DYNAMODB", Fault.SERVER_ERROR)], indirect=True,
-                         ids=["throttled", "5xx"])
+@pytest.mark.parametrize(
+    "faulty", [("DYNAMODB", Fault.THROTTLE), ("DYNAMODB", Fault.SERVER_ERROR)], indirect=True, ids=["throttled", "5xx"]
+)
 def test_dynamodb_faults_on_the_read_path_are_a_bounded_500(invoke, faulty) -> None:
     answer = invoke(load_event("logs_refactor_auth"))
     assert (answer.status, answer.body) == (500, {"message": "Internal error fetching task."})
     assert len(faulty.requests) == SDK_ATTEMPTS
 
 
-@pytest.mark.parametrize("faulty", [("S3", Fault.THROTTLE), ("S3", Fault.SERVER_ERROR)], indirect=True,
-                         ids=["slowdown", "5xx"])
+@pytest.mark.parametrize(
+    "faulty", [("S3", Fault.THROTTLE), ("S3", Fault.SERVER_ERROR)], indirect=True, ids=["slowdown", "5xx"]
+)
 def test_s3_faults_on_the_snapshot_path_are_a_bounded_500(invoke, faulty) -> None:
     answer = invoke(load_event("logs_add_billing_page"))
     assert (answer.status, answer.body) == (
-        500, {"message": "Internal error fetching task snapshot.", "detail": "The snapshot object could not be read."})
+        500,
+        {"message": "Internal error fetching task snapshot.", "detail": "The snapshot object could not be read."},
+    )
     assert len(faulty.requests) == SDK_ATTEMPTS
 
 
 @pytest.mark.parametrize("faulty", [("S3", Fault.SERVER_ERROR)], indirect=True, ids=["5xx"])
 def test_an_upload_whose_object_write_fails_changes_nothing(upload, handler_env, faulty) -> None:
-    task = put_task(handler_env, f"s3-down-{uuid.uuid4().hex[:6]}", PAUSED, snapshot_at="2026-11-20T00:00:00.000000Z",
-                    version="v-before")
+    task = put_task(
+        handler_env,
+        f"s3-down-{uuid.uuid4().hex[:6]}",
+        PAUSED,
+        snapshot_at="2026-11-20T00:00:00.000000Z",
+        version="v-before",
+    )
     answer = upload(upload_event(task["task_id"], token=f"agent-token-{task['name']}"))
     assert (answer.status, answer.body) == (500, {"message": "Internal error storing snapshot."})
     assert len(faulty.requests) == SDK_ATTEMPTS
-    item = handler_env.client("dynamodb").get_item(TableName=handler_env.table_name,
-                                                    Key={"task_id": {"S": task["task_id"]}})["Item"]
+    item = handler_env.client("dynamodb").get_item(
+        TableName=handler_env.table_name, Key={"task_id": {"S": task["task_id"]}}
+    )["Item"]
     assert (item["snapshot_at"]["S"], item["snapshot_version"]["S"]) == ("2026-11-20T00:00:00.000000Z", "v-before")
 
 

@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from devstack.demo.catalogue import ALICE, RUNNING
-from devstack.generators.events import http_api_event
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation, refused_url
+from devstack.generators.events import http_api_event
 from tests.helpers import put_task
 
 UNAVAILABLE = "Failed to get messages from task app."
@@ -27,8 +27,12 @@ FAULTS = {
     "answers HTML": (Scenario(mode=Mode.NOT_JSON), 502, UNAVAILABLE, "not JSON"),
     "answers truncated JSON": (Scenario(mode=Mode.TRUNCATED), 502, UNAVAILABLE, "not JSON"),
     "answers the wrong schema": (Scenario(mode=Mode.WRONG_SCHEMA), 502, UNAVAILABLE, "schema"),
-    "answers 20 MB": (Scenario(mode=Mode.RAW, raw=b'{"messages": [' + b" " * 20_000_000 + b"]}"), 502, UNAVAILABLE,
-                      "larger than"),
+    "answers 20 MB": (
+        Scenario(mode=Mode.RAW, raw=b'{"messages": [' + b" " * 20_000_000 + b"]}"),
+        502,
+        UNAVAILABLE,
+        "larger than",
+    ),
     "answers an unknown role": (Scenario(mode=Mode.UNKNOWN_ROLE), 502, "Invalid task app response.", "system"),
 }
 
@@ -45,7 +49,9 @@ def logs_event(task: dict, accept_encoding: str | None = None) -> dict:
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_each_agent_fault_ends_in_the_contract_answer_before_the_deadline(invoke, demo, fake_agentapi, fault: str) -> None:
+def test_each_agent_fault_ends_in_the_contract_answer_before_the_deadline(
+    invoke, demo, fake_agentapi, fault: str
+) -> None:
     scenario, status, message, why = FAULTS[fault]
     task = live_task(demo, fake_agentapi, scenario)
     answer = invoke(logs_event(task), timeout_seconds=LAMBDA_TIMEOUT)
@@ -57,8 +63,14 @@ def test_each_agent_fault_ends_in_the_contract_answer_before_the_deadline(invoke
 
 
 def test_invalid_utf8_and_nul_from_the_agent_are_replaced(invoke, demo, fake_agentapi) -> None:
-    raw = (b'{"messages": [{"id": 0, "content": "caf\\xe9 \\\\u0000 end", "role": "agent", '
-           b'"time": "2026-11-25T04:31:04.123456789Z"}]}').replace(b"\\\\u", b"\\u").replace(b"\\xe9", b"\xe9")
+    raw = (
+        (
+            b'{"messages": [{"id": 0, "content": "caf\\xe9 \\\\u0000 end", "role": "agent", '
+            b'"time": "2026-11-25T04:31:04.123456789Z"}]}'
+        )
+        .replace(b"\\\\u", b"\\u")
+        .replace(b"\\xe9", b"\xe9")
+    )
     task = live_task(demo, fake_agentapi, Scenario(mode=Mode.RAW, raw=raw))
     answer = invoke(logs_event(task))
     assert answer.status == 200, answer.body

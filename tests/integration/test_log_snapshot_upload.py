@@ -4,6 +4,7 @@ handler against moto server, one test per step, and the order the steps are chec
 import base64
 import json
 import uuid
+from datetime import UTC
 
 import pytest
 
@@ -15,14 +16,22 @@ from tests.helpers import as_logs, put_task
 TIME = "2026-11-25T04:31:04.123456789Z"
 
 
-def upload_event(task_id: str, *, token: str | None, query: str = "format=agentapi", body: bytes = UPLOAD_BODY,
-                 headers: dict | None = None, base64_body: bool = False) -> dict:
+def upload_event(
+    task_id: str,
+    *,
+    token: str | None,
+    query: str = "format=agentapi",
+    body: bytes = UPLOAD_BODY,
+    headers: dict | None = None,
+    base64_body: bool = False,
+) -> dict:
     sent = {"content-type": "application/json", **(headers or {})}
     if token is not None:
         sent["coder-session-token"] = token
     text = base64.b64encode(body).decode() if base64_body else body.decode()
-    return http_api_event("POST", upload_path(task_id), claims=None, headers=sent, raw_query=query, body=text,
-                          is_base64=base64_body)
+    return http_api_event(
+        "POST", upload_path(task_id), claims=None, headers=sent, raw_query=query, body=text, is_base64=base64_body
+    )
 
 
 def logs_event(task: dict) -> dict:
@@ -32,19 +41,26 @@ def logs_event(task: dict) -> dict:
 
 
 def item_of(aws, task_id: str) -> dict:
-    raw = aws.client("dynamodb").get_item(TableName=aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True)
+    raw = aws.client("dynamodb").get_item(
+        TableName=aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True
+    )
     return {key: value["S"] for key, value in raw["Item"].items()}
 
 
 def versions_of(aws, task_id: str) -> list[dict]:
     key = f"task-snapshots/{task_id}.json"
-    return [v for v in aws.client("s3").list_object_versions(Bucket=aws.bucket_name, Prefix=key).get("Versions", [])
-            if v["Key"] == key]
+    return [
+        v
+        for v in aws.client("s3").list_object_versions(Bucket=aws.bucket_name, Prefix=key).get("Versions", [])
+        if v["Key"] == key
+    ]
 
 
 def stored_body(aws, task_id: str, version: str) -> dict:
     s3 = aws.client("s3")
-    return json.loads(s3.get_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task_id}.json", VersionId=version)["Body"].read())
+    return json.loads(
+        s3.get_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task_id}.json", VersionId=version)["Body"].read()
+    )
 
 
 @pytest.fixture
@@ -58,6 +74,7 @@ def token_of(task: dict) -> str:
 
 
 # ---------------------------------------------------------------- every event in events/ per contract
+
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_UPLOADS))
 def test_every_upload_event_answers_per_contract(upload, name: str) -> None:
@@ -74,6 +91,7 @@ def test_every_upload_event_answers_per_contract(upload, name: str) -> None:
 
 # ---------------------------------------------------------------- step 6: storing
 
+
 def test_success_stores_the_envelope_and_points_the_item_at_it(upload, invoke, demo, paused_task) -> None:
     answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task)))
     assert (answer.status, answer.body) == (204, None)
@@ -81,23 +99,29 @@ def test_success_stores_the_envelope_and_points_the_item_at_it(upload, invoke, d
     assert item["snapshot_version"] == versions_of(demo, paused_task["task_id"])[0]["VersionId"]
     # Only the four message fields are kept; AgentAPI's `$schema` is not.
     assert stored_body(demo, paused_task["task_id"], item["snapshot_version"]) == {
-        "format": "agentapi", "data": {"messages": UPLOADED_CONVERSATION}}
+        "format": "agentapi",
+        "data": {"messages": UPLOADED_CONVERSATION},
+    }
     logs = invoke(logs_event(paused_task)).body
     assert logs == {"logs": as_logs(UPLOADED_CONVERSATION), "snapshot": True, "snapshot_at": item["snapshot_at"]}
 
 
 def test_snapshot_at_is_the_servers_utc_clock(upload, demo, paused_task) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     upload(upload_event(paused_task["task_id"], token=token_of(paused_task)))
     stored = datetime.strptime(item_of(demo, paused_task["task_id"])["snapshot_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
-    assert before - timedelta(seconds=1) <= stored.replace(tzinfo=timezone.utc) <= datetime.now(timezone.utc)
+    assert before - timedelta(seconds=1) <= stored.replace(tzinfo=UTC) <= datetime.now(UTC)
 
 
 def test_extra_message_fields_are_dropped(upload, demo, paused_task) -> None:
     message = {"id": 3, "content": "x", "role": "user", "time": TIME, "tokens": 12, "tool": {"name": "bash"}}
-    upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=json.dumps({"messages": [message]}).encode()))
+    upload(
+        upload_event(
+            paused_task["task_id"], token=token_of(paused_task), body=json.dumps({"messages": [message]}).encode()
+        )
+    )
     item = item_of(demo, paused_task["task_id"])
     stored = stored_body(demo, paused_task["task_id"], item["snapshot_version"])
     assert stored["data"]["messages"] == [{"id": 3, "content": "x", "role": "user", "time": TIME}]
@@ -129,15 +153,20 @@ def test_base64_bodies_are_decoded(upload, demo, paused_task) -> None:
     answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), base64_body=True))
     assert answer.status == 204
     item = item_of(demo, paused_task["task_id"])
-    assert stored_body(demo, paused_task["task_id"], item["snapshot_version"])["data"]["messages"] == UPLOADED_CONVERSATION
+    assert (
+        stored_body(demo, paused_task["task_id"], item["snapshot_version"])["data"]["messages"] == UPLOADED_CONVERSATION
+    )
 
 
 def test_bearer_token_works_like_the_session_token_header(upload, paused_task) -> None:
-    event = upload_event(paused_task["task_id"], token=None, headers={"authorization": f"Bearer {token_of(paused_task)}"})
+    event = upload_event(
+        paused_task["task_id"], token=None, headers={"authorization": f"Bearer {token_of(paused_task)}"}
+    )
     assert upload(event).status == 204
 
 
 # ---------------------------------------------------------------- steps 1-5, and their order
+
 
 def test_no_token_is_401_before_anything_else(upload) -> None:
     answer = upload(upload_event("not-a-uuid", token=None, query="", body=b"{"))
@@ -165,16 +194,22 @@ def test_invalid_task_id_comes_before_the_query(upload, paused_task) -> None:
 
 def test_query_problems_come_before_the_task_check(upload, paused_task) -> None:
     answer = upload(upload_event(str(uuid.uuid4()), token=token_of(paused_task), query="format=agentapi&limit=10"))
-    assert answer.body == {"message": "Invalid query parameters.", "validations": [
-        {"field": "limit", "detail": 'Query param "limit" is not a valid query param'}]}
+    assert answer.body == {
+        "message": "Invalid query parameters.",
+        "validations": [{"field": "limit", "detail": 'Query param "limit" is not a valid query param'}],
+    }
     missing = upload(upload_event(str(uuid.uuid4()), token=token_of(paused_task), query="")).body
-    assert missing["validations"] == [{"field": "format", "detail": 'Query param "format" is required and cannot be empty'}]
+    assert missing["validations"] == [
+        {"field": "format", "detail": 'Query param "format" is required and cannot be empty'}
+    ]
 
 
 def test_invalid_format_names_it(upload, paused_task) -> None:
     answer = upload(upload_event(str(uuid.uuid4()), token=token_of(paused_task), query="format=asciinema"))
-    assert answer.body == {"message": "Invalid format parameter.",
-                           "detail": 'Only "agentapi" format is currently supported, got "asciinema".'}
+    assert answer.body == {
+        "message": "Invalid format parameter.",
+        "detail": 'Only "agentapi" format is currently supported, got "asciinema".',
+    }
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"x" * 70_000, b'{"nothing": 1}'])
@@ -191,12 +226,15 @@ def test_another_workspaces_token_is_404_and_stores_nothing(upload, demo, paused
     assert "snapshot_at" not in item_of(demo, paused_task["task_id"])
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b"{invalid json", "Failed to decode request payload."),
-    (b"x" * 65_537, "Failed to decode request payload."),
-    (b'{"messages": "all of them"}', "Failed to decode request payload."),
-    (b'{"truncated": false, "total_count": 0}', "Invalid agentapi payload structure."),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{invalid json", "Failed to decode request payload."),
+        (b"x" * 65_537, "Failed to decode request payload."),
+        (b'{"messages": "all of them"}', "Failed to decode request payload."),
+        (b'{"truncated": false, "total_count": 0}', "Invalid agentapi payload structure."),
+    ],
+)
 def test_bad_bodies_are_400_and_store_nothing(upload, demo, paused_task, body: bytes, message: str) -> None:
     answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=body))
     assert (answer.status, answer.body["message"]) == (400, message)
@@ -205,14 +243,21 @@ def test_bad_bodies_are_400_and_store_nothing(upload, demo, paused_task, body: b
 
 def test_missing_messages_detail_matches_coder(upload, paused_task) -> None:
     answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=b"{}"))
-    assert answer.body == {"message": "Invalid agentapi payload structure.", "detail": 'Missing required "messages" field.'}
+    assert answer.body == {
+        "message": "Invalid agentapi payload structure.",
+        "detail": 'Missing required "messages" field.',
+    }
 
 
 def test_the_cap_applies_to_the_decoded_body(upload, paused_task) -> None:
     skeleton = json.dumps({"messages": [{"id": 0, "content": "", "role": "agent", "time": TIME}]})
-    exact = json.dumps({"messages": [{"id": 0, "content": "x" * (65_536 - len(skeleton)), "role": "agent", "time": TIME}]})
+    exact = json.dumps(
+        {"messages": [{"id": 0, "content": "x" * (65_536 - len(skeleton)), "role": "agent", "time": TIME}]}
+    )
     token = token_of(paused_task)
-    assert upload(upload_event(paused_task["task_id"], token=token, body=exact.encode(), base64_body=True)).status == 204
+    assert (
+        upload(upload_event(paused_task["task_id"], token=token, body=exact.encode(), base64_body=True)).status == 204
+    )
     over = exact.replace('"x', '"xx', 1).encode()
     assert upload(upload_event(paused_task["task_id"], token=token, body=over, base64_body=True)).status == 400
 
@@ -228,40 +273,59 @@ def test_storage_failure_is_a_500_without_aws_details(upload, paused_task, monke
 
 # ---------------------------------------------------------------- hostile text (contract §6 step 5)
 
+
 def message_json(id_: str = "0", content: str = '"hello"', role: str = '"agent"') -> bytes:
     """One message as raw JSON text, so a test can send what json.dumps would never write."""
     return f'{{"messages": [{{"id": {id_}, "content": {content}, "role": {role}, "time": "{TIME}"}}]}}'.encode()
 
 
 def test_a_lone_surrogate_escape_in_content_is_stored_as_u_fffd(upload, invoke, demo, paused_task) -> None:
-    answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task),
-                                 body=message_json(content=r'"a\ud800b \udfff"')))
+    answer = upload(
+        upload_event(
+            paused_task["task_id"], token=token_of(paused_task), body=message_json(content=r'"a\ud800b \udfff"')
+        )
+    )
     assert (answer.status, answer.body) == (204, None)
     [entry] = invoke(logs_event(paused_task)).body["logs"]
     assert entry["content"] == "a\ufffdb \ufffd"  # one U+FFFD per lone escape, as Go's decoder makes it
 
 
 def test_a_surrogate_pair_escape_is_one_character(upload, invoke, paused_task) -> None:
-    upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(content=r'"\ud83d\ude00"')))
+    upload(
+        upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(content=r'"\ud83d\ude00"'))
+    )
     assert invoke(logs_event(paused_task)).body["logs"][0]["content"] == "\U0001f600"
 
 
-def test_a_lone_surrogate_in_a_role_is_a_400_with_a_writable_body_and_log_line(upload, paused_task, function_log) -> None:
+def test_a_lone_surrogate_in_a_role_is_a_400_with_a_writable_body_and_log_line(
+    upload, paused_task, function_log
+) -> None:
     log = function_log("LogSnapshotFunction")
-    answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(role=r'"\ud800"')))
+    answer = upload(
+        upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(role=r'"\ud800"'))
+    )
     assert answer.status == 400
-    assert answer.body == {"message": "Failed to decode request payload.",
-                           "detail": 'messages[0].role: must be "user" or "agent", got "\ufffd".'}
+    assert answer.body == {
+        "message": "Failed to decode request payload.",
+        "detail": 'messages[0].role: must be "user" or "agent", got "\ufffd".',
+    }
     [line] = [json.loads(line) for line in log.getvalue().splitlines() if '"level":"WARNING"' in line]
     assert line["detail"] == answer.body["detail"]
 
 
-@pytest.mark.parametrize("body", [
-    message_json(id_="NaN"), message_json(id_="Infinity"), message_json(id_="-Infinity"),
-    b'{"messages": [], "extra": NaN}',
-    message_json(id_=str(2**63)), message_json(id_=str(-(2**63) - 1)), message_json(id_="9" * 4300),
-    message_json(id_="9" * 4301),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        message_json(id_="NaN"),
+        message_json(id_="Infinity"),
+        message_json(id_="-Infinity"),
+        b'{"messages": [], "extra": NaN}',
+        message_json(id_=str(2**63)),
+        message_json(id_=str(-(2**63) - 1)),
+        message_json(id_="9" * 4300),
+        message_json(id_="9" * 4301),
+    ],
+)
 def test_not_strict_json_and_ids_beyond_int64_are_400_and_store_nothing(upload, demo, paused_task, body: bytes) -> None:
     answer = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=body))
     assert (answer.status, answer.body["message"]) == (400, "Failed to decode request payload."), answer.body
@@ -270,11 +334,17 @@ def test_not_strict_json_and_ids_beyond_int64_are_400_and_store_nothing(upload, 
 
 @pytest.mark.parametrize("id_", [2**63 - 1, -(2**63)])
 def test_int64_ids_at_the_limits_are_kept(upload, invoke, paused_task, id_: int) -> None:
-    assert upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_=str(id_)))).status == 204
+    assert (
+        upload(
+            upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_=str(id_)))
+        ).status
+        == 204
+    )
     assert invoke(logs_event(paused_task)).body["logs"][0]["id"] == id_
 
 
 # ---------------------------------------------------------------- {task}: exactly Go's UUID forms (step 2)
+
 
 def spelled_upload(task: dict, spelling: str) -> dict:
     from urllib.parse import quote
@@ -293,11 +363,16 @@ def test_task_ids_in_forms_go_rejects_are_400(upload, demo, paused_task, form: s
     assert versions_of(demo, paused_task["task_id"]) == []
 
 
-@pytest.mark.parametrize("spelling", [
-    lambda t: t.replace("-", "")[:7] + "-" + t.replace("-", "")[7:],  # a hyphen in the wrong place
-    lambda t: t.replace("-", "--", 1)[:-1],  # hyphens doubled, length kept
-    lambda t: t.translate(str.maketrans("0123456789", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")),
-])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda t: t.replace("-", "")[:7] + "-" + t.replace("-", "")[7:],  # a hyphen in the wrong place
+        lambda t: t.replace("-", "--", 1)[:-1],  # hyphens doubled, length kept
+        lambda t: t.translate(
+            str.maketrans("0123456789", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")
+        ),
+    ],
+)
 def test_misplaced_hyphens_and_other_digits_are_400(upload, paused_task, spelling) -> None:
     answer = upload(spelled_upload(paused_task, spelling(paused_task["task_id"])))
     assert (answer.status, answer.body["message"]) == (400, "Invalid task ID format.")
@@ -307,13 +382,21 @@ def test_misplaced_hyphens_and_other_digits_are_400(upload, paused_task, spellin
 def test_task_ids_in_forms_go_accepts_are_the_task(upload, demo, paused_task, form: str) -> None:
     spelling = form % paused_task["task_id"].upper()
     assert upload(spelled_upload(paused_task, spelling)).status == 204
-    assert upload(spelled_upload(paused_task, (form % paused_task["task_id"]).replace("-", "") if form == "%s" else spelling)).status == 204
+    assert (
+        upload(
+            spelled_upload(paused_task, (form % paused_task["task_id"]).replace("-", "") if form == "%s" else spelling)
+        ).status
+        == 204
+    )
 
 
 def test_an_id_written_as_a_whole_float_is_that_integer(upload, invoke, paused_task) -> None:
     # One number type in JSON: 7.0 is the integer 7 to JSON Schema (the OpenAPI document), so it is
     # accepted, and stored and served as 7, which Go clients decode.
-    assert upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_="7.0"))).status == 204
+    assert (
+        upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_="7.0"))).status
+        == 204
+    )
     assert invoke(logs_event(paused_task)).body["logs"][0]["id"] == 7
     bad = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_="7.5")))
     assert (bad.status, bad.body["message"]) == (400, "Failed to decode request payload.")

@@ -13,8 +13,8 @@ import uuid
 import pytest
 
 from devstack.demo.catalogue import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASKS_BY_NAME, snapshot_envelope
-from devstack.generators.events import http_api_event, load_event
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
+from devstack.generators.events import http_api_event, load_event
 from devstack.runtime.template_resources import ROOT
 from tasklogs_core.adapters.snapshot_store import snapshot_key
 from tests.expected import EXPECTED
@@ -52,8 +52,11 @@ def test_paused_task_returns_the_snapshot_with_its_time(invoke) -> None:
 
 def test_initializing_task_returns_its_last_snapshot(invoke) -> None:
     answer = invoke(load_event("logs_upgrade_deps"))
-    assert answer.body == {"logs": as_logs(PAUSED_CONVERSATION[:2]), "snapshot": True,
-                           "snapshot_at": "2026-11-16T19:02:44.001000Z"}
+    assert answer.body == {
+        "logs": as_logs(PAUSED_CONVERSATION[:2]),
+        "snapshot": True,
+        "snapshot_at": "2026-11-16T19:02:44.001000Z",
+    }
 
 
 def test_pending_task_without_snapshot_is_empty(invoke) -> None:
@@ -69,8 +72,13 @@ def test_conflicting_states_name_the_status(invoke, name: str, status: str) -> N
 
 
 def test_not_found_never_says_more(invoke) -> None:
-    for name in ("logs_old_experiment", "logs_bobs_task", "logs_other_user_in_path", "logs_other_users_task_uuid",
-                 "logs_missing_task"):
+    for name in (
+        "logs_old_experiment",
+        "logs_bobs_task",
+        "logs_other_user_in_path",
+        "logs_other_users_task_uuid",
+        "logs_missing_task",
+    ):
         assert invoke(load_event(name)).body == {"message": "Resource not found."}, name
 
 
@@ -95,7 +103,7 @@ def test_a_slow_dns_answer_ends_in_a_504_before_the_lambda_deadline(invoke, demo
     # the machine's resolver configuration); everything else is real.
     real = socket.getaddrinfo
 
-    def slow_resolver(host, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def slow_resolver(host, *args, **kwargs):
         if host == "slow-dns.agents.test":
             import time
 
@@ -111,18 +119,27 @@ def test_a_slow_dns_answer_ends_in_a_504_before_the_lambda_deadline(invoke, demo
 
 
 def test_drip_agent_ends_before_the_lambda_deadline(invoke, demo, fake_agentapi: FakeAgentAPI) -> None:
-    task = put_task(demo, "drip-agent", RUNNING, agent=fake_agentapi.agent("drip-agent", Scenario(mode=Mode.DRIP, delay=0.1)))
+    task = put_task(
+        demo, "drip-agent", RUNNING, agent=fake_agentapi.agent("drip-agent", Scenario(mode=Mode.DRIP, delay=0.1))
+    )
     answer = invoke(event_for(task), timeout_seconds=2.5)
     assert answer.status == 504 and answer.remaining_ms > 0
 
 
 def test_snapshot_errors_say_why(invoke) -> None:
-    assert invoke(load_event("logs_snapshot_other_format")).body["detail"] == 'Expected format "agentapi", got "asciinema".'
+    assert (
+        invoke(load_event("logs_snapshot_other_format")).body["detail"]
+        == 'Expected format "agentapi", got "asciinema".'
+    )
     lost = invoke(load_event("logs_snapshot_lost")).body
-    assert lost == {"message": "Internal error fetching task snapshot.", "detail": "The snapshot object could not be read."}
+    assert lost == {
+        "message": "Internal error fetching task snapshot.",
+        "detail": "The snapshot object could not be read.",
+    }
 
 
 # ---- cases beyond the demo catalogue, each with its own task ----------------------------------------
+
 
 def event_for(task: dict, user: str = "me", ref: str | None = None, caller=ALICE) -> dict:
     path = f"/api/v2/tasks/{user}/{ref or task['name']}/logs"
@@ -142,7 +159,13 @@ def test_username_matches_case_insensitively(invoke) -> None:
 
 
 def test_a_deleted_task_does_not_hide_a_new_one_with_its_name(invoke, demo, fake_agentapi) -> None:
-    put_task(demo, "reused-name", RUNNING, agent=fake_agentapi.agent("reused-old"), extra={"deleted_at": "2026-11-01T00:00:00Z"})
+    put_task(
+        demo,
+        "reused-name",
+        RUNNING,
+        agent=fake_agentapi.agent("reused-old"),
+        extra={"deleted_at": "2026-11-01T00:00:00Z"},
+    )
     live = put_task(demo, "reused-name", PAUSED)
     answer = invoke(event_for(live))
     assert answer.body == {"logs": [], "snapshot": True}
@@ -164,15 +187,24 @@ def test_the_item_pins_the_snapshot_version(invoke, demo) -> None:
     s3, key = demo.client("s3"), f"task-snapshots/{task_id}.json"
     pinned = s3.put_object(Bucket=demo.bucket_name, Key=key, Body=snapshot_envelope(PAUSED_CONVERSATION[:1]))
     s3.put_object(Bucket=demo.bucket_name, Key=key, Body=snapshot_envelope(PAUSED_CONVERSATION))
-    task = put_task(demo, "pinned", PAUSED, task_id=task_id, version=pinned["VersionId"], snapshot_at="2026-11-20T10:00:00Z")
+    task = put_task(
+        demo, "pinned", PAUSED, task_id=task_id, version=pinned["VersionId"], snapshot_at="2026-11-20T10:00:00Z"
+    )
     answer = invoke(event_for(task))
-    assert answer.body == {"logs": as_logs(PAUSED_CONVERSATION[:1]), "snapshot": True, "snapshot_at": "2026-11-20T10:00:00Z"}
+    assert answer.body == {
+        "logs": as_logs(PAUSED_CONVERSATION[:1]),
+        "snapshot": True,
+        "snapshot_at": "2026-11-20T10:00:00Z",
+    }
 
 
 def test_without_a_version_the_current_object_is_read(invoke, demo) -> None:
     task = put_task(demo, "unversioned", PAUSED, snapshot_at="2026-11-21T10:00:00Z")
-    demo.client("s3").put_object(Bucket=demo.bucket_name, Key=f"task-snapshots/{task['task_id']}.json",
-                                 Body=snapshot_envelope(PAUSED_CONVERSATION[:2]))
+    demo.client("s3").put_object(
+        Bucket=demo.bucket_name,
+        Key=f"task-snapshots/{task['task_id']}.json",
+        Body=snapshot_envelope(PAUSED_CONVERSATION[:2]),
+    )
     assert invoke(event_for(task)).body["logs"] == as_logs(PAUSED_CONVERSATION[:2])
 
 
@@ -211,23 +243,44 @@ def test_the_live_path_never_builds_the_s3_client(invoke) -> None:
 def test_the_cold_start_imports_no_client_library(handler_env) -> None:
     # Init is import only: boto3 and httpx (and the modules wrapping them) load on the first request
     # of the path that needs them. (botocore itself comes with Powertools' Tracer.)
-    probe = ("import sys, task_logs_handler as app; print(sorted(m for m in ('boto3', 'httpx', 'tasklogs_core.adapters.agentapi_client', "
-             "'tasklogs_core.adapters.snapshot_store', 'tasklogs_core.adapters.task_repository') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT / "functions" / "task_logs", capture_output=True,
-                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "layers" / "core")})
+    probe = (
+        "import sys, task_logs_handler as app; print(sorted(m for m in ('boto3', 'httpx', "
+        "'tasklogs_core.adapters.agentapi_client', 'tasklogs_core.adapters.snapshot_store', "
+        "'tasklogs_core.adapters.task_repository') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT / "functions" / "task_logs",
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "layers" / "core")},
+    )
     assert out.stdout.strip() == "[]", out.stderr[-2000:]
 
 
 def test_with_tracing_on_init_patches_botocore_only_and_the_agent_client_gets_traced(handler_env) -> None:
     # As in Lambda with Tracing: Active. Powertools' default would import and patch every library it
     # finds (httpx, sqlite3, ...) at init; httpx is patched when the agent client is first made.
-    probe = ("import sys, task_logs_handler as app; from aws_xray_sdk.core.patcher import _PATCHED_MODULES as patched; "
-             "print(sorted(patched), 'httpx' in sys.modules, 'sqlite3' in sys.modules); "
-             "from tasklogs_core.adapters import clients; clients.agentapi_client(); print(sorted(patched))")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "core"), "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs")}
+    probe = (
+        "import sys, task_logs_handler as app; from aws_xray_sdk.core.patcher import _PATCHED_MODULES as patched; "
+        "print(sorted(patched), 'httpx' in sys.modules, 'sqlite3' in sys.modules); "
+        "from tasklogs_core.adapters import clients; clients.agentapi_client(); print(sorted(patched))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "layers" / "core"),
+        "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs"),
+    }
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT / "functions" / "task_logs", capture_output=True,
-                         text=True, check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT / "functions" / "task_logs",
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     assert out.stdout.splitlines() == ["['botocore'] False False", "['botocore', 'httpx']"], out.stderr[-2000:]
 
 
@@ -238,26 +291,43 @@ def test_with_tracing_on_the_handler_is_traced_and_no_conversation_reaches_x_ray
     big = "Compiled 12 modules, 0 warnings. " * 3_000  # ~100 KB: recorded, its subsegment would not fit a datagram
     task_id = str(uuid.uuid4())
     version = handler_env.client("s3").put_object(
-        Bucket=handler_env.bucket_name, Key=snapshot_key(task_id),
-        Body=snapshot_envelope(conversation("Summarise the build log", big, start_ns=0)))["VersionId"]
-    put_task(handler_env, "big-snapshot", PAUSED, version=version, snapshot_at="2026-11-17T08:00:00.000000Z",
-             task_id=task_id)
-    events = [http_api_event("GET", f"/api/v2/tasks/{ALICE.username}/{name}/logs", claims=ALICE.claims)
-              for name in ("refactor-auth", "add-billing-page", "big-snapshot")]
+        Bucket=handler_env.bucket_name,
+        Key=snapshot_key(task_id),
+        Body=snapshot_envelope(conversation("Summarise the build log", big, start_ns=0)),
+    )["VersionId"]
+    put_task(
+        handler_env, "big-snapshot", PAUSED, version=version, snapshot_at="2026-11-17T08:00:00.000000Z", task_id=task_id
+    )
+    events = [
+        http_api_event("GET", f"/api/v2/tasks/{ALICE.username}/{name}/logs", claims=ALICE.claims)
+        for name in ("refactor-auth", "add-billing-page", "big-snapshot")
+    ]
 
     daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     daemon.bind(("127.0.0.1", 0))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "core")]),
-           "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs"),
-           "_X_AMZN_TRACE_ID": "Root=1-6744c9a0-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
-           "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:%d" % daemon.getsockname()[1]}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "core")]),
+        "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs"),
+        "_X_AMZN_TRACE_ID": "Root=1-6744c9a0-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+    }
     for switch in ("POWERTOOLS_TRACE_DISABLED", "AWS_XRAY_SDK_ENABLED"):  # tracing on, whatever the shell says
         env.pop(switch, None)
-    run = ("import json, sys, task_logs_handler as app; from devstack.runtime.lambda_runtime import context_for; "
-           "print([app.lambda_handler(e, context_for('TaskLogsFunction'))['statusCode'] for e in json.load(sys.stdin)])")
+    run = (
+        "import json, sys, task_logs_handler as app; from devstack.runtime.lambda_runtime import context_for; "
+        "print([app.lambda_handler(e, context_for('TaskLogsFunction'))['statusCode'] for e in json.load(sys.stdin)])"
+    )
     with daemon:
-        out = subprocess.run([sys.executable, "-c", run], cwd=ROOT / "functions" / "task_logs", input=json.dumps(events),
-                             capture_output=True, text=True, env=env, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", run],
+            cwd=ROOT / "functions" / "task_logs",
+            input=json.dumps(events),
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert out.stdout.splitlines()[-1] == "[200, 200, 200]", out.stderr[-2000:]
         daemon.setblocking(False)  # the run is over: everything sent is in the socket's buffer
         datagrams = []
@@ -296,11 +366,19 @@ def test_a_client_error_logs_one_warning_and_no_stack_trace(invoke, caplog, func
 
 # ---- {task} and `sub` spellings (contract §2, §6 step 2) ---------------------------------------------
 
+
 def go_rejected_spellings(task_id: str) -> list[str]:
     """Spellings of a real task's UUID that Python's uuid.UUID accepts and Go's uuid.Parse does not."""
     digits = task_id.replace("-", "")
-    return ["{{" + task_id + "}}", "uuid:" + task_id, "urn:" + task_id, digits[:5] + "-" + digits[5:],
-            task_id.replace("0", "\uff10"), "{" + digits + "}", "urn:uuid:" + digits]
+    return [
+        "{{" + task_id + "}}",
+        "uuid:" + task_id,
+        "urn:" + task_id,
+        digits[:5] + "-" + digits[5:],
+        task_id.replace("0", "\uff10"),
+        "{" + digits + "}",
+        "urn:uuid:" + digits,
+    ]
 
 
 @pytest.mark.parametrize("spelling", go_rejected_spellings(TASKS_BY_NAME["add-billing-page"].task_id))
@@ -312,7 +390,9 @@ def test_a_task_uuid_in_a_form_go_rejects_is_only_tried_as_a_name(invoke, spelli
 
 @pytest.mark.parametrize("spelling", ["{%s}", "urn:uuid:%s", "URN:UUID:%s"])
 def test_a_task_uuid_in_a_form_go_accepts_finds_the_task(invoke, spelling: str) -> None:
-    answer = invoke(event_for({"name": "unused"}, ref=quote_segment(spelling % TASKS_BY_NAME["add-billing-page"].task_id)))
+    answer = invoke(
+        event_for({"name": "unused"}, ref=quote_segment(spelling % TASKS_BY_NAME["add-billing-page"].task_id))
+    )
     assert answer.status == 200 and answer.body["snapshot"] is True
 
 
@@ -332,6 +412,7 @@ def test_every_lookup_finds_the_task_however_sub_is_spelled(invoke, subject: str
 
 
 # ---- names beyond DynamoDB's key sizes never reach a query -----------------------------------------
+
 
 @pytest.fixture
 def queries(invoke):
@@ -366,6 +447,8 @@ def test_a_subject_beyond_the_partition_key_limit_is_404_without_a_query(invoke,
 
 @pytest.mark.parametrize("user", ["u" * 3000, "\U0001f600" * 600])
 def test_a_username_beyond_the_key_limits_is_404_without_a_query(invoke, queries, user: str) -> None:
-    answer = invoke(http_api_event("GET", f"/api/v2/tasks/{quote_segment(user)}/add-billing-page/logs", claims=ALICE.claims))
+    answer = invoke(
+        http_api_event("GET", f"/api/v2/tasks/{quote_segment(user)}/add-billing-page/logs", claims=ALICE.claims)
+    )
     assert (answer.status, answer.body) == (404, {"message": "Resource not found."})
     assert not queries

@@ -8,13 +8,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tasklogs_core.domain.models import AgentMessage
-from tasklogs_core.adapters.snapshot_store import SnapshotStore
-from tasklogs_core.use_cases.log_snapshot import store_snapshot
-from tasklogs_core.use_cases.task_logs import snapshot_logs
-from tasklogs_core.adapters.task_repository import PointerUpdate, TaskRepository
 
 from devstack.demo.catalogue import PAUSED
+from tasklogs_core.adapters.snapshot_store import SnapshotStore
+from tasklogs_core.adapters.task_repository import PointerUpdate, TaskRepository
+from tasklogs_core.domain.models import AgentMessage
+from tasklogs_core.use_cases.log_snapshot import store_snapshot
+from tasklogs_core.use_cases.task_logs import snapshot_logs
 from tests.helpers import put_task
 
 UPLOADS = 50
@@ -22,8 +22,10 @@ TIME = "2026-11-25T04:31:04.123456789Z"
 
 
 def messages(marker: str) -> list[AgentMessage]:
-    return [AgentMessage(id=0, content=f"upload {marker}", role="agent", time=TIME),
-            AgentMessage(id=1, content=f"still {marker}", role="user", time=TIME)]
+    return [
+        AgentMessage(id=0, content=f"upload {marker}", role="agent", time=TIME),
+        AgentMessage(id=1, content=f"still {marker}", role="user", time=TIME),
+    ]
 
 
 @pytest.fixture
@@ -50,8 +52,9 @@ def test_racing_uploads_end_on_one_whole_upload(handler_env, stores, round_: int
 
     def upload(n: int):
         start.wait()
-        return str(n), store_snapshot(task_id, messages(str(n)), repository=repository, store=store,
-                                      agent_token_sha256=token)
+        return str(n), store_snapshot(
+            task_id, messages(str(n)), repository=repository, store=store, agent_token_sha256=token
+        )
 
     def read() -> None:
         while not done.is_set():
@@ -72,7 +75,10 @@ def test_racing_uploads_end_on_one_whole_upload(handler_env, stores, round_: int
     item = repository.get(task_id)
     # The item points at exactly the newest upload: its time and its version, whose body is whole.
     assert (item.snapshot_at, item.snapshot_version) == (newest.snapshot_at, newest.version_id)
-    assert [entry.content.decode() for entry in snapshot_logs(item, store).logs] == [f"upload {newest_marker}", f"still {newest_marker}"]
+    assert [entry.content.decode() for entry in snapshot_logs(item, store).logs] == [
+        f"upload {newest_marker}",
+        f"still {newest_marker}",
+    ]
     assert newest.outcome is PointerUpdate.STORED
     assert {r.outcome for r in results.values()} <= {PointerUpdate.STORED, PointerUpdate.SUPERSEDED}
     # Every upload is kept as a version.
@@ -102,10 +108,23 @@ def test_an_older_upload_finishing_late_never_replaces_a_newer_one(handler_env, 
     slow = PausedBeforePointing(repository, lambda: newer_done.wait(10))
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        older = pool.submit(store_snapshot, task_id, messages("older"), repository=slow, store=store,
-                            agent_token_sha256=token, clock=lambda: "2026-11-25T10:00:00.000000Z")
-        newer = store_snapshot(task_id, messages("newer"), repository=repository, store=store,
-                               agent_token_sha256=token, clock=lambda: "2026-11-25T10:00:01.000000Z")
+        older = pool.submit(
+            store_snapshot,
+            task_id,
+            messages("older"),
+            repository=slow,
+            store=store,
+            agent_token_sha256=token,
+            clock=lambda: "2026-11-25T10:00:00.000000Z",
+        )
+        newer = store_snapshot(
+            task_id,
+            messages("newer"),
+            repository=repository,
+            store=store,
+            agent_token_sha256=token,
+            clock=lambda: "2026-11-25T10:00:01.000000Z",
+        )
         newer_done.set()
         older = older.result()
     assert (newer.outcome, older.outcome) == (PointerUpdate.STORED, PointerUpdate.SUPERSEDED)
@@ -122,11 +141,19 @@ def test_a_task_deleted_mid_upload_gets_no_snapshot_back(handler_env, stores) ->
 
     def delete_task() -> None:
         aws.client("dynamodb").update_item(
-            TableName=aws.table_name, Key={"task_id": {"S": task_id}}, UpdateExpression="SET deleted_at = :d",
-            ExpressionAttributeValues={":d": {"S": "2026-11-25T10:00:00Z"}})
+            TableName=aws.table_name,
+            Key={"task_id": {"S": task_id}},
+            UpdateExpression="SET deleted_at = :d",
+            ExpressionAttributeValues={":d": {"S": "2026-11-25T10:00:00Z"}},
+        )
 
-    result = store_snapshot(task_id, messages("x"), repository=PausedBeforePointing(repository, delete_task), store=store,
-                            agent_token_sha256=task["agent_token_sha256"])
+    result = store_snapshot(
+        task_id,
+        messages("x"),
+        repository=PausedBeforePointing(repository, delete_task),
+        store=store,
+        agent_token_sha256=task["agent_token_sha256"],
+    )
     assert result.outcome is PointerUpdate.TASK_GONE
     assert versions(aws, task_id) == []  # the written version was removed again
     assert repository.get(task_id).snapshot_at is None
@@ -139,11 +166,19 @@ def test_a_token_taken_away_mid_upload_is_task_gone(handler_env, stores) -> None
 
     def rotate_token() -> None:
         aws.client("dynamodb").update_item(
-            TableName=aws.table_name, Key={"task_id": {"S": task["task_id"]}},
-            UpdateExpression="SET agent_token_sha256 = :t", ExpressionAttributeValues={":t": {"S": "0" * 64}})
+            TableName=aws.table_name,
+            Key={"task_id": {"S": task["task_id"]}},
+            UpdateExpression="SET agent_token_sha256 = :t",
+            ExpressionAttributeValues={":t": {"S": "0" * 64}},
+        )
 
-    result = store_snapshot(task["task_id"], messages("x"), repository=PausedBeforePointing(repository, rotate_token),
-                            store=store, agent_token_sha256=task["agent_token_sha256"])
+    result = store_snapshot(
+        task["task_id"],
+        messages("x"),
+        repository=PausedBeforePointing(repository, rotate_token),
+        store=store,
+        agent_token_sha256=task["agent_token_sha256"],
+    )
     assert result.outcome is PointerUpdate.TASK_GONE and versions(aws, task["task_id"]) == []
 
 
@@ -169,9 +204,15 @@ def test_stored_envelope_is_exactly_the_contract_shape(handler_env, stores) -> N
     task = put_task(handler_env, f"shape-{uuid.uuid4().hex[:6]}", PAUSED)
     result = store_snapshot(task["task_id"], messages("s"), repository=repository, store=store)
     body = json.loads(store.read(task["task_id"], result.version_id))
-    assert body == {"format": "agentapi", "data": {"messages": [
-        {"id": 0, "content": "upload s", "role": "agent", "time": TIME},
-        {"id": 1, "content": "still s", "role": "user", "time": TIME}]}}
+    assert body == {
+        "format": "agentapi",
+        "data": {
+            "messages": [
+                {"id": 0, "content": "upload s", "role": "agent", "time": TIME},
+                {"id": 1, "content": "still s", "role": "user", "time": TIME},
+            ]
+        },
+    }
 
 
 def test_a_failed_pointer_update_is_a_500_and_leaves_the_old_snapshot_served(upload, handler_env, monkeypatch) -> None:
@@ -191,8 +232,9 @@ def test_a_failed_pointer_update_is_a_500_and_leaves_the_old_snapshot_served(upl
         original = self._client.update_item
 
         def refuse(**request):
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                              "UpdateItem")
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "UpdateItem"
+            )
 
         self._client.update_item = refuse
         try:

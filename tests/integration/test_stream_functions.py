@@ -9,11 +9,11 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from devstack.runtime import lambda_runtime
-from devstack.demo.control import PAUSE_DONE, PAUSE_START, update_task
 from devstack.demo.catalogue import ALICE, PAUSED, RUNNING, snapshot_envelope
-from devstack.generators.events import http_api_event
+from devstack.demo.control import PAUSE_DONE, PAUSE_START, update_task
 from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation, refused_url
+from devstack.generators.events import http_api_event
+from devstack.runtime import lambda_runtime
 from devstack.runtime.streams import StreamPoller
 from tests.helpers import as_logs, put_task
 
@@ -30,7 +30,9 @@ def update(aws, task_id: str, **attributes: str) -> None:
 
 
 def item_of(aws, task_id: str) -> dict:
-    raw = aws.client("dynamodb").get_item(TableName=aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True)
+    raw = aws.client("dynamodb").get_item(
+        TableName=aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True
+    )
     return {key: value["S"] for key, value in raw.get("Item", {}).items()}
 
 
@@ -51,18 +53,21 @@ def stored_versions(aws, task_id: str) -> list[dict]:
 
 def with_snapshot(aws, name: str, state: dict = PAUSED) -> dict:
     task = put_task(aws, f"{name}-{uuid.uuid4().hex[:6]}", state)
-    put = aws.client("s3").put_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task['task_id']}.json",
-                                      Body=snapshot_envelope(conversation("hi")))
+    put = aws.client("s3").put_object(
+        Bucket=aws.bucket_name, Key=f"task-snapshots/{task['task_id']}.json", Body=snapshot_envelope(conversation("hi"))
+    )
     update(aws, task["task_id"], snapshot_at="2026-11-25T00:00:00.000000Z", snapshot_version=put["VersionId"])
     return task
 
 
 # ---------------------------------------------------------------- cleanup on delete
 
+
 def add_upload(aws, task: dict, text: str) -> None:
     """Another snapshot version, as a later upload would leave it."""
-    aws.client("s3").put_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task['task_id']}.json",
-                                Body=snapshot_envelope(conversation(text)))
+    aws.client("s3").put_object(
+        Bucket=aws.bucket_name, Key=f"task-snapshots/{task['task_id']}.json", Body=snapshot_envelope(conversation(text))
+    )
 
 
 def test_soft_delete_removes_every_version_of_only_that_tasks_snapshot(handler_env, poller) -> None:
@@ -88,7 +93,9 @@ def test_removing_the_item_removes_every_version(handler_env, poller) -> None:
     task = with_snapshot(handler_env, "removed")
     add_upload(handler_env, task, "second upload")
     handler_env.client("s3").delete_object(Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task['task_id']}.json")
-    handler_env.client("dynamodb").delete_item(TableName=handler_env.table_name, Key={"task_id": {"S": task["task_id"]}})
+    handler_env.client("dynamodb").delete_item(
+        TableName=handler_env.table_name, Key={"task_id": {"S": task["task_id"]}}
+    )
     poller.drain()
     assert stored_versions(handler_env, task["task_id"]) == []
     assert item_of(handler_env, task["task_id"]) == {}  # the cleanup never writes an item back
@@ -128,6 +135,7 @@ def test_ordinary_changes_never_reach_the_cleanup(handler_env, poller) -> None:
 
 # ---------------------------------------------------------------- capture at pause
 
+
 def pause(aws, poller: StreamPoller, task_id: str) -> None:
     update(aws, task_id, **PAUSE_START)
     poller.drain()
@@ -142,8 +150,11 @@ def test_pause_captures_the_agents_conversation(handler_env, poller, invoke, fak
     item = item_of(handler_env, task["task_id"])
     assert item["snapshot_version"] and item["snapshot_at"]
     logs = invoke(http_api_event("GET", f"/api/v2/tasks/me/{name}/logs", claims=ALICE.claims)).body
-    assert logs == {"logs": as_logs(fake_agentapi.scenarios[name].messages), "snapshot": True,
-                    "snapshot_at": item["snapshot_at"]}
+    assert logs == {
+        "logs": as_logs(fake_agentapi.scenarios[name].messages),
+        "snapshot": True,
+        "snapshot_at": item["snapshot_at"],
+    }
 
 
 def test_capture_runs_once_per_pause(handler_env, poller, fake_agentapi) -> None:
@@ -171,15 +182,23 @@ def test_an_agent_already_gone_is_logged_and_counted_not_retried(handler_env, po
 
 def test_an_upload_that_began_after_the_capture_is_kept(handler_env, stores_for_capture, fake_agentapi) -> None:
     """The agent's own shutdown upload began after the capture did: the capture must not replace it."""
-    from tasklogs_core.use_cases.pause_capture import capture_at_pause
     from tasklogs_core.adapters.task_repository import PointerUpdate
+    from tasklogs_core.use_cases.pause_capture import capture_at_pause
 
     repository, store, agent = stores_for_capture
     name = f"agent-won-{uuid.uuid4().hex[:6]}"
     task = with_snapshot(handler_env, name, RUNNING)
-    update(handler_env, task["task_id"], agentapi_url=fake_agentapi.agent(name), snapshot_at="2026-11-25T10:00:00.000001Z")
-    result = capture_at_pause(repository.get(task["task_id"]), agent=agent, repository=repository, store=store,
-                              deadline=time.monotonic() + 5, clock=lambda: "2026-11-25T10:00:00.000000Z")
+    update(
+        handler_env, task["task_id"], agentapi_url=fake_agentapi.agent(name), snapshot_at="2026-11-25T10:00:00.000001Z"
+    )
+    result = capture_at_pause(
+        repository.get(task["task_id"]),
+        agent=agent,
+        repository=repository,
+        store=store,
+        deadline=time.monotonic() + 5,
+        clock=lambda: "2026-11-25T10:00:00.000000Z",
+    )
     assert result.stored.outcome is PointerUpdate.SUPERSEDED
     assert item_of(handler_env, task["task_id"])["snapshot_at"] == "2026-11-25T10:00:00.000001Z"
 
@@ -201,16 +220,31 @@ def test_an_upload_earlier_in_the_same_second_as_the_pause_is_replaced_by_the_ca
     task = put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name, scenario))
     older = {"messages": conversation("old question")}
     start_of_a_fresh_second()
-    sent = upload(http_api_event("POST", upload_path(task["task_id"]), claims=None, raw_query="format=agentapi",
-                                 headers={"coder-session-token": f"agent-token-{name}"}, body=json.dumps(older)))
+    sent = upload(
+        http_api_event(
+            "POST",
+            upload_path(task["task_id"]),
+            claims=None,
+            raw_query="format=agentapi",
+            headers={"coder-session-token": f"agent-token-{name}"},
+            body=json.dumps(older),
+        )
+    )
     assert sent.status == 204
     uploaded_at = item_of(handler_env, task["task_id"])["snapshot_at"]
     pause(handler_env, poller, task["task_id"])
     item = item_of(handler_env, task["task_id"])
     assert item["snapshot_at"][:19] == uploaded_at[:19], "the pause did not come in the same second"
     assert item["snapshot_at"] > uploaded_at
-    body = handler_env.client("s3").get_object(Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task['task_id']}.json",
-                                               VersionId=item["snapshot_version"])["Body"].read()
+    body = (
+        handler_env.client("s3")
+        .get_object(
+            Bucket=handler_env.bucket_name,
+            Key=f"task-snapshots/{task['task_id']}.json",
+            VersionId=item["snapshot_version"],
+        )["Body"]
+        .read()
+    )
     assert [m["content"] for m in json.loads(body)["data"]["messages"]][-1] == "newest question"
 
 
@@ -218,7 +252,9 @@ def test_pause_resume_pause_within_a_second_keeps_the_second_capture(handler_env
     from devstack.demo.control import RESUMED
 
     name = f"quick-pauses-{uuid.uuid4().hex[:6]}"
-    task = put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name, Scenario(messages=conversation("first"))))
+    task = put_task(
+        handler_env, name, RUNNING, agent=fake_agentapi.agent(name, Scenario(messages=conversation("first")))
+    )
     start_of_a_fresh_second()
     pause(handler_env, poller, task["task_id"])
     first = item_of(handler_env, task["task_id"])["snapshot_at"]
@@ -228,18 +264,29 @@ def test_pause_resume_pause_within_a_second_keeps_the_second_capture(handler_env
     item = item_of(handler_env, task["task_id"])
     assert item["snapshot_at"][:19] == first[:19], "the two pauses did not come in one second"
     assert item["snapshot_at"] > first
-    logs = lambda_runtime.invoke("TaskLogsFunction", http_api_event("GET", f"/api/v2/tasks/me/{name}/logs", claims=ALICE.claims))
+    logs = lambda_runtime.invoke(
+        "TaskLogsFunction", http_api_event("GET", f"/api/v2/tasks/me/{name}/logs", claims=ALICE.claims)
+    )
     assert [entry["content"] for entry in json.loads(logs["body"])["logs"]][-1] == "second"
 
 
 def test_a_long_conversation_is_cut_to_the_newest_64_kib(handler_env, poller, fake_agentapi) -> None:
     name = f"long-{uuid.uuid4().hex[:6]}"
     turns = [f"turn {n}: " + "words " * 2_000 for n in range(30)]  # ~360 KB
-    task = put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name, Scenario(messages=conversation(*turns))))
+    task = put_task(
+        handler_env, name, RUNNING, agent=fake_agentapi.agent(name, Scenario(messages=conversation(*turns)))
+    )
     pause(handler_env, poller, task["task_id"])
     item = item_of(handler_env, task["task_id"])
-    body = handler_env.client("s3").get_object(Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task['task_id']}.json",
-                                               VersionId=item["snapshot_version"])["Body"].read()
+    body = (
+        handler_env.client("s3")
+        .get_object(
+            Bucket=handler_env.bucket_name,
+            Key=f"task-snapshots/{task['task_id']}.json",
+            VersionId=item["snapshot_version"],
+        )["Body"]
+        .read()
+    )
     assert len(body) <= 65_536
     kept = json.loads(body)["data"]["messages"]
     assert kept[-1]["content"].startswith("turn 29:") and 1 < len(kept) < 31
@@ -251,9 +298,12 @@ def stores_for_capture(handler_env):
     from tasklogs_core.adapters.address_policy import AddressPolicy, parse_networks
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
 
-    LOOPBACK_ALLOWED = AddressPolicy(parse_networks("127.0.0.0/8"))
+    loopback_allowed = AddressPolicy(parse_networks("127.0.0.0/8"))
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
     from tasklogs_core.adapters.task_repository import TaskRepository
 
-    return (TaskRepository(handler_env.client("dynamodb"), handler_env.table_name),
-            SnapshotStore(handler_env.client("s3"), handler_env.bucket_name), AgentApiClient(LOOPBACK_ALLOWED))
+    return (
+        TaskRepository(handler_env.client("dynamodb"), handler_env.table_name),
+        SnapshotStore(handler_env.client("s3"), handler_env.bucket_name),
+        AgentApiClient(loopback_allowed),
+    )

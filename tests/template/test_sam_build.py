@@ -17,22 +17,39 @@ PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH",
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("python3.13", path=PATH) is None or subprocess.run(
-    ["python3.13", "-c", ""], env={**os.environ, "PATH": PATH}, capture_output=True).returncode != 0,
-    reason="sam build for python3.13 needs a working python3.13 on PATH")
+@pytest.mark.skipif(
+    shutil.which("python3.13", path=PATH) is None
+    or subprocess.run(["python3.13", "-c", ""], env={**os.environ, "PATH": PATH}, capture_output=True).returncode != 0,
+    reason="sam build for python3.13 needs a working python3.13 on PATH",
+)
 def test_sam_build_packages_every_function_and_the_arm64_layer(tmp_path: Path) -> None:
     build_dir = tmp_path / "build"
     run = subprocess.run(
-        [SAM, "build", "--template", str(ROOT / "template.yaml"), "--build-dir", str(build_dir),
-         "--cache-dir", str(tmp_path / "cache")],
-        cwd=ROOT, env={**os.environ, "PATH": PATH, "SAM_CLI_TELEMETRY": "0"}, capture_output=True, text=True, timeout=600,
+        [
+            SAM,
+            "build",
+            "--template",
+            str(ROOT / "template.yaml"),
+            "--build-dir",
+            str(build_dir),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PATH": PATH, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     layer = build_dir / "CoreLayer" / "python"
     assert (layer / "tasklogs_core" / "use_cases" / "task_logs.py").is_file()
-    for function, module in (("TaskLogsFunction", "task_logs_handler"), ("LogSnapshotFunction", "log_snapshot_handler"),
-                             ("PauseCaptureFunction", "pause_capture_handler"),
-                             ("SnapshotCleanupFunction", "snapshot_cleanup_handler")):
+    for function, module in (
+        ("TaskLogsFunction", "task_logs_handler"),
+        ("LogSnapshotFunction", "log_snapshot_handler"),
+        ("PauseCaptureFunction", "pause_capture_handler"),
+        ("SnapshotCleanupFunction", "snapshot_cleanup_handler"),
+    ):
         assert (build_dir / function / f"{module}.py").is_file(), function
     # The layer's AWS SDK is the pair the tests ran with: its botocore (aws-xray-sdk needs one) comes
     # before the runtime's on sys.path, so it must never be whatever was newest at build time.
@@ -44,8 +61,13 @@ def test_sam_build_packages_every_function_and_the_arm64_layer(tmp_path: Path) -
     assert native and all("aarch64" in so.name for so in native), native
 
     # make build's second step: bytecode for every module, valid whatever mtimes the zip gives.
-    run = subprocess.run(["python3.13", str(ROOT / "scripts" / "precompile_build.py"), str(build_dir)],
-                         env={**os.environ, "PATH": PATH}, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        ["python3.13", str(ROOT / "scripts" / "precompile_build.py"), str(build_dir)],
+        env={**os.environ, "PATH": PATH},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0 and run.stderr == "", run.stderr[-3000:]
     for source in build_dir.rglob("*.py"):
         compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"

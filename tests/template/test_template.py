@@ -7,10 +7,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from tasklogs_core.adapters import task_repository
 
 from devstack.generators.events import EVENTS_DIR
-from devstack.runtime.template_resources import TEMPLATE, create_table_request, function_memory_mb, load_template, resource
+from devstack.runtime.template_resources import (
+    TEMPLATE,
+    create_table_request,
+    function_memory_mb,
+    load_template,
+    resource,
+)
+from tasklogs_core.adapters import task_repository
 
 
 def test_cfn_lint_reports_nothing() -> None:
@@ -49,20 +55,28 @@ def _actions(function: str) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize(("function", "actions"), [
-    ("TaskLogsFunction", {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:GetObjectVersion"}),
-    ("LogSnapshotFunction", {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "s3:PutObject",
-                             "s3:DeleteObjectVersion"}),
-    ("PauseCaptureFunction", {"dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"}),
-    ("SnapshotCleanupFunction", {"s3:ListBucketVersions", "s3:DeleteObjectVersion", "dynamodb:UpdateItem"}),
-])
+@pytest.mark.parametrize(
+    ("function", "actions"),
+    [
+        ("TaskLogsFunction", {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:GetObjectVersion"}),
+        (
+            "LogSnapshotFunction",
+            {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"},
+        ),
+        ("PauseCaptureFunction", {"dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"}),
+        ("SnapshotCleanupFunction", {"s3:ListBucketVersions", "s3:DeleteObjectVersion", "dynamodb:UpdateItem"}),
+    ],
+)
 def test_each_function_has_only_the_actions_it_uses(function: str, actions: set[str]) -> None:
     assert _actions(function) == actions
 
 
 def test_the_cleanup_lists_only_snapshot_keys() -> None:
-    [listing] = [statement for logical_id, statement in _statements()
-                 if logical_id == "SnapshotCleanupFunction" and statement["Action"] == "s3:ListBucketVersions"]
+    [listing] = [
+        statement
+        for logical_id, statement in _statements()
+        if logical_id == "SnapshotCleanupFunction" and statement["Action"] == "s3:ListBucketVersions"
+    ]
     assert listing["Resource"] == {"Fn::GetAtt": ["SnapshotsBucket", "Arn"]}
     assert listing["Condition"] == {"StringLike": {"s3:prefix": "task-snapshots/*"}}
 
@@ -91,8 +105,11 @@ def test_only_the_agent_upload_route_skips_the_jwt_authorizer() -> None:
 
 
 def test_only_functions_that_call_agents_join_the_vpc() -> None:
-    in_vpc = {logical_id for logical_id, res in load_template()["Resources"].items()
-              if res["Type"] == "AWS::Serverless::Function" and "VpcConfig" in res["Properties"]}
+    in_vpc = {
+        logical_id
+        for logical_id, res in load_template()["Resources"].items()
+        if res["Type"] == "AWS::Serverless::Function" and "VpcConfig" in res["Properties"]
+    }
     assert in_vpc == {"TaskLogsFunction", "PauseCaptureFunction"}
     assert "VpcConfig" not in load_template()["Globals"]["Function"]
 
@@ -119,7 +136,9 @@ def test_functions_run_python313_on_arm64_well_under_api_gateway_limit() -> None
     assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]
     assert function["Timeout"] < 30 and function["Tracing"] == "Active"
     layer = resource("CoreLayer")
-    assert layer["Metadata"]["BuildMethod"] == "python3.13" and layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.13" and layer["Properties"]["CompatibleArchitectures"] == [
+        "arm64"
+    ]
 
 
 def test_logs_function_memory_is_a_parameter_defaulting_to_the_documented_choice() -> None:
@@ -152,7 +171,10 @@ def test_tasks_table_per_contract() -> None:
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["SSESpecification"]["SSEEnabled"] is True
-    indexes = {index["IndexName"]: [k["AttributeName"] for k in index["KeySchema"]] for index in props["GlobalSecondaryIndexes"]}
+    indexes = {
+        index["IndexName"]: [k["AttributeName"] for k in index["KeySchema"]]
+        for index in props["GlobalSecondaryIndexes"]
+    }
     assert indexes == {
         task_repository.OWNER_ID_NAME_INDEX: ["owner_id", "name"],
         "owner_name-name-index": ["owner_name", "name"],  # Coder's lookup by owner name; not queried here
@@ -217,8 +239,11 @@ def test_translated_roles_carry_only_the_expected_managed_policies(monkeypatch) 
 
     translated = transform(template, {"JwtIssuer": "https://issuer", "JwtAudience": "aud"}, PolicyLoader())
     managed = {
-        logical_id.removesuffix("Role"): {arn.rsplit("/", 1)[-1] for arn in res["Properties"].get("ManagedPolicyArns", [])}
-        for logical_id, res in translated["Resources"].items() if res["Type"] == "AWS::IAM::Role"
+        logical_id.removesuffix("Role"): {
+            arn.rsplit("/", 1)[-1] for arn in res["Properties"].get("ManagedPolicyArns", [])
+        }
+        for logical_id, res in translated["Resources"].items()
+        if res["Type"] == "AWS::IAM::Role"
     }
     base = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
     assert managed == {

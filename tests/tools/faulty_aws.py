@@ -17,7 +17,11 @@ class Fault(StrEnum):
 
 
 _DYNAMODB = {
-    Fault.THROTTLE: (400, "com.amazon.coral.availability#ThrottlingException", "Rate of requests exceeds the allowed throughput."),
+    Fault.THROTTLE: (
+        400,
+        "com.amazon.coral.availability#ThrottlingException",
+        "Rate of requests exceeds the allowed throughput.",
+    ),
     Fault.SERVER_ERROR: (500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error"),
 }
 _S3 = {
@@ -70,8 +74,10 @@ def _handler_for(aws: FaultyAws) -> type[BaseHTTPRequestHandler]:
                 content_type = "application/x-amz-json-1.0"
             else:
                 status, code, message = _S3[aws.fault]
-                body = (f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{message}</Message>"
-                        f"<RequestId>{time.time_ns()}</RequestId></Error>").encode()
+                body = (
+                    f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{message}</Message>"
+                    f"<RequestId>{time.time_ns()}</RequestId></Error>"
+                ).encode()
                 content_type = "application/xml"
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -79,6 +85,6 @@ def _handler_for(aws: FaultyAws) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _answer
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _answer  # noqa: N815 - http.server's names
 
     return Handler

@@ -41,12 +41,16 @@ class LoadResult:
         return values[min(len(values) - 1, int(q * len(values)))]
 
     def summary(self) -> str:
-        lines = [f"{self.requests} requests at concurrency {self.concurrency} in {self.seconds:.1f} s "
-                 f"({self.requests / self.seconds:.0f}/s); statuses {dict(self.statuses)}; errors {self.errors}"]
+        lines = [
+            f"{self.requests} requests at concurrency {self.concurrency} in {self.seconds:.1f} s "
+            f"({self.requests / self.seconds:.0f}/s); statuses {dict(self.statuses)}; errors {self.errors}"
+        ]
         for kind in sorted(self.latencies_ms):
             values = self.latencies_ms[kind]
-            lines.append(f"  {kind:9s} n={len(values):5d}  p50 {statistics.median(values):7.1f} ms  "
-                         f"p99 {self.percentile(kind, 0.99):7.1f} ms  max {max(values):7.1f} ms")
+            lines.append(
+                f"  {kind:9s} n={len(values):5d}  p50 {statistics.median(values):7.1f} ms  "
+                f"p99 {self.percentile(kind, 0.99):7.1f} ms  max {max(values):7.1f} ms"
+            )
         return "\n".join(lines)
 
 
@@ -89,12 +93,12 @@ def load_fresh_stack(requests: int, concurrency: int) -> None:
     import io
     import logging
 
-    from devstack.runtime.lambda_runtime import set_local_environment
-    from devstack.runtime.aws import start_local_aws
     from devstack.demo.catalogue import seed
     from devstack.demo.fake_agentapi import FakeAgentAPI
+    from devstack.runtime.aws import start_local_aws
     from devstack.runtime.front import LocalApiGateway
-    
+    from devstack.runtime.lambda_runtime import set_local_environment
+
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # one INFO line per request would be the bottleneck
     aws, fake = start_local_aws(), FakeAgentAPI().start()
     try:
@@ -109,8 +113,10 @@ def load_fresh_stack(requests: int, concurrency: int) -> None:
             result = run_load(front.url, requests, concurrency)
         containers = front.runtime.containers("TaskLogsFunction")
         print("baseline, one request at a time (the service time):\n" + baseline.summary())
-        print(f"load ({containers} warm containers, at most {front.runtime.max_per_function}; "
-              "TASKLOGS_LOCAL_CONCURRENCY sets the limit):")
+        print(
+            f"load ({containers} warm containers, at most {front.runtime.max_per_function}; "
+            "TASKLOGS_LOCAL_CONCURRENCY sets the limit):"
+        )
         print(result.summary(), flush=True)
         front.stop()
     finally:

@@ -1,7 +1,13 @@
 """The invocation's AWS deadline: attempts after it are refused, before it or outside an invocation not."""
 
 import pytest
-from tasklogs_core.adapters.deadlines import AwsDeadlineExceeded, agent_deadline, invocation_deadline, refuse_after_deadline
+
+from tasklogs_core.adapters.deadlines import (
+    AwsDeadlineExceeded,
+    agent_deadline,
+    invocation_deadline,
+    refuse_after_deadline,
+)
 from tasklogs_core.adapters.settings import Settings
 
 
@@ -23,19 +29,21 @@ def test_attempts_inside_the_budget_go_ahead() -> None:
 
 
 def test_attempts_after_the_budget_are_refused_and_not_retryable() -> None:
-    from botocore.exceptions import BotoCoreError, ConnectionError
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
     with invocation_deadline(Context(0)), pytest.raises(AwsDeadlineExceeded) as caught:
         refuse_after_deadline()
-    assert isinstance(caught.value, BotoCoreError) and not isinstance(caught.value, ConnectionError)
+    assert isinstance(caught.value, BotoCoreError) and not isinstance(caught.value, BotocoreConnectionError)
     refuse_after_deadline()  # the deadline ends with the invocation
 
 
 def test_agent_deadline_leaves_the_margin_and_respects_the_cap() -> None:
     import time
 
-    settings = Settings(tasks_table_name="t", snapshots_bucket_name="b", agentapi_timeout_seconds=8.0,
-                        response_margin_seconds=1.0)
+    settings = Settings(
+        tasks_table_name="t", snapshots_bucket_name="b", agentapi_timeout_seconds=8.0, response_margin_seconds=1.0
+    )
     now = time.monotonic()
     assert agent_deadline(10_000, settings) - now == pytest.approx(8.0, abs=0.05)  # capped
     assert agent_deadline(3_000, settings) - now == pytest.approx(2.0, abs=0.05)  # remaining time minus margin

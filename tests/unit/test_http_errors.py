@@ -1,33 +1,56 @@
 import json
 
 import pytest
+
 from tasklogs_core.domain import errors
 from tasklogs_core.edge.http_errors import ErrorBody, error_response
 
 CONTRACT = [
     (errors.Unauthenticated("no claims"), 401, {"message": "Unauthorized."}),
     (errors.TaskNotFound(), 404, {"message": "Resource not found."}),
-    (errors.TaskStateConflict("error"), 409,
-     {"message": "Cannot fetch logs for task in current state.", "detail": 'Task status is "error".'}),
+    (
+        errors.TaskStateConflict("error"),
+        409,
+        {"message": "Cannot fetch logs for task in current state.", "detail": 'Task status is "error".'},
+    ),
     (errors.TaskAppUrlNotConfigured("x"), 502, {"message": "Task app URL is not configured.", "detail": "x"}),
     (errors.TaskAppUnavailable("why"), 502, {"message": "Failed to get messages from task app.", "detail": "why"}),
     (errors.InvalidTaskAppResponse("role"), 502, {"message": "Invalid task app response.", "detail": "role"}),
     (errors.TaskAppTimeout("slow"), 504, {"message": "Timed out fetching messages from task app.", "detail": "slow"}),
     (errors.SnapshotDecodeError("bad"), 500, {"message": "Internal error decoding task snapshot.", "detail": "bad"}),
-    (errors.UnsupportedSnapshotFormat("asciinema"), 500,
-     {"message": "Unsupported task snapshot format.", "detail": 'Expected format "agentapi", got "asciinema".'}),
+    (
+        errors.UnsupportedSnapshotFormat("asciinema"),
+        500,
+        {"message": "Unsupported task snapshot format.", "detail": 'Expected format "agentapi", got "asciinema".'},
+    ),
     (errors.InvalidSnapshotData("d"), 500, {"message": "Invalid snapshot data.", "detail": "d"}),
     (errors.SnapshotFetchError("gone"), 500, {"message": "Internal error fetching task snapshot.", "detail": "gone"}),
     (errors.StorageError("ThrottlingException"), 500, {"message": "Internal error fetching task."}),
     (errors.SnapshotStoreError("PutObject failed"), 500, {"message": "Internal error storing snapshot."}),
     (errors.InvalidTaskId("x"), 400, {"message": "Invalid task ID format.", "detail": "x"}),
-    (errors.InvalidQueryParameters(validations=[("format", "required")]), 400,
-     {"message": "Invalid query parameters.", "validations": [{"field": "format", "detail": "required"}]}),
-    (errors.InvalidSnapshotFormat("asciinema"), 400,
-     {"message": "Invalid format parameter.", "detail": 'Only "agentapi" format is currently supported, got "asciinema".'}),
-    (errors.PayloadDecodeError("not JSON"), 400, {"message": "Failed to decode request payload.", "detail": "not JSON"}),
-    (errors.InvalidPayloadStructure('Missing required "messages" field.'), 400,
-     {"message": "Invalid agentapi payload structure.", "detail": 'Missing required "messages" field.'}),
+    (
+        errors.InvalidQueryParameters(validations=[("format", "required")]),
+        400,
+        {"message": "Invalid query parameters.", "validations": [{"field": "format", "detail": "required"}]},
+    ),
+    (
+        errors.InvalidSnapshotFormat("asciinema"),
+        400,
+        {
+            "message": "Invalid format parameter.",
+            "detail": 'Only "agentapi" format is currently supported, got "asciinema".',
+        },
+    ),
+    (
+        errors.PayloadDecodeError("not JSON"),
+        400,
+        {"message": "Failed to decode request payload.", "detail": "not JSON"},
+    ),
+    (
+        errors.InvalidPayloadStructure('Missing required "messages" field.'),
+        400,
+        {"message": "Invalid agentapi payload structure.", "detail": 'Missing required "messages" field.'},
+    ),
 ]
 
 

@@ -1,16 +1,22 @@
 import pytest
+
 from tasklogs_core.domain.errors import Unauthenticated
 from tasklogs_core.domain.identity import caller_from_claims, names_caller
-from tasklogs_core.edge.requests import jwt_claims
 from tasklogs_core.domain.models import Caller
+from tasklogs_core.edge.requests import jwt_claims
 
 ALICE = Caller(user_id="5f0c3e9e-2a7d-4d0c-9a56-1c2b7f3e8a01", username="alice")
 
 
 @pytest.mark.parametrize(
     "event",
-    [{}, {"requestContext": {}}, {"requestContext": {"authorizer": None}}, {"requestContext": {"authorizer": {"jwt": {}}}},
-     {"requestContext": {"authorizer": {"jwt": {"claims": "sub=x"}}}}],
+    [
+        {},
+        {"requestContext": {}},
+        {"requestContext": {"authorizer": None}},
+        {"requestContext": {"authorizer": {"jwt": {}}}},
+        {"requestContext": {"authorizer": {"jwt": {"claims": "sub=x"}}}},
+    ],
 )
 def test_events_without_claims_have_none(event: dict) -> None:
     assert jwt_claims(event) is None
@@ -44,8 +50,10 @@ def test_a_caller_without_username_is_only_me_or_their_id() -> None:
     assert not names_caller(anonymous, "")
 
 
-@pytest.mark.parametrize("subject", [ALICE.user_id.upper(), "{" + ALICE.user_id + "}", "urn:uuid:" + ALICE.user_id,
-                                     ALICE.user_id.replace("-", "")])
+@pytest.mark.parametrize(
+    "subject",
+    [ALICE.user_id.upper(), "{" + ALICE.user_id + "}", "urn:uuid:" + ALICE.user_id, ALICE.user_id.replace("-", "")],
+)
 def test_the_subject_is_normalised_once_to_the_canonical_uuid(subject: str) -> None:
     assert caller_from_claims({"sub": subject, "username": "alice"}, "username") == ALICE
 
@@ -54,7 +62,14 @@ def test_a_subject_that_is_not_a_uuid_is_kept_as_it_is() -> None:
     assert caller_from_claims({"sub": "auth0|Alice"}, "username").user_id == "auth0|Alice"
 
 
-@pytest.mark.parametrize("ref", ["{{" + ALICE.user_id + "}}", "uuid:" + ALICE.user_id, ALICE.user_id.replace("-", "") + "-",
-                                 "1" + ALICE.user_id[1:].replace("1", "\uff11")])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "{{" + ALICE.user_id + "}}",
+        "uuid:" + ALICE.user_id,
+        ALICE.user_id.replace("-", "") + "-",
+        "1" + ALICE.user_id[1:].replace("1", "\uff11"),
+    ],
+)
 def test_user_refs_in_forms_go_rejects_are_not_the_callers_id(ref: str) -> None:
     assert not names_caller(Caller(user_id=ALICE.user_id), ref)

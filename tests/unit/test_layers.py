@@ -38,26 +38,35 @@ def modules_of(layer: str) -> list[Path]:
 
 def test_every_module_lives_in_a_layer() -> None:
     assert sorted(path.name for path in PACKAGE.glob("*.py")) == ["__init__.py"]
-    assert sorted(path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__") == sorted(LAYERS)
+    assert sorted(path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__") == sorted(
+        LAYERS
+    )
     assert all(modules_of(layer) for layer in LAYERS)
 
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_a_layer_imports_only_itself_and_lower_layers(layer: str) -> None:
     allowed = set(LAYERS[: LAYERS.index(layer) + 1])
-    wrong = [f"{path.relative_to(PACKAGE)}:{line} imports {module}"
-             for path in modules_of(layer) for line, module in imported_modules(path)
-             if module.startswith("tasklogs_core") and layer_of(module) not in allowed]
+    wrong = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {module}"
+        for path in modules_of(layer)
+        for line, module in imported_modules(path)
+        if module.startswith("tasklogs_core") and layer_of(module) not in allowed
+    ]
     assert wrong == []
 
 
 def test_the_domain_imports_only_the_standard_library_and_pydantic() -> None:
     import sys
 
-    wrong = [f"{path.name}:{line} imports {module}" for path in modules_of("domain")
-             for line, module in imported_modules(path)
-             if (top := module.split(".")[0]) not in sys.stdlib_module_names and top not in DOMAIN_MAY_IMPORT
-             and top != "tasklogs_core"]
+    wrong = [
+        f"{path.name}:{line} imports {module}"
+        for path in modules_of("domain")
+        for line, module in imported_modules(path)
+        if (top := module.split(".")[0]) not in sys.stdlib_module_names
+        and top not in DOMAIN_MAY_IMPORT
+        and top != "tasklogs_core"
+    ]
     assert wrong == []
 
 
@@ -76,5 +85,7 @@ def test_a_handler_is_a_screenful_calling_one_use_case(handler: Path) -> None:
 
 
 def test_handler_modules_have_names_unique_across_functions() -> None:
-    assert [path.parent.name for path in HANDLERS] == sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir())
+    assert [path.parent.name for path in HANDLERS] == sorted(
+        p.name for p in (ROOT / "functions").iterdir() if p.is_dir()
+    )
     assert len({path.stem for path in HANDLERS}) == len(HANDLERS)

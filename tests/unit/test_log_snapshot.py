@@ -4,6 +4,7 @@ import base64
 import json
 
 import pytest
+
 from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES
 from tasklogs_core.domain.errors import InvalidPayloadStructure, PayloadDecodeError
 from tasklogs_core.edge.requests import agent_token, request_body
@@ -12,17 +13,20 @@ from tasklogs_core.use_cases.log_snapshot import _query_problems, parse_upload, 
 MESSAGE = {"id": 0, "content": "hi", "role": "agent", "time": "2026-11-25T04:31:04.123456789Z"}
 
 
-@pytest.mark.parametrize(("headers", "token"), [
-    ({"coder-session-token": "abc"}, "abc"),
-    ({"Coder-Session-Token": " abc "}, "abc"),
-    ({"authorization": "Bearer abc"}, "abc"),
-    ({"authorization": "bearer abc"}, "abc"),
-    ({"coder-session-token": "first", "authorization": "Bearer second"}, "first"),
-    ({"authorization": "Basic abc"}, None),
-    ({"authorization": "Bearer "}, None),
-    ({"coder-session-token": ""}, None),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    ("headers", "token"),
+    [
+        ({"coder-session-token": "abc"}, "abc"),
+        ({"Coder-Session-Token": " abc "}, "abc"),
+        ({"authorization": "Bearer abc"}, "abc"),
+        ({"authorization": "bearer abc"}, "abc"),
+        ({"coder-session-token": "first", "authorization": "Bearer second"}, "first"),
+        ({"authorization": "Basic abc"}, None),
+        ({"authorization": "Bearer "}, None),
+        ({"coder-session-token": ""}, None),
+        ({}, None),
+    ],
+)
 def test_agent_token_comes_from_either_header(headers: dict, token: str | None) -> None:
     assert agent_token(headers) == token
 
@@ -31,15 +35,18 @@ def test_token_hash_is_lowercase_hex_sha256() -> None:
     assert token_sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
-@pytest.mark.parametrize(("query", "fields", "fmt"), [
-    ("format=agentapi", [], "agentapi"),
-    ("format=asciinema", [], "asciinema"),
-    ("", ["format"], ""),
-    ("format=", ["format"], ""),
-    ("format=agentapi&limit=10", ["limit"], "agentapi"),
-    ("limit=10&z=1", ["format", "limit", "z"], ""),
-    ("format=agentapi&format=other", [], "agentapi"),
-])
+@pytest.mark.parametrize(
+    ("query", "fields", "fmt"),
+    [
+        ("format=agentapi", [], "agentapi"),
+        ("format=asciinema", [], "asciinema"),
+        ("", ["format"], ""),
+        ("format=", ["format"], ""),
+        ("format=agentapi&limit=10", ["limit"], "agentapi"),
+        ("limit=10&z=1", ["format", "limit", "z"], ""),
+        ("format=agentapi&format=other", [], "agentapi"),
+    ],
+)
 def test_query_problems_name_each_field(query: str, fields: list[str], fmt: str) -> None:
     problems, found = _query_problems(query)
     assert [field for field, _ in problems] == fields
@@ -71,19 +78,27 @@ def test_missing_messages_is_a_structure_error(body: bytes) -> None:
     assert caught.value.detail == 'Missing required "messages" field.'
 
 
-@pytest.mark.parametrize(("body", "detail"), [
-    (b"", "not valid JSON"),
-    (b"{invalid json", "not valid JSON"),
-    (b"[]", "must be a JSON object, not an array"),
-    (b'"messages"', "must be a JSON object, not a string"),
-    (b'{"messages": {}}', '"messages" must be an array, not an object'),
-    (b'{"messages": [{"id": "0", "content": "", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}', "messages[0].id"),
-    (b'{"messages": [{"id": 0, "role": "agent", "time": "2026-11-25T04:31:04Z"}]}', "messages[0].content"),
-    (b'{"messages": [{"id": 0, "content": "", "role": "agent", "time": "yesterday"}]}', "messages[0].time"),
-    (b'{"messages": [{"id": 0, "content": "", "role": "system", "time": "2026-11-25T04:31:04Z"}]}',
-     'messages[0].role: must be "user" or "agent", got "system"'),
-    (b'{"messages": []}\xff', "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"", "not valid JSON"),
+        (b"{invalid json", "not valid JSON"),
+        (b"[]", "must be a JSON object, not an array"),
+        (b'"messages"', "must be a JSON object, not a string"),
+        (b'{"messages": {}}', '"messages" must be an array, not an object'),
+        (
+            b'{"messages": [{"id": "0", "content": "", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}',
+            "messages[0].id",
+        ),
+        (b'{"messages": [{"id": 0, "role": "agent", "time": "2026-11-25T04:31:04Z"}]}', "messages[0].content"),
+        (b'{"messages": [{"id": 0, "content": "", "role": "agent", "time": "yesterday"}]}', "messages[0].time"),
+        (
+            b'{"messages": [{"id": 0, "content": "", "role": "system", "time": "2026-11-25T04:31:04Z"}]}',
+            'messages[0].role: must be "user" or "agent", got "system"',
+        ),
+        (b'{"messages": []}\xff', "not valid JSON"),
+    ],
+)
 def test_undecodable_bodies_say_why(body: bytes, detail: str) -> None:
     with pytest.raises(PayloadDecodeError) as caught:
         parse_upload(body)
@@ -117,11 +132,15 @@ def test_request_body_decodes_base64_and_caps_before_decoding() -> None:
 
 
 def test_invalid_utf8_and_nul_in_messages_are_replaced_not_refused() -> None:
-    body = b'{"messages": [{"id": 0, "content": "caf\xe9 \\u0000 ok", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}'
+    body = (
+        b'{"messages": [{"id": 0, "content": "caf\xe9 \\u0000 ok", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}'
+    )
     [message] = parse_upload(body)
     assert message.content == "caf\ufffd \ufffd ok"
 
 
 def test_a_lone_surrogate_in_a_text_body_is_replaced() -> None:
-    raw = request_body({"body": '{"messages": [{"id": 0, "content": "\ud800", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}'})
+    raw = request_body(
+        {"body": '{"messages": [{"id": 0, "content": "\ud800", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}'}
+    )
     assert "\ufffd" in parse_upload(raw)[0].content

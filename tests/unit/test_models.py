@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from tasklogs_core.domain.models import AgentMessage, AgentMessages, TaskLogsResponse, LogEntry
+
+from tasklogs_core.domain.models import AgentMessage, AgentMessages, LogEntry, TaskLogsResponse
 
 VALID_TIMES = [
     "2026-11-25T10:00:00Z",
@@ -53,8 +54,11 @@ def test_non_rfc3339_times_are_rejected(value: str) -> None:
 
 def _is_rfc3339(value: str) -> bool:
     """Reference: every field read and checked by the calendar, as RFC 3339 (and Go) define them."""
-    m = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?"
-                     r"(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))", value)
+    m = re.fullmatch(
+        r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?"
+        r"(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))",
+        value,
+    )
     if not m:
         return False
     try:
@@ -79,7 +83,9 @@ def test_the_time_check_agrees_with_reading_every_field(year, month, day, hour, 
     assert accepted == _is_rfc3339(value)
 
 
-@pytest.mark.parametrize("field,value", [("id", "1"), ("id", 1.5), ("id", True), ("content", 5), ("role", None), ("time", 0)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("id", "1"), ("id", 1.5), ("id", True), ("content", 5), ("role", None), ("time", 0)]
+)
 def test_message_fields_are_strictly_typed(field: str, value: object) -> None:
     message = {"id": 1, "content": "x", "role": "agent", "time": "2026-11-25T10:00:00Z", field: value}
     with pytest.raises(ValidationError):
@@ -99,7 +105,10 @@ def test_schema_key_and_unknown_keys_are_ignored() -> None:
 
 def test_response_leaves_out_snapshot_fields_when_live() -> None:
     live = TaskLogsResponse(logs=[LogEntry(id=0, content="a", type="output", time="2026-11-25T10:00:00Z")])
-    assert live.to_ascii_json().decode() == '{"logs":[{"id":0,"content":"a","type":"output","time":"2026-11-25T10:00:00Z"}]}'
+    assert (
+        live.to_ascii_json().decode()
+        == '{"logs":[{"id":0,"content":"a","type":"output","time":"2026-11-25T10:00:00Z"}]}'
+    )
     assert TaskLogsResponse(logs=[], snapshot=True).to_ascii_json().decode() == '{"logs":[],"snapshot":true}'
     assert (
         TaskLogsResponse(logs=[], snapshot=True, snapshot_at="2026-11-25T10:00:00Z").to_ascii_json().decode()

@@ -7,6 +7,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tasklogs_core.domain.models import LogEntry, TaskLogsResponse
 from tasklogs_core.edge.response_size import (
     BODY_LIMIT,
@@ -19,14 +20,26 @@ from tasklogs_core.edge.response_size import (
 
 
 def logs(count: int, content: str) -> TaskLogsResponse:
-    return TaskLogsResponse(logs=[LogEntry(id=i, content=f"{i}:{content}", type="output", time="2026-11-25T04:31:04Z")
-                                  for i in range(count)])
+    return TaskLogsResponse(
+        logs=[
+            LogEntry(id=i, content=f"{i}:{content}", type="output", time="2026-11-25T04:31:04Z") for i in range(count)
+        ]
+    )
 
 
 def lambda_result_size(body: str, headers: dict) -> int:
     """The handler result as the Lambda runtime serialises it."""
-    return len(json.dumps({"statusCode": 200, "headers": {"Content-Type": "application/json", **headers},
-                           "body": body, "isBase64Encoded": False, "cookies": []}))
+    return len(
+        json.dumps(
+            {
+                "statusCode": 200,
+                "headers": {"Content-Type": "application/json", **headers},
+                "body": body,
+                "isBase64Encoded": False,
+                "cookies": [],
+            }
+        )
+    )
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8")))
@@ -34,15 +47,27 @@ def test_escaped_size_is_what_json_dumps_makes(text: str) -> None:
     assert escaped_size(text.encode()) == len(json.dumps(text))
 
 
-@pytest.mark.parametrize("text", ["", "plain", '"\\\b\f\n\r\t', "\x00\x01\x1f\x7f", "é€😀", "日本語", "\x80\u07ff\u0800\uffff\U00010000"])
+@pytest.mark.parametrize(
+    "text", ["", "plain", '"\\\b\f\n\r\t', "\x00\x01\x1f\x7f", "é€😀", "日本語", "\x80\u07ff\u0800\uffff\U00010000"]
+)
 def test_escaped_size_for_each_kind_of_character(text: str) -> None:
     assert escaped_size(text.encode()) == len(json.dumps(text))
 
 
-@pytest.mark.parametrize(("header", "ok"), [
-    ("gzip", True), ("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.8", True), ("*", True),
-    ("gzip;q=0", False), ("identity", False), ("", False), (None, False), ("gzip;q=x", False),
-])
+@pytest.mark.parametrize(
+    ("header", "ok"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("*", True),
+        ("gzip;q=0", False),
+        ("identity", False),
+        ("", False),
+        (None, False),
+        ("gzip;q=x", False),
+    ],
+)
 def test_accept_encoding(header: str | None, ok: bool) -> None:
     assert accepts_gzip(header) is ok
 
@@ -50,10 +75,17 @@ def test_accept_encoding(header: str | None, ok: bool) -> None:
 def test_small_responses_go_as_they_are() -> None:
     response = logs(3, "hello")
     fitted = fit_logs_response(response, gzip_ok=True)
-    assert (fitted.text(), fitted.is_base64, fitted.headers, fitted.omitted_entries) == (response.to_ascii_json().decode(), False, {}, 0)
+    assert (fitted.text(), fitted.is_base64, fitted.headers, fitted.omitted_entries) == (
+        response.to_ascii_json().decode(),
+        False,
+        {},
+        0,
+    )
 
 
-@pytest.mark.parametrize("content", ["x" * 100_000, '"quoted" \\ ' * 10_000, "日本語のテキスト" * 12_000, "😀" * 40_000])
+@pytest.mark.parametrize(
+    "content", ["x" * 100_000, '"quoted" \\ ' * 10_000, "日本語のテキスト" * 12_000, "😀" * 40_000]
+)
 def test_without_gzip_the_newest_entries_that_fit_are_kept(content: str) -> None:
     response = logs(100, content)
     assert escaped_size(response.to_ascii_json()) > LAMBDA_RESPONSE_LIMIT
@@ -63,7 +95,7 @@ def test_without_gzip_the_newest_entries_that_fit_are_kept(content: str) -> None
     assert fitted.headers == {OMITTED_HEADER: str(100 - len(kept))}
     assert lambda_result_size(fitted.text(), fitted.headers) <= LAMBDA_RESPONSE_LIMIT
     # ...and as many as fit: one more would not.
-    one_more = logs(100, content).model_copy(update={"logs": response.logs[100 - len(kept) - 1:]}).to_ascii_json()
+    one_more = logs(100, content).model_copy(update={"logs": response.logs[100 - len(kept) - 1 :]}).to_ascii_json()
     assert escaped_size(one_more) > BODY_LIMIT
 
 

@@ -1,6 +1,7 @@
 """Contract §3: status derivation, one row per branch of the table."""
 
 import pytest
+
 from tasklogs_core.domain.models import TaskItem
 from tasklogs_core.domain.status import TaskStatus, derive_status
 

@@ -4,14 +4,14 @@
 import json
 
 import pytest
-from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, TaskItem
-from tasklogs_core.use_cases.pause_capture import TRUNCATION_MARKER, fit_within, is_pause_start
-from tasklogs_core.use_cases.snapshot_cleanup import task_deleted
-from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES
-from tasklogs_core.adapters.stream_records import task_change
 
 from devstack.runtime.streams import matches, passes_filters
 from devstack.runtime.template_resources import stream_mappings
+from tasklogs_core.adapters.stream_records import task_change
+from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES
+from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, TaskItem
+from tasklogs_core.use_cases.pause_capture import TRUNCATION_MARKER, fit_within, is_pause_start
+from tasklogs_core.use_cases.snapshot_cleanup import task_deleted
 
 RUNNING = {"build_transition": "start", "build_job_status": "succeeded"}
 
@@ -26,35 +26,61 @@ def message(i: int, content: str = "x", role: str = "agent") -> AgentMessage:
 
 # ---------------------------------------------------------------- pause starts
 
-@pytest.mark.parametrize(("old", "new", "starts"), [
-    (RUNNING, {"build_transition": "stop", "build_job_status": "pending"}, True),
-    (RUNNING, {"build_transition": "stop", "build_job_status": "running"}, True),
-    ({"build_transition": "stop", "build_job_status": "pending"}, {"build_transition": "stop", "build_job_status": "running"}, False),
-    ({"build_transition": "stop", "build_job_status": "running"}, {"build_transition": "stop", "build_job_status": "succeeded"}, False),
-    (RUNNING, {"build_transition": "stop", "build_job_status": "succeeded"}, False),
-    (RUNNING, {"build_transition": "delete", "build_job_status": "running"}, False),
-    (RUNNING, {"build_transition": "stop", "build_job_status": "running", "deleted_at": "2026-11-25T00:00:00Z"}, False),
-    (None, {"build_transition": "stop", "build_job_status": "running"}, True),
-])
+
+@pytest.mark.parametrize(
+    ("old", "new", "starts"),
+    [
+        (RUNNING, {"build_transition": "stop", "build_job_status": "pending"}, True),
+        (RUNNING, {"build_transition": "stop", "build_job_status": "running"}, True),
+        (
+            {"build_transition": "stop", "build_job_status": "pending"},
+            {"build_transition": "stop", "build_job_status": "running"},
+            False,
+        ),
+        (
+            {"build_transition": "stop", "build_job_status": "running"},
+            {"build_transition": "stop", "build_job_status": "succeeded"},
+            False,
+        ),
+        (RUNNING, {"build_transition": "stop", "build_job_status": "succeeded"}, False),
+        (RUNNING, {"build_transition": "delete", "build_job_status": "running"}, False),
+        (
+            RUNNING,
+            {"build_transition": "stop", "build_job_status": "running", "deleted_at": "2026-11-25T00:00:00Z"},
+            False,
+        ),
+        (None, {"build_transition": "stop", "build_job_status": "running"}, True),
+    ],
+)
 def test_pause_start_is_the_turn_to_stop(old: dict | None, new: dict, starts: bool) -> None:
     assert is_pause_start(item(**old) if old is not None else None, item(**new)) is starts
 
 
 # ---------------------------------------------------------------- deletions
 
-@pytest.mark.parametrize(("event", "old", "new", "deleted"), [
-    ("REMOVE", {}, None, True),
-    ("REMOVE", {"deleted_at": "2026-11-25T00:00:00Z"}, None, True),
-    ("MODIFY", {}, {"deleted_at": "2026-11-25T00:00:00Z"}, True),
-    ("INSERT", None, {"deleted_at": "2026-11-25T00:00:00Z"}, True),
-    ("MODIFY", {"deleted_at": "2026-11-25T00:00:00Z"}, {"deleted_at": "2026-11-25T00:00:00Z", "name": "x"}, False),
-    ("MODIFY", {}, {"name": "renamed"}, False),
-])
-def test_deletion_is_removal_or_gaining_deleted_at(event: str, old: dict | None, new: dict | None, deleted: bool) -> None:
-    assert task_deleted(event, item(**old) if old is not None else None, item(**new) if new is not None else None) is deleted
+
+@pytest.mark.parametrize(
+    ("event", "old", "new", "deleted"),
+    [
+        ("REMOVE", {}, None, True),
+        ("REMOVE", {"deleted_at": "2026-11-25T00:00:00Z"}, None, True),
+        ("MODIFY", {}, {"deleted_at": "2026-11-25T00:00:00Z"}, True),
+        ("INSERT", None, {"deleted_at": "2026-11-25T00:00:00Z"}, True),
+        ("MODIFY", {"deleted_at": "2026-11-25T00:00:00Z"}, {"deleted_at": "2026-11-25T00:00:00Z", "name": "x"}, False),
+        ("MODIFY", {}, {"name": "renamed"}, False),
+    ],
+)
+def test_deletion_is_removal_or_gaining_deleted_at(
+    event: str, old: dict | None, new: dict | None, deleted: bool
+) -> None:
+    assert (
+        task_deleted(event, item(**old) if old is not None else None, item(**new) if new is not None else None)
+        is deleted
+    )
 
 
 # ---------------------------------------------------------------- fitting a capture into 64 KiB
+
 
 def envelope_size(messages: list[AgentMessage]) -> int:
     return len(SnapshotEnvelope.of(messages).to_bytes())
@@ -97,8 +123,13 @@ def test_exactly_the_cap_fits() -> None:
 
 # ---------------------------------------------------------------- stream records and the template's filters
 
+
 def record(event: str, old: dict | None, new: dict | None) -> dict:
-    dynamodb: dict = {"Keys": {"task_id": {"S": "t1"}}, "ApproximateCreationDateTime": 1795581548, "SequenceNumber": "1"}
+    dynamodb: dict = {
+        "Keys": {"task_id": {"S": "t1"}},
+        "ApproximateCreationDateTime": 1795581548,
+        "SequenceNumber": "1",
+    }
     if old is not None:
         dynamodb["OldImage"] = {k: {"S": v} for k, v in {"task_id": "t1", **old}.items()}
     if new is not None:
@@ -117,19 +148,26 @@ MAPPINGS = {mapping.function: mapping for mapping in stream_mappings()}
 STOPPING = {"build_transition": "stop", "build_job_status": "running"}
 
 
-@pytest.mark.parametrize(("function", "rec", "delivered"), [
-    ("PauseCaptureFunction", record("MODIFY", RUNNING, STOPPING), True),
-    ("PauseCaptureFunction", record("MODIFY", RUNNING, {"build_transition": "stop", "build_job_status": "pending"}), True),
-    ("PauseCaptureFunction", record("MODIFY", STOPPING, {**STOPPING, "build_job_status": "succeeded"}), False),
-    ("PauseCaptureFunction", record("MODIFY", {}, RUNNING), False),
-    ("PauseCaptureFunction", record("INSERT", None, STOPPING), False),
-    ("PauseCaptureFunction", record("REMOVE", STOPPING, None), False),
-    ("SnapshotCleanupFunction", record("REMOVE", RUNNING, None), True),
-    ("SnapshotCleanupFunction", record("MODIFY", RUNNING, {**RUNNING, "deleted_at": "2026-11-25T00:00:00Z"}), True),
-    ("SnapshotCleanupFunction", record("INSERT", None, {"deleted_at": "2026-11-25T00:00:00Z"}), True),
-    ("SnapshotCleanupFunction", record("MODIFY", RUNNING, STOPPING), False),
-    ("SnapshotCleanupFunction", record("INSERT", None, RUNNING), False),
-])
+@pytest.mark.parametrize(
+    ("function", "rec", "delivered"),
+    [
+        ("PauseCaptureFunction", record("MODIFY", RUNNING, STOPPING), True),
+        (
+            "PauseCaptureFunction",
+            record("MODIFY", RUNNING, {"build_transition": "stop", "build_job_status": "pending"}),
+            True,
+        ),
+        ("PauseCaptureFunction", record("MODIFY", STOPPING, {**STOPPING, "build_job_status": "succeeded"}), False),
+        ("PauseCaptureFunction", record("MODIFY", {}, RUNNING), False),
+        ("PauseCaptureFunction", record("INSERT", None, STOPPING), False),
+        ("PauseCaptureFunction", record("REMOVE", STOPPING, None), False),
+        ("SnapshotCleanupFunction", record("REMOVE", RUNNING, None), True),
+        ("SnapshotCleanupFunction", record("MODIFY", RUNNING, {**RUNNING, "deleted_at": "2026-11-25T00:00:00Z"}), True),
+        ("SnapshotCleanupFunction", record("INSERT", None, {"deleted_at": "2026-11-25T00:00:00Z"}), True),
+        ("SnapshotCleanupFunction", record("MODIFY", RUNNING, STOPPING), False),
+        ("SnapshotCleanupFunction", record("INSERT", None, RUNNING), False),
+    ],
+)
 def test_template_filters_deliver_only_what_the_function_acts_on(function: str, rec: dict, delivered: bool) -> None:
     assert passes_filters(MAPPINGS[function], rec) is delivered
 
@@ -141,7 +179,7 @@ def test_filter_matching_rules() -> None:
     assert matches({"a": {"S": [{"exists": True}]}}, {"a": {"S": ""}})
     assert not matches({"a": {"S": [{"exists": True}]}}, {"b": {"S": ""}})
     assert matches({"a": [{"exists": False}]}, {})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unsupported filter pattern"):
         matches({"a": "x"}, {"a": "x"})
 
 

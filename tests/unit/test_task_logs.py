@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from tasklogs_core.domain import errors
 from tasklogs_core.domain.models import RelayedMessage
 from tasklogs_core.use_cases.task_logs import UnknownRole, decode_snapshot, to_log_entries
@@ -23,7 +24,11 @@ def envelope(messages: object, fmt: object = "agentapi") -> bytes:
 
 
 def test_roles_map_to_types_keeping_order_and_content() -> None:
-    messages = [relayed(message(0, "agent", "  hi\n")), relayed(message(7, "user", "ü")), relayed(message(3, "agent", ""))]
+    messages = [
+        relayed(message(0, "agent", "  hi\n")),
+        relayed(message(7, "user", "ü")),
+        relayed(message(3, "agent", "")),
+    ]
     assert [entry.model_dump(mode="json") for entry in to_log_entries(messages)] == [
         {"id": 0, "content": "  hi\n", "type": "output", "time": T},
         {"id": 7, "content": "ü", "type": "input", "time": T},
@@ -48,9 +53,18 @@ def test_snapshot_with_no_messages_is_empty() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"not json", b'{"format": "agentapi", "data": {"messages": [', b"[]", b'"agentapi"',
-     b'{"format": "agentapi"}', b'{"format": "agentapi", "data": "not an object"}', b'{"format": "agentapi", "data": []}',
-     b'{"format": 5, "data": {}}', b'\xff\xfe'],
+    [
+        b"",
+        b"not json",
+        b'{"format": "agentapi", "data": {"messages": [',
+        b"[]",
+        b'"agentapi"',
+        b'{"format": "agentapi"}',
+        b'{"format": "agentapi", "data": "not an object"}',
+        b'{"format": "agentapi", "data": []}',
+        b'{"format": 5, "data": {}}',
+        b"\xff\xfe",
+    ],
 )
 def test_undecodable_snapshots(raw: bytes) -> None:
     with pytest.raises(errors.SnapshotDecodeError):
@@ -66,8 +80,15 @@ def test_other_formats_are_unsupported(fmt: str) -> None:
 
 @pytest.mark.parametrize(
     "messages",
-    [None, "x", [message(0, "system")], [{"id": 0, "content": "x", "role": "agent"}], [{**message(0, "agent"), "id": "0"}],
-     [{**message(0, "agent"), "time": "now"}], [5]],
+    [
+        None,
+        "x",
+        [message(0, "system")],
+        [{"id": 0, "content": "x", "role": "agent"}],
+        [{**message(0, "agent"), "id": "0"}],
+        [{**message(0, "agent"), "time": "now"}],
+        [5],
+    ],
 )
 def test_bad_snapshot_messages(messages: object) -> None:
     with pytest.raises(errors.InvalidSnapshotData):

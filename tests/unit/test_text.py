@@ -15,21 +15,51 @@ from tasklogs_core.domain.text import clean_text, parse_uuid, well_formed
 CANONICAL = "7a5c0000-0000-4000-8000-00000000ab0f"
 
 
-@pytest.mark.parametrize("text", [CANONICAL, CANONICAL.upper(), "{" + CANONICAL + "}", "urn:uuid:" + CANONICAL,
-                                  "URN:UUID:" + CANONICAL.upper(), "UrN:uUiD:" + CANONICAL, CANONICAL.replace("-", ""),
-                                  "{" + CANONICAL.upper() + "}"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        CANONICAL,
+        CANONICAL.upper(),
+        "{" + CANONICAL + "}",
+        "urn:uuid:" + CANONICAL,
+        "URN:UUID:" + CANONICAL.upper(),
+        "UrN:uUiD:" + CANONICAL,
+        CANONICAL.replace("-", ""),
+        "{" + CANONICAL.upper() + "}",
+    ],
+)
 def test_the_forms_go_accepts(text: str) -> None:
     assert parse_uuid(text) == CANONICAL
 
 
-@pytest.mark.parametrize("text", [
-    "{{" + CANONICAL + "}}", "uuid:" + CANONICAL, "urn:" + CANONICAL, "urn:uuid:" + CANONICAL.replace("-", ""),
-    "{" + CANONICAL.replace("-", "") + "}", "(" + CANONICAL + ")", "{" + CANONICAL, CANONICAL + "}",
-    CANONICAL.replace("-", "")[:12] + "-" + CANONICAL.replace("-", "")[12:], "7a5c-0000" + CANONICAL[9:],
-    CANONICAL.replace("a", "\uff41"), CANONICAL.replace("0", "\uff10"), CANONICAL.replace("0", "\u0660"),
-    CANONICAL[:-1], CANONICAL + "0", " " + CANONICAL, CANONICAL + "\n", CANONICAL.replace("-", "_"),
-    "g" + CANONICAL[1:], "", "me", "urn:uuid:" + CANONICAL + "}", "{urn:uuid:" + CANONICAL + "}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{" + CANONICAL + "}}",
+        "uuid:" + CANONICAL,
+        "urn:" + CANONICAL,
+        "urn:uuid:" + CANONICAL.replace("-", ""),
+        "{" + CANONICAL.replace("-", "") + "}",
+        "(" + CANONICAL + ")",
+        "{" + CANONICAL,
+        CANONICAL + "}",
+        CANONICAL.replace("-", "")[:12] + "-" + CANONICAL.replace("-", "")[12:],
+        "7a5c-0000" + CANONICAL[9:],
+        CANONICAL.replace("a", "\uff41"),
+        CANONICAL.replace("0", "\uff10"),
+        CANONICAL.replace("0", "\u0660"),
+        CANONICAL[:-1],
+        CANONICAL + "0",
+        " " + CANONICAL,
+        CANONICAL + "\n",
+        CANONICAL.replace("-", "_"),
+        "g" + CANONICAL[1:],
+        "",
+        "me",
+        "urn:uuid:" + CANONICAL + "}",
+        "{urn:uuid:" + CANONICAL + "}",
+    ],
+)
 def test_everything_else_is_not_a_uuid(text: str) -> None:
     # Python's uuid.UUID takes most of these; Go's uuid.Parse (and so Coder) takes none.
     assert parse_uuid(text) is None

@@ -7,15 +7,18 @@ hold the Lambda past it: httpx's own timeouts are per operation, not per request
 import ipaddress
 import json
 import socket
+import ssl
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+from httpcore._backends.base import SOCKET_OPTION
 from pydantic import ValidationError
 
 from tasklogs_core.adapters.address_policy import AddressPolicy
@@ -61,11 +64,13 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # noqa: ANN001
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
         inner = self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout, httpcore.ConnectTimeout))
         return _DeadlineStream(inner)
 
-    def get_extra_info(self, info: str):  # noqa: ANN201
+    def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
@@ -75,7 +80,7 @@ class _DeadlineStream(httpcore.NetworkStream):
 _resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentapi-dns")
 
 
-def _resolve(host: str, port: int, timeout: float) -> list[tuple]:
+def _resolve(host: str, port: int, timeout: float) -> list[tuple[Any, ...]]:
     lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
         return lookup.result(timeout=timeout)
@@ -91,7 +96,14 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner = httpcore.SyncBackend()
         self._policy = policy
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ANN001
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
         # Connect to the checked address itself, so DNS cannot answer differently in between.
         address = self._permitted_address(host, port, timeout)
         stream = self._inner.connect_tcp(
@@ -114,7 +126,9 @@ class _DeadlineBackend(httpcore.NetworkBackend):
             refusals.append(refusal)
         raise TaskAppUrlNotConfigured(f"The task's AgentAPI address is not allowed: {'; '.join(refusals)}.")
 
-    def connect_unix_socket(self, path, timeout=None, socket_options=None):  # noqa: ANN001
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[SOCKET_OPTION] | None = None
+    ) -> httpcore.NetworkStream:
         stream = self._inner.connect_unix_socket(path, _clamp(timeout, httpcore.ConnectTimeout), socket_options)
         return _DeadlineStream(stream)
 
@@ -128,7 +142,10 @@ class _DeadlineTransport(httpx.HTTPTransport):
         # httpx exposes no network-backend option; the pool it would build is replaced by an
         # identical one over the deadline backend (covered by the slow-agent tests).
         self._pool = httpcore.ConnectionPool(
-            network_backend=_DeadlineBackend(policy), max_connections=10, max_keepalive_connections=10, keepalive_expiry=30
+            network_backend=_DeadlineBackend(policy),
+            max_connections=10,
+            max_keepalive_connections=10,
+            keepalive_expiry=30,
         )
 
 
@@ -203,7 +220,13 @@ class AgentApiClient:
             follow_redirects=False,
         )
 
-    def get_messages(self, agentapi_url: str | None, deadline: float, shape: type[Messages] = AgentMessages) -> Messages:
+    @overload
+    def get_messages(self, agentapi_url: str | None, deadline: float) -> AgentMessages: ...
+
+    @overload
+    def get_messages(self, agentapi_url: str | None, deadline: float, shape: type[Messages]) -> Messages: ...
+
+    def get_messages(self, agentapi_url: str | None, deadline: float, shape: type[Any] = AgentMessages) -> Any:
         """The agent's conversation; `deadline` is a time.monotonic() value. `shape` is AgentMessages
         for code that works on the text, RelayedMessages for code that passes it on."""
         url = messages_url(agentapi_url)

@@ -1,8 +1,19 @@
 """AWS and HTTP clients, each created once per container and only when a path first needs it."""
 
+from __future__ import annotations
+
 from functools import cache
+from typing import TYPE_CHECKING
 
 from tasklogs_core.adapters.settings import get_settings
+
+if TYPE_CHECKING:  # imported at run time only by the path that makes the client
+    from boto3.session import Session
+    from botocore.config import Config
+
+    from tasklogs_core.adapters.agentapi_client import AgentApiClient
+    from tasklogs_core.adapters.snapshot_store import SnapshotStore
+    from tasklogs_core.adapters.task_repository import TaskRepository
 
 # X-Ray patches, at init, only what every function uses. Powertools' default patches every library
 # it can import (httpx, sqlite3, http.client, ...), importing them all on every cold start; httpx is
@@ -10,44 +21,49 @@ from tasklogs_core.adapters.settings import get_settings
 TRACED_AT_INIT = ["botocore"]
 
 # Per attempt: bounded sockets; per call: three attempts in all; per invocation: deadlines.py.
-_AWS_CLIENT_CONFIG = {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "total_max_attempts": 3}}
+_CONNECT_TIMEOUT_SECONDS, _READ_TIMEOUT_SECONDS, _ATTEMPTS = 2, 3, 3
 
 
 @cache
-def _aws_session():  # noqa: ANN202
+def _aws_session() -> Session:
     import boto3
-
-    # One per container: its clients share the endpoint data and models it has loaded, so the
-    # second client (S3 after DynamoDB) costs about a third of the first.
-    return boto3.session.Session()
-
-
-def _aws_client(service: str):  # noqa: ANN202
-    from botocore.config import Config
 
     from tasklogs_core.adapters.deadlines import refuse_after_deadline
 
-    client = _aws_session().client(service, config=Config(**_AWS_CLIENT_CONFIG))
-    client.meta.events.register("before-send", refuse_after_deadline)
-    return client
+    # One per container: its clients share the endpoint data and models it has loaded, so the
+    # second client (S3 after DynamoDB) costs about a third of the first. Each client made from it
+    # checks the invocation's deadline before every attempt.
+    session = boto3.session.Session()
+    session.events.register("before-send", refuse_after_deadline)
+    return session
+
+
+def _aws_config() -> Config:
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=_READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": _ATTEMPTS},
+    )
 
 
 @cache
-def task_repository():  # noqa: ANN201
+def task_repository() -> TaskRepository:
     from tasklogs_core.adapters.task_repository import TaskRepository
 
-    return TaskRepository(_aws_client("dynamodb"), get_settings().tasks_table_name)
+    return TaskRepository(_aws_session().client("dynamodb", config=_aws_config()), get_settings().tasks_table_name)
 
 
 @cache
-def snapshot_store():  # noqa: ANN201
+def snapshot_store() -> SnapshotStore:
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
 
-    return SnapshotStore(_aws_client("s3"), get_settings().snapshots_bucket_name)
+    return SnapshotStore(_aws_session().client("s3", config=_aws_config()), get_settings().snapshots_bucket_name)
 
 
 @cache
-def agentapi_client():  # noqa: ANN201
+def agentapi_client() -> AgentApiClient:
     from aws_lambda_powertools import Tracer
 
     from tasklogs_core.adapters.address_policy import AddressPolicy

@@ -19,6 +19,7 @@ from tasklogs_core.adapters.settings import Settings, get_settings
 # One attempt in flight (connect 2 s + read 3 s, see clients) plus time to answer.
 AWS_DEADLINE_MARGIN_SECONDS = 6.0
 
+
 class AwsDeadlineExceeded(BotoCoreError):
     """Not one of the errors botocore retries: the call ends here, the stores turn it into a 5xx."""
 

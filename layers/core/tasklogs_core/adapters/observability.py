@@ -2,18 +2,26 @@
 the decorator stack each kind of handler wears (HTTP or stream), the invocation's AWS deadline
 included. Handlers import what they need from here and make none of their own."""
 
+from __future__ import annotations
+
 import json
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from tasklogs_core.adapters.deadlines import invocation_deadline
 from tasklogs_core.adapters.clients import TRACED_AT_INIT
+from tasklogs_core.adapters.deadlines import invocation_deadline
 from tasklogs_core.domain.text import well_formed
 
-LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+if TYPE_CHECKING:  # loaded at run time only by the functions that use them
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+HttpHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+StreamHandler = Callable[[dict[str, Any], "LambdaContext"], "PartialItemFailureResponse"]
 
 
 def _log_line(record: dict[str, Any]) -> str:
@@ -31,7 +39,7 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Task
 tracer = Tracer(patch_modules=TRACED_AT_INIT)
 
 
-def http_handler(app: Any, *, capture_response: bool = True) -> LambdaHandler:
+def http_handler(app: APIGatewayHttpResolver, *, capture_response: bool = True) -> HttpHandler:
     """The entry point of an HTTP function serving `app` (an APIGatewayHttpResolver): JSON logs with
     API Gateway's request id as the correlation id, a trace (without the response when
     `capture_response` is false), metrics flushed, and the invocation's AWS deadline."""
@@ -40,14 +48,14 @@ def http_handler(app: Any, *, capture_response: bool = True) -> LambdaHandler:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=capture_response)
     @metrics.log_metrics
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         with invocation_deadline(context):
             return app.resolve(event, context)
 
-    return lambda_handler
+    return cast("HttpHandler", lambda_handler)  # Powertools' decorators are untyped
 
 
-def stream_handler(record_handler: Callable[..., None]) -> LambdaHandler:
+def stream_handler(record_handler: Callable[..., None]) -> StreamHandler:
     """The entry point of a DynamoDB stream function: each record through `record_handler`, a failed one
     reported as such (ReportBatchItemFailures) for the event source mapping to retry, a bounded number
     of times, then to park in the failure queue."""
@@ -58,9 +66,10 @@ def stream_handler(record_handler: Callable[..., None]) -> LambdaHandler:
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler
     @metrics.log_metrics
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         with invocation_deadline(context):
-            return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                            context=context)
+            return process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
 
-    return lambda_handler
+    return cast("StreamHandler", lambda_handler)  # Powertools' decorators are untyped

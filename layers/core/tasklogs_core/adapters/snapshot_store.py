@@ -1,11 +1,16 @@
 """Snapshot objects in S3 (contract §4). SDK errors become domain errors."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tasklogs_core.domain.errors import SnapshotFetchError, SnapshotStoreError
 
+if TYPE_CHECKING:  # type stubs, for checking only
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 # 1,000 rounds of 1,000: a million versions, far beyond what uploads every few minutes could leave.
 _MAX_DELETE_ROUNDS = 1000
@@ -16,17 +21,19 @@ def snapshot_key(task_id: str) -> str:
 
 
 class SnapshotStore:
-    def __init__(self, s3_client: Any, bucket: str) -> None:
+    def __init__(self, s3_client: S3Client, bucket: str) -> None:
         self._s3 = s3_client
         self._bucket = bucket
 
     def read(self, task_id: str, version_id: str | None = None) -> bytes:
         """The snapshot body; `version_id` pins the exact upload the task item points at."""
-        request: dict[str, str] = {"Bucket": self._bucket, "Key": snapshot_key(task_id)}
-        if version_id:
-            request["VersionId"] = version_id
+        key = snapshot_key(task_id)
         try:
-            return self._s3.get_object(**request)["Body"].read()
+            if version_id:
+                answer = self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=version_id)
+            else:
+                answer = self._s3.get_object(Bucket=self._bucket, Key=key)
+            return answer["Body"].read()
         except (ClientError, BotoCoreError) as exc:
             # The AWS error code is logged from the chained cause, never shown to the caller.
             raise SnapshotFetchError("The snapshot object could not be read.") from exc
@@ -64,8 +71,11 @@ class SnapshotStore:
             for _ in range(_MAX_DELETE_ROUNDS):
                 page = self._s3.list_object_versions(Bucket=self._bucket, Prefix=key, MaxKeys=page_size)
                 # At most 1,000 a page, which is DeleteObjects' limit too.
-                doomed = [{"Key": key, "VersionId": entry["VersionId"]}
-                          for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])] if entry["Key"] == key]
+                doomed: list[ObjectIdentifierTypeDef] = [
+                    {"Key": key, "VersionId": entry["VersionId"]}
+                    for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                    if entry["Key"] == key
+                ]
                 if not doomed:
                     return removed
                 answer = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from tasklogs_core.domain.models import TaskItem, utc_now_rfc3339, utc_rfc3339
 from tasklogs_core.adapters.task_repository import item_from_dynamodb
+from tasklogs_core.domain.models import TaskItem, utc_now_rfc3339, utc_rfc3339
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def task_change(record: Mapping[str, Any]) -> TaskChange:
     old, new = dynamodb.get("OldImage"), dynamodb.get("NewImage")
     created = dynamodb.get("ApproximateCreationDateTime")
     # Whole seconds in real events: only logged, never compared with a snapshot's microsecond time.
-    changed_at = utc_rfc3339(datetime.fromtimestamp(float(created), timezone.utc)) if created else utc_now_rfc3339()
+    changed_at = utc_rfc3339(datetime.fromtimestamp(float(created), UTC)) if created else utc_now_rfc3339()
     return TaskChange(
         event_name=record.get("eventName", ""),
         old=item_from_dynamodb(old) if old else None,

@@ -4,17 +4,23 @@ This service writes only its own attributes, `snapshot_at` and `snapshot_version
 one conditional update, so no other writer's attribute is ever read-modify-written.
 """
 
+from __future__ import annotations
+
 import enum
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tasklogs_core.domain.errors import SnapshotStoreError, StorageError
 from tasklogs_core.domain.models import TaskItem
 
+if TYPE_CHECKING:  # type stubs, for checking only
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 # The indexes this code queries; template.yaml defines them and tests/template checks they agree.
 OWNER_ID_NAME_INDEX = "owner_id-name-index"
-AGENT_TOKEN_INDEX = "agent_token_sha256-index"
+AGENT_TOKEN_INDEX = "agent_token_sha256-index"  # noqa: S105 - an index name, not a secret
 
 
 # DynamoDB refuses a key value outside these sizes (UTF-8 bytes) with a ValidationException, in a
@@ -32,7 +38,7 @@ class PointerUpdate(enum.Enum):
     TASK_GONE = "task_gone"  # missing, deleted, or (for uploads) no longer this agent's task
 
 
-def item_from_dynamodb(item: dict[str, dict[str, Any]]) -> TaskItem:
+def item_from_dynamodb(item: Mapping[str, Mapping[str, Any]]) -> TaskItem:
     # Every attribute of the contract is a string, so the low-level client's {"S": ...} is all we
     # need; it is much cheaper to create and call than the boto3 resource layer.
     return TaskItem.model_validate({name: value["S"] for name, value in item.items() if "S" in value})
@@ -40,19 +46,17 @@ def item_from_dynamodb(item: dict[str, dict[str, Any]]) -> TaskItem:
 
 def _fits_key(value: str, max_bytes: int) -> bool:
     # Characters take 1-4 bytes: only a string near the limit needs encoding to tell.
-    return 0 < len(value) and (len(value) * 4 <= max_bytes or len(value.encode()) <= max_bytes)
+    return len(value) > 0 and (len(value) * 4 <= max_bytes or len(value.encode()) <= max_bytes)
 
 
 class TaskRepository:
-    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+    def __init__(self, dynamodb_client: DynamoDBClient, table_name: str) -> None:
         self._client = dynamodb_client
         self._table = table_name
 
     def get(self, task_id: str) -> TaskItem | None:
         try:
-            answer = self._client.get_item(
-                TableName=self._table, Key={"task_id": {"S": task_id}}, ConsistentRead=True
-            )
+            answer = self._client.get_item(TableName=self._table, Key={"task_id": {"S": task_id}}, ConsistentRead=True)
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"GetItem failed: {type(exc).__name__}") from exc
         item = answer.get("Item")
@@ -133,7 +137,7 @@ class TaskRepository:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise SnapshotStoreError(f"UpdateItem failed: {type(exc).__name__}") from exc
-            old = exc.response.get("Item")
+            old = cast("Mapping[str, Mapping[str, Any]] | None", exc.response.get("Item"))
             current = item_from_dynamodb(old) if old else None
             if current is None or current.is_deleted:
                 return PointerUpdate.TASK_GONE

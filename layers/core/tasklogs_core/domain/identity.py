@@ -16,7 +16,9 @@ def caller_from_claims(claims: Mapping[str, Any] | None, username_claim: str) ->
     if not isinstance(subject, str) or not subject.strip() or well_formed(subject) != subject:
         raise Unauthenticated("the JWT has no usable subject")
     username = claims.get(username_claim)
-    return Caller(user_id=normalised_subject(subject), username=well_formed(username) if isinstance(username, str) else "")
+    return Caller(
+        user_id=normalised_subject(subject), username=well_formed(username) if isinstance(username, str) else ""
+    )
 
 
 def normalised_subject(subject: str) -> str:

@@ -1,7 +1,7 @@
 """The contract's wire shapes (contract §1, §4, §5) and the DynamoDB task item (§3)."""
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -46,11 +46,11 @@ Rfc3339 = Annotated[StrictStr, AfterValidator(_check_rfc3339)]
 def utc_rfc3339(moment: datetime) -> str:
     """Fixed-width UTC form (`2026-11-25T04:31:04.123456Z`): strings of this form sort in time order,
     which the conditional snapshot writes rely on (DynamoDB compares strings)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def utc_now_rfc3339() -> str:
-    return utc_rfc3339(datetime.now(timezone.utc))
+    return utc_rfc3339(datetime.now(UTC))
 
 
 def _whole_number(value: object) -> object:
@@ -121,7 +121,7 @@ class StoredMessage(BaseModel):
 
     @classmethod
     def of(cls, message: AgentMessage) -> "StoredMessage":
-        return cls(id=message.id, content=message.content, role=message.role, time=message.time)  # type: ignore[arg-type]
+        return cls(id=message.id, content=message.content, role=message.role, time=message.time)
 
 
 class SnapshotData(BaseModel):

@@ -11,9 +11,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # more (prefixes anywhere, hyphens anywhere, other scripts' digits), so it is never used for input.
 _HEX = "[0-9a-fA-F]"
 _HYPHENATED = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
-_GO_UUID = re.compile(
-    rf"(?i:urn:uuid:)?(?P<a>{_HYPHENATED})|\{{(?P<b>{_HYPHENATED})\}}|(?P<c>{_HEX}{{32}})"
-)
+_GO_UUID = re.compile(rf"(?i:urn:uuid:)?(?P<a>{_HYPHENATED})|\{{(?P<b>{_HYPHENATED})\}}|(?P<c>{_HEX}{{32}})")
 
 
 def well_formed(value: str) -> str:

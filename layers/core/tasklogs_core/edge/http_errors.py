@@ -63,7 +63,7 @@ def error_response(exc: errors.TaskLogsError) -> tuple[int, ErrorBody]:
     return 500, ErrorBody(message=INTERNAL_ERROR)
 
 
-def json_response(status: int, body: str) -> Response:
+def json_response(status: int, body: str) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
@@ -71,20 +71,23 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger, metrics:
     """The exception handlers every HTTP function installs: each error leaves in the contract's shape."""
 
     @app.exception_handler(errors.TaskLogsError)
-    def handle_domain_error(exc: errors.TaskLogsError) -> Response:
+    def handle_domain_error(exc: errors.TaskLogsError) -> Response[str]:
         status, body = error_response(exc)
         cause = type(exc.__cause__).__name__ if exc.__cause__ else None
         log = logger.warning if status < 500 else logger.error
-        log(body.message, extra={"error": type(exc).__name__, "status_code": status, "detail": exc.detail, "cause": cause})
+        log(
+            body.message,
+            extra={"error": type(exc).__name__, "status_code": status, "detail": exc.detail, "cause": cause},
+        )
         metrics.add_metric(name=f"Http{status // 100}xx", unit=MetricUnit.Count, value=1)
         return json_response(status, body.to_json())
 
     @app.exception_handler(Exception)
-    def handle_bug(exc: Exception) -> Response:
+    def handle_bug(_exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
         metrics.add_metric(name="Http5xx", unit=MetricUnit.Count, value=1)
         return json_response(500, ErrorBody(message=INTERNAL_ERROR).to_json())
 
     @app.not_found
-    def handle_unknown_route(exc: Exception) -> Response:
+    def handle_unknown_route(_exc: Exception) -> Response[str]:
         return json_response(404, ErrorBody(message=RESOURCE_NOT_FOUND).to_json())

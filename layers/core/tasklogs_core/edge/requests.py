@@ -39,6 +39,8 @@ def request_body(event: Mapping[str, Any]) -> bytes:
     body = event.get("body")
     if body is None:
         return b""
+    if not isinstance(body, str):  # only a hand-made event has anything else
+        raise PayloadDecodeError("The request body is not text.")
     if event.get("isBase64Encoded"):
         if len(body) > _MAX_BASE64_CHARS:
             raise PayloadDecodeError(f"The request body is larger than {MAX_UPLOAD_BYTES} bytes.")

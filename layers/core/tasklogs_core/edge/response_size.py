@@ -34,6 +34,7 @@ _WORST_CASE_ESCAPE = 6  # per UTF-8 byte: a control byte becomes \u00XX, nothing
 # `"` `\` and the short escapes (+1), other control characters and DEL (\u00XX: +5), lead bytes of
 # 2-, 3- and 4-byte characters (\uXXXX, or two for a 4-byte one: +4, +3, +8), continuation bytes (0).
 _COPIED_AS_IS = bytes(range(0x20, 0x7F)).translate(None, b'"\\')
+# fmt: off
 _CLASS_OF_BYTE = bytes(
     ord("1") if b in b'"\\\b\f\n\r\t' else
     ord("5") if b < 0x20 or b == 0x7F else
@@ -43,6 +44,7 @@ _CLASS_OF_BYTE = bytes(
     ord("8")
     for b in range(256)
 )
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def escaped_size(utf8: bytes) -> int:
     (ASCII escapes), without building that string: C-speed passes over 1 MiB slices."""
     extra = 0
     for start in range(0, len(utf8), _SLICE):
-        special = utf8[start:start + _SLICE].translate(None, _COPIED_AS_IS)
+        special = utf8[start : start + _SLICE].translate(None, _COPIED_AS_IS)
         if special:
             classes = special.translate(_CLASS_OF_BYTE)
             extra += sum(int(cls) * classes.count(cls.encode()) for cls in "15438")
@@ -112,7 +114,7 @@ def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool) -> FittedBod
     del body
 
     def encoded(kept: int) -> tuple[bytes, bool] | None:
-        logs = response.logs[len(response.logs) - kept:] if kept else []
+        logs = response.logs[len(response.logs) - kept :] if kept else []
         part = response.model_copy(update={"logs": logs}).to_ascii_json()
         if _fits(part):
             return part, False
@@ -133,21 +135,28 @@ def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool) -> FittedBod
     return FittedBody(body, is_base64, headers, omitted)
 
 
-def logs_response(served: ServedLogs, *, accept_encoding: str | None) -> Response:
+def logs_response(served: ServedLogs, *, accept_encoding: str | None) -> Response[str]:
     """The HTTP response for served logs, fitted to Lambda's limit, logged and counted. Pass `served`
     straight from the use case (hold no other reference): it is freed here before the body's str copy
     is made, so the conversation is never in memory three times."""
     status, snapshot, entries = served.status, served.logs.snapshot, len(served.logs.logs)
     fitted = fit_logs_response(served.logs, gzip_ok=accepts_gzip(accept_encoding))
     del served
-    logger.info("task logs served", extra={
-        "task_status": status.value, "snapshot": snapshot, "entries": entries,
-        "omitted_entries": fitted.omitted_entries, "gzip": fitted.is_base64,
-    })
+    logger.info(
+        "task logs served",
+        extra={
+            "task_status": status.value,
+            "snapshot": snapshot,
+            "entries": entries,
+            "omitted_entries": fitted.omitted_entries,
+            "gzip": fitted.is_base64,
+        },
+    )
     metrics.add_metric(name="SnapshotLogsServed" if snapshot else "LiveLogsServed", unit=MetricUnit.Count, value=1)
     if fitted.omitted_entries:
         metrics.add_metric(name="LogsResponsesTruncated", unit=MetricUnit.Count, value=1)
-    response = Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=fitted.text(),
-                        headers=fitted.headers)
+    response = Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=fitted.text(), headers=fitted.headers
+    )
     response.base64_encoded = fitted.is_base64
     return response

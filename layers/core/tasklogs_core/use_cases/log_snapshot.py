@@ -61,14 +61,24 @@ def upload_log_snapshot(request: UploadRequest) -> None:
     target = authorize_upload(repository, request.token, request.task_ref, request.raw_query)
     logger.append_keys(task_id=target.task_id)
     messages = parse_upload(request.read_body())
-    stored = store_snapshot(target.task_id, messages, repository=repository, store=clients.snapshot_store(),
-                            agent_token_sha256=target.agent_token_sha256)
+    stored = store_snapshot(
+        target.task_id,
+        messages,
+        repository=repository,
+        store=clients.snapshot_store(),
+        agent_token_sha256=target.agent_token_sha256,
+    )
     if stored.outcome is PointerUpdate.TASK_GONE:  # deleted (or handed to another agent) meanwhile
         raise TaskNotFound()
-    logger.info("log snapshot stored", extra={
-        "outcome": stored.outcome.value, "snapshot_at": stored.snapshot_at, "messages": len(messages),
-        "size_bytes": stored.size_bytes,
-    })
+    logger.info(
+        "log snapshot stored",
+        extra={
+            "outcome": stored.outcome.value,
+            "snapshot_at": stored.snapshot_at,
+            "messages": len(messages),
+            "size_bytes": stored.size_bytes,
+        },
+    )
     metrics.add_metric(name="SnapshotUploads", unit=MetricUnit.Count, value=1)
     if stored.outcome is PointerUpdate.SUPERSEDED:
         metrics.add_metric(name="SnapshotUploadsSuperseded", unit=MetricUnit.Count, value=1)
@@ -96,8 +106,9 @@ def _query_problems(raw_query: str) -> tuple[list[tuple[str, str]], str]:
     fmt = values[0] if values else ""
     if not fmt:
         problems.append(("format", 'Query param "format" is required and cannot be empty'))
-    for key in sorted({key for key, _ in pairs} - {"format"}):
-        problems.append((key, f'Query param "{key}" is not a valid query param'))
+    problems += [
+        (key, f'Query param "{key}" is not a valid query param') for key in sorted({k for k, _ in pairs} - {"format"})
+    ]
     return problems, fmt
 
 

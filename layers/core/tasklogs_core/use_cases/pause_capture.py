@@ -1,6 +1,7 @@
-"""The PauseCaptureFunction's use case, the server-side capture at pause (contract §4): when a task's build turns to `stop` while its job is
-pending or running, the agent is usually still up for a few seconds. Fetch its conversation then and
-store it through the upload's own code path, within the upload's 64 KiB cap.
+"""The PauseCaptureFunction's use case, the server-side capture at pause (contract §4): when a task's
+build turns to `stop` while its job is pending or running, the agent is usually still up for a few
+seconds. Fetch its conversation then and store it through the upload's own code path, within the
+upload's 64 KiB cap.
 
 Coder relies only on the agent's best-effort shutdown script; this covers agents that never ran it.
 """
@@ -29,9 +30,9 @@ from tasklogs_core.use_cases.log_snapshot import StoredSnapshot, store_snapshot
 
 if TYPE_CHECKING:
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
-    from tasklogs_core.domain.models import TaskItem
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
     from tasklogs_core.adapters.task_repository import TaskRepository
+    from tasklogs_core.domain.models import TaskItem
 
 STOPPING_JOB_STATUSES = ("pending", "running")
 TRUNCATION_MARKER = "[earlier output truncated]\n\n"
@@ -45,33 +46,43 @@ def capture_on_pause(record: Mapping[str, Any], *, remaining_ms: int) -> None:
     """One stream record of the tasks table: when it starts a pause, the agent's conversation is
     stored as the task's snapshot. Storage failures raise, for the event source mapping to retry."""
     change = task_change(record)
-    if not is_pause_start(change.old, change.new):  # a later change of a pause, or our own pointer update
+    task = change.new
+    if task is None or not is_pause_start(change.old, task):  # a later change of a pause, or our own update
         metrics.add_metric(name="StreamRecordsIgnored", unit=MetricUnit.Count, value=1)
         return
-    task = change.new
     try:
-        result = capture_at_pause(task, agent=clients.agentapi_client(), repository=clients.task_repository(),
-                                  store=clients.snapshot_store(), deadline=agent_deadline(remaining_ms))
+        result = capture_at_pause(
+            task,
+            agent=clients.agentapi_client(),
+            repository=clients.task_repository(),
+            store=clients.snapshot_store(),
+            deadline=agent_deadline(remaining_ms),
+        )
     except AGENT_FAILURES as exc:
-        logger.warning("agent unreachable at pause; no snapshot captured",
-                       extra={"task_id": task.task_id, "error": type(exc).__name__, "detail": exc.detail})
+        logger.warning(
+            "agent unreachable at pause; no snapshot captured",
+            extra={"task_id": task.task_id, "error": type(exc).__name__, "detail": exc.detail},
+        )
         metrics.add_metric(name="PauseCaptureAgentUnavailable", unit=MetricUnit.Count, value=1)
         return
-    logger.info("snapshot captured at pause", extra={
-        "task_id": task.task_id, "outcome": result.stored.outcome.value, "paused_at": change.changed_at,
-        "snapshot_at": result.stored.snapshot_at, "messages_fetched": result.messages_fetched,
-        "messages_kept": result.messages_kept, "size_bytes": result.stored.size_bytes,
-    })
+    logger.info(
+        "snapshot captured at pause",
+        extra={
+            "task_id": task.task_id,
+            "outcome": result.stored.outcome.value,
+            "paused_at": change.changed_at,
+            "snapshot_at": result.stored.snapshot_at,
+            "messages_fetched": result.messages_fetched,
+            "messages_kept": result.messages_kept,
+            "size_bytes": result.stored.size_bytes,
+        },
+    )
     outcome = result.stored.outcome.value.title().replace("_", "")
     metrics.add_metric(name=f"PauseCapture{outcome}", unit=MetricUnit.Count, value=1)
 
 
 def _is_stopping(task: TaskItem | None) -> bool:
-    return (
-        task is not None
-        and task.build_transition == "stop"
-        and task.build_job_status in STOPPING_JOB_STATUSES
-    )
+    return task is not None and task.build_transition == "stop" and task.build_job_status in STOPPING_JOB_STATUSES
 
 
 def is_pause_start(old: TaskItem | None, new: TaskItem | None) -> bool:
@@ -105,7 +116,7 @@ def _keep_end_of(message: AgentMessage, budget: int) -> list[AgentMessage]:
     """The message with the longest end of its content that fits `budget` bytes, after the marker."""
 
     def cut(keep: int) -> AgentMessage:
-        tail = message.content[len(message.content) - keep:] if keep else ""
+        tail = message.content[len(message.content) - keep :] if keep else ""
         return message.model_copy(update={"content": TRUNCATION_MARKER + tail})
 
     if _size(cut(0)) > budget:  # not even the empty message fits: nothing can be kept

@@ -14,7 +14,6 @@ from tasklogs_core.adapters import clients
 from tasklogs_core.adapters.deadlines import agent_deadline
 from tasklogs_core.adapters.observability import logger
 from tasklogs_core.adapters.settings import get_settings
-
 from tasklogs_core.domain.conversation import LOG_TYPE_BY_ROLE, SNAPSHOT_FORMAT, unknown_role, unknown_role_detail
 from tasklogs_core.domain.errors import (
     InvalidSnapshotData,
@@ -60,8 +59,9 @@ def serve_task_logs(claims: Mapping[str, Any] | None, user_ref: str, task_ref: s
     caller = caller_from_claims(claims, get_settings().username_claim)
     task = find_task(clients.task_repository(), caller, user_ref, task_ref)
     logger.append_keys(task_id=task.task_id)
-    status, logs = read_task_logs(task, snapshots=clients.snapshot_store, agent=clients.agentapi_client,
-                                  deadline=agent_deadline(remaining_ms))
+    status, logs = read_task_logs(
+        task, snapshots=clients.snapshot_store, agent=clients.agentapi_client, deadline=agent_deadline(remaining_ms)
+    )
     return ServedLogs(status, logs)
 
 
