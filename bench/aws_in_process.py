@@ -32,8 +32,7 @@ ENVIRONMENT = {
     "TASKS_TABLE_NAME": TABLE,
     "SNAPSHOTS_BUCKET_NAME": BUCKET,
     "AGENTAPI_ALLOWED_NETWORKS": "127.0.0.0/8",  # the bench's agents listen on loopback
-    # Off, as in a quiet production log level: the figure is the handler, not X-Ray or EMF output.
-    "POWERTOOLS_TRACE_DISABLED": "true",
+    # Off, as in a quiet production log level: the figure is the handler, not EMF output.
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }

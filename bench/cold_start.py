@@ -54,6 +54,9 @@ LAYER_REQUIREMENTS = [
 ]
 
 
+NAIVE_REQUIREMENTS = ["aws-xray-sdk"]
+
+
 def distributions(requirements: list[str]) -> list[metadata.Distribution]:
     """The installed distributions these requirements pull in, extras and all."""
     wanted = [Requirement(line) for line in requirements]
@@ -75,8 +78,11 @@ def distributions(requirements: list[str]) -> list[metadata.Distribution]:
     return list(found.values())
 
 
-def _copy_distributions(requirements: list[str], dest: Path) -> Path:
+def _copy_distributions(requirements: list[str], dest: Path, already: tuple[str, ...] | list[str] = ()) -> Path:
+    shipped = {d.metadata["Name"].lower() for d in distributions(list(already))}
     for distribution in distributions(requirements):
+        if distribution.metadata["Name"].lower() in shipped:
+            continue
         for file in distribution.files or []:
             if file.parts[0] == ".." or "__pycache__" in file.parts:
                 continue
@@ -95,7 +101,8 @@ def stage(dest: Path, *, bytecode: bool) -> dict[str, Path]:
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(ROOT / "layers" / "core" / "tasklogs_core", layer / "tasklogs_core", ignore=ignore)
     shutil.copytree(ROOT / "functions" / "task_logs", dest / "task_logs", ignore=ignore)
-    (dest / "naive").mkdir()
+    # The naive handler's own requirement: Powertools' Tracer, as a first version uses it.
+    _copy_distributions(NAIVE_REQUIREMENTS, dest / "naive", already=LAYER_REQUIREMENTS)
     shutil.copy2(ROOT / "bench" / "naive_handler.py", dest / "naive")
     if bytecode:
         compileall.compile_dir(
@@ -110,8 +117,8 @@ def _env() -> dict[str, str]:
 
 
 def _lambda_init_env(code_dir: Path) -> dict[str, str]:
-    """As in a Lambda container with `Tracing: Active`: Powertools' Tracer then patches libraries at
-    import, which is part of the cold start. (Nothing is traced: the probes only import.)"""
+    """As in a Lambda container with `Tracing: Active`: the naive handler's Tracer then patches
+    libraries at import, which is part of its cold start. (Nothing is traced: the probes only import.)"""
     env = {**_env(), "LAMBDA_TASK_ROOT": str(code_dir)}
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
     return env

@@ -12,7 +12,7 @@ from devstack.demo.catalogue import seed
 from devstack.demo.fake_agentapi import FakeAgentAPI
 from devstack.runtime import lambda_runtime
 from devstack.runtime.aws import LocalAws, start_local_aws
-from devstack.runtime.lambda_runtime import LocalLambdaContext, context_for, load_handler
+from devstack.runtime.lambda_runtime import load_handler
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +41,6 @@ def handler_env(demo: LocalAws, monkeypatch: pytest.MonkeyPatch) -> LocalAws:
 
     for key, value in demo.environment().items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TaskLogsTest")
     clients.reset()
     yield demo
@@ -58,15 +57,10 @@ class Answer:
 
 
 def _invoker(function: str) -> Callable[..., Answer]:
-    import time
-
     load_handler(function)  # its import is not the call's time
 
     def call(event: dict, timeout_seconds: float | None = None) -> Answer:
-        context: LocalLambdaContext = context_for(function, timeout_seconds)
-        started = time.monotonic()
-        result = lambda_runtime.invoke(function, event, context=context)
-        elapsed = time.monotonic() - started
+        result, context, elapsed = lambda_runtime.invoke_timed(function, event, timeout_seconds)
         body = json.loads(result["body"]) if result.get("body") else None
         return Answer(
             result["statusCode"], result.get("headers") or {}, body, elapsed, context.get_remaining_time_in_millis()

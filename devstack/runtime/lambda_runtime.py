@@ -20,7 +20,6 @@ def set_local_environment(aws_env: dict[str, str]) -> None:
     """The functions' environment for the local stack: its AWS endpoints and quiet defaults."""
     os.environ.update(aws_env)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tasklogs")
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would drown the logs
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
 
@@ -67,15 +66,21 @@ def context_for(logical_id: str, timeout_seconds: float | None = None) -> LocalL
 _process_lock = threading.Lock()
 
 
-def invoke(
-    logical_id: str,
-    event: dict[str, Any],
-    timeout_seconds: float | None = None,
-    context: LocalLambdaContext | None = None,
-) -> dict[str, Any]:
+def invoke(logical_id: str, event: dict[str, Any], timeout_seconds: float | None = None) -> dict[str, Any]:
     """Call a function's handler in this process, the way one warm Lambda container would: one event at
     a time. For tests that watch a function's logger or module state; the local stack runs functions
     in containers of their own (devstack.runtime.containers)."""
+    return invoke_timed(logical_id, event, timeout_seconds)[0]
+
+
+def invoke_timed(
+    logical_id: str, event: dict[str, Any], timeout_seconds: float | None = None
+) -> tuple[dict[str, Any], LocalLambdaContext, float]:
+    """`invoke`, also giving the context (its remaining time as the handler returned) and the seconds
+    the handler took. Lambda's clock starts when the container takes the event, not while it queues."""
     handler = load_handler(logical_id)
-    with _process_lock:  # Lambda's clock starts when the container takes the event, not while it queues
-        return handler(event, context or context_for(logical_id, timeout_seconds))
+    with _process_lock:
+        context = context_for(logical_id, timeout_seconds)
+        started = time.monotonic()
+        result = handler(event, context)
+        return result, context, time.monotonic() - started

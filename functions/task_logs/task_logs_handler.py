@@ -29,6 +29,4 @@ def get_task_logs(user: str, task: str) -> Response[str]:
     )
 
 
-# Not the response: it is the conversation. Traces are readable by more people than the logs, and a
-# subsegment over the X-Ray daemon's 64 KB datagram is dropped, losing the trace of big answers.
-lambda_handler = http_handler(app, capture_response=False)
+lambda_handler = http_handler(app)

@@ -2,6 +2,7 @@
 in a clear 5xx in the contract's shape, after a bounded number of SDK attempts, with nothing
 half-written."""
 
+import json
 import uuid
 
 import pytest
@@ -30,10 +31,15 @@ def faulty(handler_env, monkeypatch, request):
 @pytest.mark.parametrize(
     "faulty", [("DYNAMODB", Fault.THROTTLE), ("DYNAMODB", Fault.SERVER_ERROR)], indirect=True, ids=["throttled", "5xx"]
 )
-def test_dynamodb_faults_on_the_read_path_are_a_bounded_500(invoke, faulty) -> None:
+def test_dynamodb_faults_on_the_read_path_are_a_bounded_500(invoke, faulty, function_log) -> None:
+    log = function_log("TaskLogsFunction")
     answer = invoke(load_event("logs_refactor_auth"))
     assert (answer.status, answer.body) == (500, {"message": "Internal error fetching task."})
     assert len(faulty.requests) == SDK_ATTEMPTS
+    # The failed call is reported with its time, retries included, as not ok.
+    [report] = [line for line in map(json.loads, log.getvalue().splitlines()) if line["message"] == "dependency calls"]
+    [call] = report["calls"]
+    assert (call["dependency"], call["ok"]) == ("dynamodb", False) and call["ms"] == report["dynamodb_ms"] > 0
 
 
 @pytest.mark.parametrize(

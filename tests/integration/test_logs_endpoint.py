@@ -1,7 +1,6 @@
 """GET /api/v2/tasks/{user}/{task}/logs end to end: the real handler, moto server, the fake AgentAPI.
 One test per row of contract §5, driven by the events in events/."""
 
-import contextlib
 import copy
 import json
 import os
@@ -12,7 +11,16 @@ import uuid
 
 import pytest
 
-from devstack.demo.catalogue import ALICE, BOB, PAUSED, PAUSED_CONVERSATION, RUNNING, TASKS_BY_NAME, snapshot_envelope
+from devstack.demo.catalogue import (
+    ALICE,
+    BOB,
+    PAUSED,
+    PAUSED_CONVERSATION,
+    RUNNING,
+    TASKS_BY_NAME,
+    logs_path,
+    snapshot_envelope,
+)
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
 from devstack.generators.events import http_api_event, load_event
 from devstack.runtime.template_resources import ROOT
@@ -242,7 +250,7 @@ def test_the_live_path_never_builds_the_s3_client(invoke) -> None:
 
 def test_the_cold_start_imports_no_client_library(handler_env) -> None:
     # Init is import only: boto3 and httpx (and the modules wrapping them) load on the first request
-    # of the path that needs them. (botocore itself comes with Powertools' Tracer.)
+    # of the path that needs them. (botocore's exceptions come with the AWS deadline's hook.)
     probe = (
         "import sys, task_logs_handler as app; print(sorted(m for m in ('boto3', 'httpx', "
         "'tasklogs_core.adapters.agentapi_client', 'tasklogs_core.adapters.snapshot_store', "
@@ -259,36 +267,36 @@ def test_the_cold_start_imports_no_client_library(handler_env) -> None:
     assert out.stdout.strip() == "[]", out.stderr[-2000:]
 
 
-def test_with_tracing_on_init_patches_botocore_only_and_the_agent_client_gets_traced(handler_env) -> None:
-    # As in Lambda with Tracing: Active. Powertools' default would import and patch every library it
-    # finds (httpx, sqlite3, ...) at init; httpx is patched when the agent client is first made.
+LAMBDA_TRACING_ENV = {  # what Lambda sets with Tracing: Active
+    "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs"),
+    "_X_AMZN_TRACE_ID": "Root=1-6744c9a0-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
+}
+
+
+def test_no_tracing_library_loads_even_with_lambda_tracing_on(handler_env) -> None:
+    # docs/tracing.md: the X-Ray SDK is gone, and nothing took its place on the cold path.
     probe = (
-        "import sys, task_logs_handler as app; from aws_xray_sdk.core.patcher import _PATCHED_MODULES as patched; "
-        "print(sorted(patched), 'httpx' in sys.modules, 'sqlite3' in sys.modules); "
-        "from tasklogs_core.adapters import clients; clients.agentapi_client(); print(sorted(patched))"
+        "import sys, task_logs_handler as app; from tasklogs_core.adapters import clients; "
+        "clients.task_repository(), clients.snapshot_store(), clients.agentapi_client(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'aws_xray_sdk', 'opentelemetry', 'wrapt'}))"
     )
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "layers" / "core"),
-        "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs"),
-    }
-    env.pop("POWERTOOLS_TRACE_DISABLED", None)
     out = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=ROOT / "functions" / "task_logs",
         capture_output=True,
         text=True,
         check=True,
-        env=env,
+        env={**os.environ, **LAMBDA_TRACING_ENV, "PYTHONPATH": str(ROOT / "layers" / "core")},
     )
-    assert out.stdout.splitlines() == ["['botocore'] False False", "['botocore', 'httpx']"], out.stderr[-2000:]
+    assert out.stdout.strip() == "[]", out.stderr[-2000:]
 
 
-def test_with_tracing_on_the_handler_is_traced_and_no_conversation_reaches_x_ray(handler_env) -> None:
-    """Traces are read by more people than the logs are, and the X-Ray daemon takes at most 64 KB per
-    UDP datagram: the response (the conversation) is never recorded, and big answers keep their trace.
-    A real UDP socket on loopback plays the daemon; the handler runs as in Lambda with Tracing: Active."""
-    big = "Compiled 12 modules, 0 warnings. " * 3_000  # ~100 KB: recorded, its subsegment would not fit a datagram
+def test_each_request_reports_its_calls_and_no_conversation_reaches_logs_metrics_or_a_daemon(handler_env) -> None:
+    """What X-Ray subsegments showed, every request now logs and counts: each DynamoDB, S3 and agent call
+    with its duration. Logs and metrics are read by more people than the conversation's owner: no
+    message text reaches them, however big the answer. A real UDP socket on loopback plays the X-Ray
+    daemon, as in Lambda with Tracing: Active: nothing is sent to it."""
+    big = "Compiled 12 modules, 0 warnings. " * 3_000  # ~100 KB
     task_id = str(uuid.uuid4())
     version = handler_env.client("s3").put_object(
         Bucket=handler_env.bucket_name,
@@ -298,25 +306,23 @@ def test_with_tracing_on_the_handler_is_traced_and_no_conversation_reaches_x_ray
     put_task(
         handler_env, "big-snapshot", PAUSED, version=version, snapshot_at="2026-11-17T08:00:00.000000Z", task_id=task_id
     )
-    events = [
-        http_api_event("GET", f"/api/v2/tasks/{ALICE.username}/{name}/logs", claims=ALICE.claims)
-        for name in ("refactor-auth", "add-billing-page", "big-snapshot")
-    ]
+    names = ("refactor-auth", "add-billing-page", "big-snapshot")
+    events = [http_api_event("GET", logs_path(ALICE.username, name), claims=ALICE.claims) for name in names]
 
     daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     daemon.bind(("127.0.0.1", 0))
     env = {
         **os.environ,
+        **LAMBDA_TRACING_ENV,
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "core")]),
-        "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs"),
-        "_X_AMZN_TRACE_ID": "Root=1-6744c9a0-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
         "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
     }
-    for switch in ("POWERTOOLS_TRACE_DISABLED", "AWS_XRAY_SDK_ENABLED"):  # tracing on, whatever the shell says
-        env.pop(switch, None)
+    env.pop("POWERTOOLS_METRICS_DISABLED", None)
     run = (
         "import json, sys, task_logs_handler as app; from devstack.runtime.lambda_runtime import context_for; "
-        "print([app.lambda_handler(e, context_for('TaskLogsFunction'))['statusCode'] for e in json.load(sys.stdin)])"
+        "codes = [app.lambda_handler(e, context_for('TaskLogsFunction'))['statusCode'] for e in json.load(sys.stdin)]; "
+        "print(json.dumps({'codes': codes}))"
     )
     with daemon:
         out = subprocess.run(
@@ -328,20 +334,30 @@ def test_with_tracing_on_the_handler_is_traced_and_no_conversation_reaches_x_ray
             env=env,
             timeout=60,
         )
-        assert out.stdout.splitlines()[-1] == "[200, 200, 200]", out.stderr[-2000:]
-        daemon.setblocking(False)  # the run is over: everything sent is in the socket's buffer
-        datagrams = []
-        with contextlib.suppress(BlockingIOError):
-            while True:
-                datagrams.append(daemon.recv(65_536))
+        lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+        assert lines[-1] == {"codes": [200, 200, 200]}, out.stderr[-2000:]
+        daemon.setblocking(False)  # the run is over: anything sent is in the socket's buffer
+        with pytest.raises(BlockingIOError):
+            daemon.recv(65_536)
 
-    segments = [json.loads(datagram.split(b"\n", 1)[1]) for datagram in datagrams]
-    handlers = [s for s in segments if s["name"] == "## lambda_handler"]
-    assert len(handlers) == 3, [s["name"] for s in segments]
-    assert {"dynamodb", "s3", "127.0.0.1"} <= {s["name"] for s in segments}  # AWS calls and the agent call
-    everything = b"".join(datagrams)
+    reports = [line for line in lines if line.get("message") == "dependency calls"]
+    assert len(reports) == 3
+    live, snapshot, big_snapshot = reports
+    # Named by name, so the task is found with a Query.
+    assert [(c["dependency"], c["operation"], c["ok"]) for c in live["calls"]] == [
+        ("dynamodb", "Query", True),
+        ("agent", "GET /messages", True),
+    ]
+    for report in (snapshot, big_snapshot):
+        calls = [(c["dependency"], c["operation"]) for c in report["calls"]]
+        assert calls == [("dynamodb", "Query"), ("s3", "GetObject")]
+        assert report["s3_ms"] == report["calls"][1]["ms"] > 0
+    assert live["agent_ms"] > 0 and live["dynamodb_ms"] > 0
+    emf = [d for line in lines for d in line.get("_aws", {}).get("CloudWatchMetrics", [])]
+    metric_names = {m["Name"] for d in emf for m in d["Metrics"]}
+    assert {"DynamoDBCallTime", "S3CallTime", "AgentCallTime"} <= metric_names
     for content in ("Add a /healthz endpoint", "Added /billing with a Stripe form.", "Compiled 12 modules"):
-        assert content.encode() not in everything
+        assert content not in out.stdout and content not in out.stderr
 
 
 def test_an_agentapi_url_at_instance_metadata_is_refused(invoke) -> None:
@@ -352,7 +368,7 @@ def test_an_agentapi_url_at_instance_metadata_is_refused(invoke) -> None:
 
 def test_a_client_error_logs_one_warning_and_no_stack_trace(invoke, caplog, function_log) -> None:
     """Deployed, library loggers reach CloudWatch through the runtime's root handler: a 404 must not
-    put a traceback there (Tracer logs every exception a captured method raises)."""
+    put a traceback there, and the function logs it once, as a warning (beside its calls' report)."""
     import json
     import logging
 
@@ -360,7 +376,8 @@ def test_a_client_error_logs_one_warning_and_no_stack_trace(invoke, caplog, func
     with caplog.at_level(logging.DEBUG):
         assert invoke(load_event("logs_missing_task")).status == 404
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
-    [line] = [json.loads(line) for line in log.getvalue().splitlines()]
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    [line] = [line for line in lines if line["message"] != "dependency calls"]
     assert (line["level"], line["message"], line["status_code"]) == ("WARNING", "Resource not found.", 404)
 
 

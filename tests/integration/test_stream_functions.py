@@ -174,8 +174,13 @@ def test_an_agent_already_gone_is_logged_and_counted_not_retried(handler_env, po
     pause(handler_env, poller, task["task_id"])
     assert "snapshot_at" not in item_of(handler_env, task["task_id"])
     assert len(poller.delivered("PauseCaptureFunction")) == delivered + 1  # one delivery, no retries
-    [line] = [json.loads(line) for line in log.getvalue().splitlines()]
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    [line] = [line for line in lines if line["level"] == "WARNING"]
     assert line["message"] == "agent unreachable at pause; no snapshot captured"
+    agent_calls = [
+        c for r in lines if r["message"] == "dependency calls" for c in r["calls"] if c["dependency"] == "agent"
+    ]
+    assert [(c["operation"], c["ok"]) for c in agent_calls] == [("GET /messages", False)]
     assert (line["level"], line["task_id"], line["error"]) == ("WARNING", task["task_id"], "TaskAppUnavailable")
     assert "PauseCaptureAgentUnavailable" in capfd.readouterr().out  # the EMF metric line
 

@@ -22,6 +22,7 @@ from httpcore._backends.base import SOCKET_OPTION
 from pydantic import ValidationError
 
 from tasklogs_core.adapters.address_policy import AddressPolicy
+from tasklogs_core.adapters.timings import timed
 from tasklogs_core.domain.errors import TaskAppTimeout, TaskAppUnavailable, TaskAppUrlNotConfigured
 from tasklogs_core.domain.models import AgentMessages, RelayedMessages
 from tasklogs_core.domain.validation import first_problem
@@ -232,7 +233,9 @@ class AgentApiClient:
         url = messages_url(agentapi_url)
         token = _deadline.set(deadline)
         try:
-            status, response, body = self._fetch(url)
+            with timed("agent", "GET /messages") as call:
+                status, response, body = self._fetch(url)
+                call.ok = 200 <= status < 300
         except httpx.TimeoutException:
             raise TaskAppTimeout("The task app did not answer before the request deadline.") from None
         except httpx.HTTPError as exc:

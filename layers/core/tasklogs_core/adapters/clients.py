@@ -15,11 +15,6 @@ if TYPE_CHECKING:  # imported at run time only by the path that makes the client
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
     from tasklogs_core.adapters.task_repository import TaskRepository
 
-# X-Ray patches, at init, only what every function uses. Powertools' default patches every library
-# it can import (httpx, sqlite3, http.client, ...), importing them all on every cold start; httpx is
-# patched when its client is first made instead (the snapshot path never makes one).
-TRACED_AT_INIT = ["botocore"]
-
 # Per attempt: bounded sockets; per call: three attempts in all; per invocation: deadlines.py.
 _CONNECT_TIMEOUT_SECONDS, _READ_TIMEOUT_SECONDS, _ATTEMPTS = 2, 3, 3
 
@@ -28,13 +23,15 @@ _CONNECT_TIMEOUT_SECONDS, _READ_TIMEOUT_SECONDS, _ATTEMPTS = 2, 3, 3
 def _aws_session() -> Session:
     import boto3
 
+    from tasklogs_core.adapters import timings
     from tasklogs_core.adapters.deadlines import refuse_after_deadline
 
     # One per container: its clients share the endpoint data and models it has loaded, so the
     # second client (S3 after DynamoDB) costs about a third of the first. Each client made from it
-    # checks the invocation's deadline before every attempt.
+    # checks the invocation's deadline before every attempt, and each of its calls is timed.
     session = boto3.session.Session()
     session.events.register("before-send", refuse_after_deadline)
+    timings.register_on(session.events)
     return session
 
 
@@ -64,12 +61,9 @@ def snapshot_store() -> SnapshotStore:
 
 @cache
 def agentapi_client() -> AgentApiClient:
-    from aws_lambda_powertools import Tracer
-
     from tasklogs_core.adapters.address_policy import AddressPolicy
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
 
-    Tracer(auto_patch=False).patch(["httpx"])  # the agent calls show in X-Ray (no-op with tracing off)
     return AgentApiClient(AddressPolicy(get_settings().agentapi_allowed_networks))
 
 

@@ -1,17 +1,23 @@
-"""How the functions observe themselves: the logger, metrics and tracer, made once per container, and
-the decorator stack each kind of handler wears (HTTP or stream), the invocation's AWS deadline
-included. Handlers import what they need from here and make none of their own."""
+"""How the functions observe themselves: the logger and metrics, made once per container, and the
+decorator stack each kind of handler wears (HTTP or stream), the invocation's AWS deadline included.
+Handlers import what they need from here and make none of their own.
+
+No tracing library: Lambda's active tracing records each invocation, and every invocation reports how
+long each of its DynamoDB, S3 and agent calls took, as one log line and as EMF metrics (timings;
+docs/tracing.md has the figures behind that choice)."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
-from tasklogs_core.adapters.clients import TRACED_AT_INIT
+from tasklogs_core.adapters import timings
 from tasklogs_core.adapters.deadlines import invocation_deadline
 from tasklogs_core.domain.text import well_formed
 
@@ -36,20 +42,33 @@ def new_logger(**options: Any) -> Logger:
 
 logger = new_logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
-tracer = Tracer(patch_modules=TRACED_AT_INIT)
+CALL_METRICS = {"dynamodb": "DynamoDBCallTime", "s3": "S3CallTime", "agent": "AgentCallTime"}
 
 
-def http_handler(app: APIGatewayHttpResolver, *, capture_response: bool = True) -> HttpHandler:
+@contextmanager
+def reporting_calls() -> Iterator[None]:
+    """Times the DynamoDB, S3 and agent calls made inside, then reports them: a `dependency calls` log
+    line (each call, and the total per dependency) and a metric value per call."""
+    with timings.collecting() as calls:
+        try:
+            yield
+        finally:
+            if calls:
+                logger.info("dependency calls", extra=timings.summary(calls))
+                for call in calls:
+                    metrics.add_metric(name=CALL_METRICS[call.dependency], unit=MetricUnit.Milliseconds, value=call.ms)
+
+
+def http_handler(app: APIGatewayHttpResolver) -> HttpHandler:
     """The entry point of an HTTP function serving `app` (an APIGatewayHttpResolver): JSON logs with
-    API Gateway's request id as the correlation id, a trace (without the response when
-    `capture_response` is false), metrics flushed, and the invocation's AWS deadline."""
+    API Gateway's request id as the correlation id, its calls timed, metrics flushed, and the
+    invocation's AWS deadline."""
     from aws_lambda_powertools.logging import correlation_paths
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=capture_response)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        with invocation_deadline(context):
+        with invocation_deadline(context), reporting_calls():
             return app.resolve(event, context)
 
     return cast("HttpHandler", lambda_handler)  # Powertools' decorators are untyped
@@ -64,10 +83,9 @@ def stream_handler(record_handler: Callable[..., None]) -> StreamHandler:
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
     @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-        with invocation_deadline(context):
+        with invocation_deadline(context), reporting_calls():
             return process_partial_response(
                 event=event, record_handler=record_handler, processor=processor, context=context
             )
