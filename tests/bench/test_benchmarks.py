@@ -15,6 +15,8 @@ from conversations import answer, envelope, messages_of_size  # noqa: E402
 
 TARGETS = [
     "logs function, import + init",
+    "time to first response, snapshot path",
+    "time to first response, live path",
     "snapshot path, 64 KiB snapshot",
     "live path, 1.0 MB /messages",
     "live path, 5.0 MB /messages",

@@ -60,7 +60,7 @@ def timed(dependency: str, operation: str) -> Iterator[Outcome]:
         _record(dependency, operation, started, outcome.ok and not raised)
 
 
-# botocore's events around each API call (retries included), registered once on the boto3 session.
+# botocore's events around each API call (retries included), registered once on the botocore session.
 def before_aws_call(model: Any, context: dict[str, Any], **_: Any) -> None:
     context[_CONTEXT_KEY] = (model.service_model.endpoint_prefix, model.name, time.perf_counter())
 
@@ -77,11 +77,12 @@ def after_aws_call_error(context: dict[str, Any], **_: Any) -> None:
         _record(dependency, operation, at, False)
 
 
-def register_on(events: Any) -> None:
-    """Time every API call of the clients made from a boto3 session (`session.events`)."""
-    events.register("before-call", before_aws_call)
-    events.register("after-call", after_aws_call)
-    events.register("after-call-error", after_aws_call_error)
+def register_on(session: Any) -> None:
+    """Time every API call of the clients made from a botocore session (or anything with `register`,
+    such as a boto3 session's `events`)."""
+    session.register("before-call", before_aws_call)
+    session.register("after-call", after_aws_call)
+    session.register("after-call-error", after_aws_call_error)
 
 
 def summary(calls: list[Call]) -> dict[str, Any]:
