@@ -275,7 +275,7 @@ LAMBDA_TRACING_ENV = {  # what Lambda sets with Tracing: Active
 
 def test_no_tracing_library_nor_boto3_loads_even_with_lambda_tracing_on(handler_env) -> None:
     # docs/tracing.md: the X-Ray SDK is gone, and nothing took its place on the cold path; the clients
-    # are botocore's own (boto3 and its s3transfer cost the first request about 50 ms).
+    # are botocore's own (the layer ships no boto3).
     probe = (
         "import sys, task_logs_handler as app; from tasklogs_core.adapters import clients; "
         "clients.task_repository(), clients.snapshot_store(), clients.agentapi_client(); "

@@ -28,8 +28,9 @@ def _aws_session() -> Session:
     from tasklogs_core.adapters import timings
     from tasklogs_core.adapters.deadlines import refuse_after_deadline
 
-    # botocore's own session, not boto3's: boto3 adds nothing the low-level clients use, and its import
-    # (s3transfer with it) cost the first request about 50 ms. One per container: its clients share
+    # botocore's own session, not boto3's: boto3 adds nothing the low-level clients use, and the layer
+    # ships without it and s3transfer. (The first response is no faster for it: what boto3 imports,
+    # botocore's client imports anyway.) One per container: its clients share
     # the endpoint data and models it has loaded, so the second client (S3 after DynamoDB) costs
     # about a third of the first. Each client made from it checks the invocation's deadline before
     # every attempt, and each of its calls is timed.
