@@ -248,29 +248,34 @@ def test_the_live_path_never_builds_the_s3_client(invoke) -> None:
     assert clients.agentapi_client.cache_info().currsize == 1
 
 
-def test_the_cold_start_imports_no_client_library(handler_env) -> None:
-    # Init is import only: boto3 and httpx (and the modules wrapping them) load on the first request
-    # of the path that needs them. (botocore's exceptions come with the AWS deadline's hook.)
-    probe = (
-        "import sys, task_logs_handler as app; print(sorted(m for m in ('boto3', 'httpx', "
-        "'tasklogs_core.adapters.agentapi_client', 'tasklogs_core.adapters.snapshot_store', "
-        "'tasklogs_core.adapters.task_repository') if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT / "functions" / "task_logs",
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "layers" / "core")},
-    )
-    assert out.stdout.strip() == "[]", out.stderr[-2000:]
-
-
 LAMBDA_TRACING_ENV = {  # what Lambda sets with Tracing: Active
     "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "task_logs"),
     "_X_AMZN_TRACE_ID": "Root=1-6744c9a0-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
 }
+
+
+def in_a_fresh_function_process(code: str, **env: str) -> str:
+    """What `code` prints, run in a new process as the logs function's container would import it."""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "functions" / "task_logs",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT / "layers" / "core")},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
+def test_the_cold_start_imports_no_client_library(handler_env) -> None:
+    # Init is import only: botocore's clients and httpx (and the modules wrapping them) load on the
+    # first request of the path that needs them. (botocore's exceptions come with the deadline's hook.)
+    probe = (
+        "import sys, task_logs_handler as app; print(sorted(m for m in ('botocore.client', 'httpx', "
+        "'tasklogs_core.adapters.agentapi_client', 'tasklogs_core.adapters.snapshot_store', "
+        "'tasklogs_core.adapters.task_repository') if m in sys.modules))"
+    )
+    assert in_a_fresh_function_process(probe) == "[]"
 
 
 def test_no_tracing_library_nor_boto3_loads_even_with_lambda_tracing_on(handler_env) -> None:
@@ -282,15 +287,7 @@ def test_no_tracing_library_nor_boto3_loads_even_with_lambda_tracing_on(handler_
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'aws_xray_sdk', 'opentelemetry', 'wrapt', 'boto3', 's3transfer'}))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT / "functions" / "task_logs",
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **LAMBDA_TRACING_ENV, "PYTHONPATH": str(ROOT / "layers" / "core")},
-    )
-    assert out.stdout.strip() == "[]", out.stderr[-2000:]
+    assert in_a_fresh_function_process(probe, **LAMBDA_TRACING_ENV) == "[]"
 
 
 def test_each_request_reports_its_calls_and_no_conversation_reaches_logs_metrics_or_a_daemon(handler_env) -> None:
