@@ -128,6 +128,13 @@ def test_request_body_decodes_base64_and_caps_before_decoding() -> None:
         request_body({"body": "not base64!", "isBase64Encoded": True})
     with pytest.raises(PayloadDecodeError, match="larger than"):
         request_body({"body": "x" * (MAX_UPLOAD_BYTES + 1), "isBase64Encoded": False})
+
+
+@pytest.mark.parametrize("body", [5, ["a"], {"messages": []}, True])
+def test_a_hand_made_event_whose_body_is_not_text_is_a_decode_error(body: object) -> None:
+    for encoded in (False, True):
+        with pytest.raises(PayloadDecodeError, match="not text"):
+            request_body({"body": body, "isBase64Encoded": encoded})
     assert request_body({"isBase64Encoded": False}) == b""
 
 
