@@ -33,13 +33,23 @@ class MatchedRoute:
 ROUTES = [(method, path, function, jwt, _route_pattern(path)) for method, path, function, jwt in http_api_routes()]
 
 
+DEFAULT_ROUTE = "$default"
+
+
 def match_route(method: str, raw_path: str) -> MatchedRoute | None:
-    """The template route a request matches, like API Gateway, or None."""
+    """The template route a request matches, like API Gateway: a route of its own first, else the
+    `$default` route if the template has one, else None. Paths are taken as sent: `//api/...`
+    matches no route of its own (the stricter of the readings API Gateway might take)."""
     for route_method, route_path, function, needs_jwt, pattern in ROUTES:
+        if route_path == DEFAULT_ROUTE:
+            continue
         match = pattern.match(raw_path)
         if match and route_method == method:
             parameters = {k: unquote(v) for k, v in match.groupdict().items()}
             return MatchedRoute(f"{method} {route_path}", function, parameters, needs_jwt)
+    for _, route_path, function, needs_jwt, _ in ROUTES:
+        if route_path == DEFAULT_ROUTE:
+            return MatchedRoute(DEFAULT_ROUTE, function, {}, needs_jwt)
     return None
 
 
@@ -98,7 +108,8 @@ def http_api_event(
         flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in claims.items()}
         context["authorizer"] = {"jwt": {"claims": flat, "scopes": None}}
     event["requestContext"] = context
-    event["pathParameters"] = path_parameters
+    if path_parameters:  # API Gateway leaves them out on routes without any, $default among them
+        event["pathParameters"] = path_parameters
     event["isBase64Encoded"] = is_base64
     if body is not None:
         event["body"] = body

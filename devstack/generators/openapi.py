@@ -59,7 +59,8 @@ def document() -> dict[str, Any]:
     from tasklogs_core.edge.response_size import OMITTED_HEADER
 
     routes = {(method, path): needs_jwt for method, path, _, needs_jwt in http_api_routes()}
-    assert routes == {("GET", LOGS_PATH): True, ("POST", UPLOAD_PATH): False}, (
+    # `$default` only serves the upload by another spelling (`//api/...`), documented on the upload.
+    assert routes == {("GET", LOGS_PATH): True, ("POST", UPLOAD_PATH): False, ("ANY", "$default"): False}, (
         "template routes changed: update openapi.py"
     )
     task_param = {"name": "task", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -136,6 +137,10 @@ def document() -> dict[str, Any]:
                 "post": {
                     "operationId": "uploadLogSnapshot",
                     "summary": "A workspace agent stores its task's conversation snapshot",
+                    "description": (
+                        "Also served at `//api/v2/workspaceagents/me/tasks/{task}/log-snapshot`, where Coder's"
+                        " agents post when their CODER_AGENT_URL ends in `/`."
+                    ),
                     "security": [{"agentToken": []}, {"agentBearer": []}],
                     "parameters": [
                         {

@@ -5,10 +5,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from tasklogs_core.adapters.observability import http_handler, logger, metrics
 from tasklogs_core.edge.http_errors import install_error_handlers
-from tasklogs_core.edge.requests import agent_token, request_body
+from tasklogs_core.edge.requests import DOUBLED_LEADING_SLASHES, agent_token, path_parameter, request_body
 from tasklogs_core.use_cases.log_snapshot import UploadRequest, upload_log_snapshot
 
-app = APIGatewayHttpResolver()
+# Also behind the API's $default route (template.yaml), where `//api/...` may arrive: stripped, it is
+# the upload's own path; anything else there is this resolver's 404.
+app = APIGatewayHttpResolver(strip_prefixes=[DOUBLED_LEADING_SLASHES])
 install_error_handlers(app, logger, metrics)
 
 
@@ -18,7 +20,7 @@ def post_log_snapshot(task: str) -> Response[str]:
     upload_log_snapshot(
         UploadRequest(
             token=agent_token(event.headers or {}),
-            task_ref=(event.path_parameters or {}).get("task", task),
+            task_ref=path_parameter(event.raw_event, "task", task),
             raw_query=event.raw_event.get("rawQueryString", ""),
             read_body=lambda: request_body(event.raw_event),
         )

@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from tasklogs_core.adapters.observability import http_handler, logger, metrics
 from tasklogs_core.edge.http_errors import install_error_handlers
-from tasklogs_core.edge.requests import jwt_claims
+from tasklogs_core.edge.requests import jwt_claims, path_parameter
 from tasklogs_core.edge.response_size import logs_response
 from tasklogs_core.use_cases.task_logs import serve_task_logs
 
@@ -15,14 +15,12 @@ install_error_handlers(app, logger, metrics)
 @app.get("/api/v2/tasks/<user>/<task>/logs")
 def get_task_logs(user: str, task: str) -> Response[str]:
     event = app.current_event
-    # API Gateway decoded its pathParameters exactly once; the raw path's segments may still be encoded.
-    path = event.path_parameters or {}
     # Passed straight through, so the conversation is freed before the response body is copied.
     return logs_response(
         serve_task_logs(
             jwt_claims(event.raw_event),
-            path.get("user", user),
-            path.get("task", task),
+            path_parameter(event.raw_event, "user", user),
+            path_parameter(event.raw_event, "task", task),
             remaining_ms=app.lambda_context.get_remaining_time_in_millis(),
         ),
         accept_encoding=event.headers.get("accept-encoding"),

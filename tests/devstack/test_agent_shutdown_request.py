@@ -35,16 +35,19 @@ def front(handler_env):
 
 
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
+@pytest.mark.parametrize("url_end", ["", "/"], ids=["plain-url", "url-ending-in-slash"])
 def test_the_modules_shutdown_requests_store_a_snapshot(
-    front, handler_env, invoke, fake_agentapi: FakeAgentAPI, tmp_path
+    front, handler_env, invoke, fake_agentapi: FakeAgentAPI, tmp_path, url_end: str
 ) -> None:
+    """Coder sets CODER_AGENT_URL to its access URL, which ends in `/`: the script then posts to
+    `//api/...`, which the local front (the stricter reading of API Gateway) sends to `$default`."""
     name = f"shutdown-{uuid.uuid4().hex[:6]}"
     messages = conversation(*[f"turn {n}" for n in range(14)])  # 15 messages: the script keeps 10
     agent_url = fake_agentapi.agent(name, Scenario(messages=messages))
     task = put_task(handler_env, name, PAUSED)
     env = {
         "AGENT_URL": agent_url,
-        "API_URL": front.url,
+        "API_URL": front.url + url_end,
         "TASK_ID": task["task_id"],
         "AGENT_TOKEN": f"agent-token-{name}",
         "WORK": str(tmp_path),
@@ -72,3 +75,23 @@ def test_the_front_lets_agent_requests_through_without_a_jwt(front, handler_env)
     with pytest.raises(HTTPError) as caught:  # no agent token: the function's 401, not the authorizer's
         urllib.request.urlopen(request, timeout=10)
     assert caught.value.code == 401 and json.loads(caught.value.read()) == {"message": "Unauthorized."}
+
+
+@pytest.mark.parametrize("claims", [None, ALICE.claims], ids=["no-token", "alices-token"])
+def test_a_user_route_spelled_with_a_doubled_slash_reaches_no_logs(front, handler_env, claims) -> None:
+    """`//api/v2/tasks/...` matches no route of its own: it reaches only the upload function behind
+    `$default`, which answers 404, whatever token comes with it (contract §6)."""
+    import json
+    import urllib.request
+    from urllib.error import HTTPError
+
+    from devstack.runtime.local_jwt import mint
+
+    headers = {"Authorization": f"Bearer {mint(claims)}"} if claims else {}
+    for method in ("GET", "POST"):
+        request = urllib.request.Request(
+            f"{front.url}//api/v2/tasks/{ALICE.username}/refactor-auth/logs", method=method, headers=headers
+        )
+        with pytest.raises(HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)
+        assert caught.value.code == 404 and json.loads(caught.value.read()) == {"message": "Resource not found."}

@@ -46,5 +46,5 @@ def test_every_answer_conforms_to_the_document(case, front) -> None:
         headers = {"Coder-Session-Token": UPLOAD_TASK.agent_token}
     else:
         headers = {"Authorization": f"Bearer {ALICE.token}"}
-    # API Gateway, not the functions, answers methods without a route: 404 {"message":"Not Found"}, not 405.
+    # A method without a route of its own goes to $default, whose function answers 404, not 405.
     case.call_and_validate(base_url=front.url, headers=headers, excluded_checks=[unsupported_method])

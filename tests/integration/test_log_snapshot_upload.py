@@ -5,6 +5,7 @@ import base64
 import json
 import uuid
 from datetime import UTC
+from urllib.parse import quote
 
 import pytest
 
@@ -400,3 +401,59 @@ def test_an_id_written_as_a_whole_float_is_that_integer(upload, invoke, paused_t
     assert invoke(logs_event(paused_task)).body["logs"][0]["id"] == 7
     bad = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_="7.5")))
     assert (bad.status, bad.body["message"]) == (400, "Failed to decode request payload.")
+
+
+# ---- `//api/...`: agents whose CODER_AGENT_URL ends in `/` (contract §6) -------------------------
+
+
+def doubled_slash(event: dict) -> dict:
+    """The same upload posted to `//api/...`, as API Gateway would send it through `$default`."""
+    path = "/" + event["rawPath"]
+    return http_api_event(
+        "POST",
+        path,
+        claims=None,
+        headers=event["headers"],
+        raw_query=event["rawQueryString"],
+        body=event.get("body"),
+        is_base64=event["isBase64Encoded"],
+    )
+
+
+def test_an_upload_to_a_doubled_slash_path_is_stored_like_the_single_slash_one(upload, invoke, paused_task) -> None:
+    event = doubled_slash(upload_event(paused_task["task_id"], token=f"agent-token-{paused_task['name']}"))
+    assert (event["routeKey"], "pathParameters" in event) == ("$default", False)
+    assert upload(event).status == 204
+    logs = invoke(logs_event(paused_task)).body
+    assert logs["snapshot"] is True and logs["logs"] == as_logs(json.loads(UPLOAD_BODY)["messages"])
+
+
+def test_through_default_the_task_segment_is_decoded_once_as_api_gateway_decodes_it(upload, paused_task) -> None:
+    # `{uuid}` is one of Go's UUID forms: encoded in the raw path, API Gateway would pass it decoded.
+    token = f"agent-token-{paused_task['name']}"
+    braced = quote("{" + paused_task["task_id"] + "}")
+    single = upload_event(paused_task["task_id"], token=token)
+    event = doubled_slash(single)
+    event["rawPath"] = event["rawPath"].replace(paused_task["task_id"], braced)
+    event["requestContext"]["http"]["path"] = event["rawPath"]
+    assert upload(event).status == 204
+    event["rawPath"] = event["rawPath"].replace(braced, quote("not/a-uuid", safe=""))
+    answer = upload(event)
+    assert (answer.status, answer.body["message"]) == (400, "Invalid task ID format.")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "//api/v2/tasks/me/refactor-auth/logs"),
+        ("POST", "//api/v2/tasks/me/refactor-auth/logs"),
+        ("GET", "//api/v2/workspaceagents/me/tasks/7a5c0000-0000-4000-8000-000000000020/log-snapshot"),
+        ("POST", "/api//v2/workspaceagents/me/tasks/7a5c0000-0000-4000-8000-000000000020/log-snapshot"),
+        ("POST", "/anything/else"),
+    ],
+)
+def test_default_serves_the_upload_and_nothing_else(upload, method: str, path: str) -> None:
+    event = http_api_event(method, path, claims=None, headers={"coder-session-token": "agent-token-refactor-auth"})
+    assert event["routeKey"] == "$default"
+    answer = upload(event)
+    assert (answer.status, answer.body) == (404, {"message": "Resource not found."})

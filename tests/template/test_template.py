@@ -94,13 +94,17 @@ def test_upload_function_queries_only_the_agent_token_index() -> None:
             assert statement["Resource"] == {"Fn::Sub": "${TasksTable.Arn}/index/agent_token_sha256-index"}
 
 
-def test_only_the_agent_upload_route_skips_the_jwt_authorizer() -> None:
+def test_only_the_agent_upload_skips_the_jwt_authorizer_and_only_it_is_behind_default() -> None:
     from devstack.runtime.template_resources import http_api_routes
 
-    routes = {(method, path): needs_jwt for method, path, _, needs_jwt in http_api_routes()}
+    routes = {(method, path): (function, needs_jwt) for method, path, function, needs_jwt in http_api_routes()}
     assert routes == {
-        ("GET", "/api/v2/tasks/{user}/{task}/logs"): True,
-        ("POST", "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"): False,
+        ("GET", "/api/v2/tasks/{user}/{task}/logs"): ("TaskLogsFunction", True),
+        ("POST", "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"): ("LogSnapshotFunction", False),
+        # `//api/...` uploads (contract §6), should API Gateway not match them to the route above: the
+        # upload function answers everything else here with 404, so no user route is reachable by
+        # another spelling without a user token.
+        ("ANY", "$default"): ("LogSnapshotFunction", False),
     }
 
 
@@ -221,23 +225,37 @@ def test_events_are_http_api_v2(path) -> None:
     assert event["version"] == "2.0" and event["routeKey"] in route_keys
 
 
-def test_translated_roles_carry_only_the_expected_managed_policies(monkeypatch) -> None:
-    """What SAM itself adds to each role, read from its own translation of the template."""
+@pytest.fixture(scope="module")
+def translated() -> dict:
+    """The template as SAM itself translates it to CloudFormation."""
     from samtranslator.translator.transform import transform
     from samtranslator.yaml_helper import yaml_parse
 
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    template = yaml_parse(TEMPLATE.read_text())
-    for res in template["Resources"].values():  # the translator wants S3 locations, not folders
-        for key in ("CodeUri", "ContentUri"):
-            if key in res.get("Properties", {}):
-                res["Properties"][key] = "s3://bucket/key"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+        template = yaml_parse(TEMPLATE.read_text())
+        for res in template["Resources"].values():  # the translator wants S3 locations, not folders
+            for key in ("CodeUri", "ContentUri"):
+                if key in res.get("Properties", {}):
+                    res["Properties"][key] = "s3://bucket/key"
 
-    class PolicyLoader:
-        def load(self) -> dict:
-            return {}
+        class PolicyLoader:
+            def load(self) -> dict:
+                return {}
 
-    translated = transform(template, {"JwtIssuer": "https://issuer", "JwtAudience": "aud"}, PolicyLoader())
+        return transform(template, {"JwtIssuer": "https://issuer", "JwtAudience": "aud"}, PolicyLoader())
+
+
+def test_translated_api_sends_only_the_upload_function_the_default_route(translated) -> None:
+    paths = translated["Resources"]["TaskLogsApi"]["Properties"]["Body"]["paths"]
+    default = paths["$default"]["x-amazon-apigateway-any-method"]
+    assert default["isDefaultRoute"] is True and default["security"] == [{"NONE": []}]
+    assert "${LogSnapshotFunction.Arn}" in default["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+    assert paths["/api/v2/tasks/{user}/{task}/logs"]["get"]["security"] == [{"UserJwt": []}]
+
+
+def test_translated_roles_carry_only_the_expected_managed_policies(translated) -> None:
+    """What SAM itself adds to each role, read from its own translation of the template."""
     managed = {
         logical_id.removesuffix("Role"): {
             arn.rsplit("/", 1)[-1] for arn in res["Properties"].get("ManagedPolicyArns", [])

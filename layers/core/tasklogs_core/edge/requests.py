@@ -1,10 +1,12 @@
-"""What the functions read from an API Gateway HTTP API (payload v2) event: the verified JWT claims,
-an agent's token from its headers, and the raw request body."""
+"""What the functions read from an API Gateway HTTP API (payload v2) event: the path and its
+parameters, the verified JWT claims, an agent's token from its headers, and the raw request body."""
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES
 from tasklogs_core.domain.errors import PayloadDecodeError
@@ -12,6 +14,18 @@ from tasklogs_core.domain.text import well_formed
 
 # Base64 of MAX_UPLOAD_BYTES, rounded up: a longer encoded body cannot decode to an allowed size.
 _MAX_BASE64_CHARS = 4 * -(-MAX_UPLOAD_BYTES // 3)
+
+
+# `//api/...` is the path `/api/...`: Coder's agents have a CODER_AGENT_URL ending in `/` (contract §6).
+# A resolver strips this from the path before it matches routes.
+DOUBLED_LEADING_SLASHES = re.compile(r"^/+(?=/)")
+
+
+def path_parameter(event: Mapping[str, Any], name: str, matched: str) -> str:
+    """A path parameter as API Gateway decoded it (once); on a route without parameters (`$default`),
+    the segment the resolver matched in the raw path, decoded the same way."""
+    value = (event.get("pathParameters") or {}).get(name)
+    return value if isinstance(value, str) else unquote(matched)
 
 
 def jwt_claims(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
