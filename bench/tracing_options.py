@@ -143,6 +143,7 @@ def run(samples: int, site: Path) -> dict[str, dict[str, float]]:
     from devstack.demo.catalogue import TASKS_BY_NAME, seed
     from devstack.demo.fake_agentapi import FakeAgentAPI
     from devstack.runtime.aws import start_local_aws
+    from tasklogs_core.adapters.snapshot_store import snapshot_key
 
     aws, fake = start_local_aws(), FakeAgentAPI().start()
     daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -158,7 +159,7 @@ def run(samples: int, site: Path) -> dict[str, dict[str, float]]:
             "table": aws.table_name,
             "bucket": aws.bucket_name,
             "task_id": snapshot.task_id,
-            "object": f"task-snapshots/{snapshot.task_id}.json",
+            "object": snapshot_key(snapshot.task_id),
             "agent": f"{fake.url}/agents/{live.name}/messages",
             "daemon": f"127.0.0.1:{daemon.getsockname()[1]}",
             "collector": f"http://127.0.0.1:{collector.server_address[1]}/v1/traces",

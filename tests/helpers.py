@@ -4,6 +4,7 @@ import uuid
 from dataclasses import replace
 
 from devstack.demo.catalogue import ALICE, TASKS_BY_NAME, task_item
+from tasklogs_core.adapters.snapshot_store import snapshot_key
 
 LOG_TYPE = {"user": "input", "agent": "output"}
 
@@ -36,3 +37,10 @@ def put_task(
     item = task_item(task, agent, version)
     aws.client("dynamodb").put_item(TableName=aws.table_name, Item=item)
     return {key: value["S"] for key, value in item.items()}
+
+
+def stored_snapshot(aws, task_id: str, version: str) -> bytes:
+    """The bytes of one stored version of a task's snapshot object."""
+    return (
+        aws.client("s3").get_object(Bucket=aws.bucket_name, Key=snapshot_key(task_id), VersionId=version)["Body"].read()
+    )

@@ -12,7 +12,7 @@ import pytest
 from devstack.demo.catalogue import PAUSED, RUNNING, TASKS_BY_NAME, UPLOAD_BODY, UPLOADED_CONVERSATION, upload_path
 from devstack.generators.events import http_api_event, load_event
 from tests.expected import EXPECTED_UPLOADS
-from tests.helpers import as_logs, put_task
+from tests.helpers import as_logs, put_task, stored_snapshot
 
 TIME = "2026-11-25T04:31:04.123456789Z"
 
@@ -58,10 +58,7 @@ def versions_of(aws, task_id: str) -> list[dict]:
 
 
 def stored_body(aws, task_id: str, version: str) -> dict:
-    s3 = aws.client("s3")
-    return json.loads(
-        s3.get_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task_id}.json", VersionId=version)["Body"].read()
-    )
+    return json.loads(stored_snapshot(aws, task_id, version))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation, re
 from devstack.generators.events import http_api_event
 from devstack.runtime import lambda_runtime
 from devstack.runtime.streams import StreamPoller
-from tests.helpers import as_logs, put_task
+from tests.helpers import as_logs, put_task, stored_snapshot
 
 
 @pytest.fixture
@@ -241,15 +241,7 @@ def test_an_upload_earlier_in_the_same_second_as_the_pause_is_replaced_by_the_ca
     item = item_of(handler_env, task["task_id"])
     assert item["snapshot_at"][:19] == uploaded_at[:19], "the pause did not come in the same second"
     assert item["snapshot_at"] > uploaded_at
-    body = (
-        handler_env.client("s3")
-        .get_object(
-            Bucket=handler_env.bucket_name,
-            Key=f"task-snapshots/{task['task_id']}.json",
-            VersionId=item["snapshot_version"],
-        )["Body"]
-        .read()
-    )
+    body = stored_snapshot(handler_env, task["task_id"], item["snapshot_version"])
     assert [m["content"] for m in json.loads(body)["data"]["messages"]][-1] == "newest question"
 
 
@@ -283,15 +275,7 @@ def test_a_long_conversation_is_cut_to_the_newest_64_kib(handler_env, poller, fa
     )
     pause(handler_env, poller, task["task_id"])
     item = item_of(handler_env, task["task_id"])
-    body = (
-        handler_env.client("s3")
-        .get_object(
-            Bucket=handler_env.bucket_name,
-            Key=f"task-snapshots/{task['task_id']}.json",
-            VersionId=item["snapshot_version"],
-        )["Body"]
-        .read()
-    )
+    body = stored_snapshot(handler_env, task["task_id"], item["snapshot_version"])
     assert len(body) <= 65_536
     kept = json.loads(body)["data"]["messages"]
     assert kept[-1]["content"].startswith("turn 29:") and 1 < len(kept) < 31
