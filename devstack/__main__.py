@@ -10,7 +10,7 @@ import uuid
 
 
 def run(port: int) -> None:
-    from devstack.demo.catalogue import ALICE, TASKS, demo_requests, seed, story_requests
+    from devstack.demo.catalogue import ALICE, TASKS, demo_requests, seed, story_requests, task_route_requests
     from devstack.demo.control import DemoControl
     from devstack.demo.fake_agentapi import FakeAgentAPI
     from devstack.runtime import lambda_runtime
@@ -19,6 +19,7 @@ def run(port: int) -> None:
     from devstack.runtime.front import LocalApiGateway
     from devstack.runtime.streams import StreamPoller
 
+    lambda_runtime.ensure_layer_on_path()  # the control routes and the stream poller read task items with it
     aws = start_local_aws()
     fake = FakeAgentAPI().start()
     runtime = LocalLambda()  # the functions' containers, for the API and the streams alike
@@ -42,6 +43,12 @@ def run(port: int) -> None:
         auth = f'-H "Authorization: Bearer {caller.token}" ' if caller else ""
         print(f"# {expect}  [events/{name}.json]")
         print(f"curl -s {auth}{front.url}{path}\n")
+    print("# ---- Coder's CLI and VS Code extension: the task routes, the token in Coder-Session-Token:\n")
+    for name, (path, query, caller, expect) in task_route_requests().items():
+        auth = f'-H "Coder-Session-Token: {caller.token}" ' if caller else ""
+        url = f"{front.url}{path}" + (f"?{query}" if query else "")
+        print(f"# {expect}  [events/{name}.json]")
+        print(f'curl -s {auth}"{url}"\n')
     print("# ---- The pause/resume story, in this order (each /_devstack call plays the control plane):\n")
     for name, (command, expect) in story_requests(front.url).items():
         print(f"# {expect}  [story/{name}]")
@@ -83,7 +90,7 @@ def main() -> None:
 
     if args.command == "token":
         from devstack.demo.catalogue import ALICE, BOB
-        from devstack.runtime.local_jwt import mint
+        from devstack.runtime.local_idp import mint
 
         known = {user.username: user.user_id for user in (ALICE, BOB)}
         sub = args.sub or known.get(args.username) or str(uuid.uuid4())

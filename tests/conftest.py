@@ -37,11 +37,13 @@ def demo(local_aws: LocalAws, fake_agentapi: FakeAgentAPI) -> LocalAws:
 @pytest.fixture
 def handler_env(demo: LocalAws, monkeypatch: pytest.MonkeyPatch) -> LocalAws:
     """The handler's environment pointing at the local AWS; clients rebuilt for each test."""
+    from devstack.runtime.local_idp import serve_keys
     from tasklogs_core.adapters import clients
 
     for key, value in demo.environment().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TaskLogsTest")
+    serve_keys()  # the authorizer's issuer, audience and keys: the local identity provider's
     clients.reset()
     yield demo
     clients.reset()

@@ -61,3 +61,29 @@ EXPECTED_UPLOADS = {
     "upload_id_beyond_int64": (400, DECODE),
     "upload_lone_surrogate_role": (400, DECODE),
 }
+
+# Task routes (contract §9): event name → (status, message for errors or None for 200).
+EXPECTED_TASK_ROUTES = {
+    "task_by_name": (200, None),
+    "task_by_uuid": (200, None),
+    "task_by_owner_and_name": (200, None),
+    "task_deleted": (404, "Resource not found."),
+    "task_of_someone_else": (404, "Resource not found."),
+    "task_no_claims": (401, "Unauthorized."),
+    "tasks_list": (200, None),
+    "tasks_list_no_filter": (200, None),
+    "tasks_list_paused": (200, None),
+    "tasks_list_other_owner": (200, None),
+    "tasks_list_unknown_key": (400, INVALID_QUERY),
+    "tasks_list_bad_status": (400, INVALID_QUERY),
+}
+
+# The user authorizer (contract §2): event name → the username it lets through, or None for API
+# Gateway's 401 (the authorizer raises "Unauthorized").
+EXPECTED_AUTHORIZER = {
+    "authorizer_session_token": "alice",
+    "authorizer_bearer": "alice",
+    "authorizer_no_token": None,
+    "authorizer_expired": None,
+    "authorizer_wrong_audience": None,
+}

@@ -9,7 +9,7 @@ from typing import Any
 
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation, refused_url
 from devstack.runtime.aws import LocalAws
-from devstack.runtime.local_jwt import mint
+from devstack.runtime.local_idp import mint
 
 # Snapshot messages get fixed times so the documented bodies never change.
 _SNAPSHOT_EPOCH_NS = 1_795_000_000_000_000_000  # 2026-11-17T...Z
@@ -80,7 +80,21 @@ def _task_id(n: int) -> str:
 
 
 TASKS = [
-    DemoTask("refactor-auth", _task_id(1), RUNNING, "200 live logs from the agent", agent=Scenario()),
+    DemoTask(
+        "refactor-auth",
+        _task_id(1),
+        RUNNING,
+        "200 live logs from the agent",
+        agent=Scenario(),
+        # The optional attributes the task routes show (contract §9).
+        extra={
+            "display_name": "Refactor the auth middleware",
+            "initial_prompt": "Move the auth middleware onto the new session store.",
+            "organization_id": "0a1b2c3d-0000-4000-8000-00000000c0de",
+            "workspace_name": "alice-refactor-auth",
+            "updated_at": "2026-11-24T16:45:10.5Z",
+        },
+    ),
     DemoTask(
         "add-billing-page",
         _task_id(2),
@@ -182,6 +196,16 @@ TASKS = [
 TASKS_BY_NAME = {task.name: task for task in TASKS}
 
 
+def _created(task: DemoTask) -> dict[str, str]:
+    """When the control plane created the task: an hour apart in catalogue order, so the task list's
+    newest-first order is the catalogue's reversed. A pending task shows the default (no created_at)."""
+    suffix = task.task_id.rsplit("-", 1)[-1]
+    if task.state is PENDING or not suffix.isdigit():
+        return {}
+    n = int(suffix)
+    return {"created_at": f"2026-11-{10 + n // 24:02d}T{n % 24:02d}:00:00Z"}
+
+
 def task_item(task: DemoTask, agentapi_url: str | None, snapshot_version: str | None) -> dict[str, dict[str, str]]:
     """The DynamoDB item (low-level form) the control plane and this service would have written."""
     attributes = {
@@ -190,6 +214,7 @@ def task_item(task: DemoTask, agentapi_url: str | None, snapshot_version: str | 
         "owner_id": task.owner.user_id,
         "owner_name": task.owner.username,
         "agent_token_sha256": hashlib.sha256(task.agent_token.encode()).hexdigest(),
+        **_created(task),
         **task.state,
         **task.extra,
     }
@@ -252,26 +277,102 @@ def demo_requests() -> dict[str, tuple[str, DemoUser | None, str]]:
 
 
 def demo_events() -> dict[str, dict[str, Any]]:
-    return {**logs_events(), **upload_events()}
+    return {**logs_events(), **task_route_events(), **authorizer_events(), **upload_events()}
+
+
+# ---------------------------------------------------------------- task routes (contract §9)
+
+
+def task_route_requests() -> dict[str, tuple[str, str, DemoUser | None, str]]:
+    """Event name → (path, raw query, caller or None for no claims, what it answers)."""
+    active = TASKS_BY_NAME["refactor-auth"]
+    return {
+        "task_by_name": (f"/api/v2/tasks/me/{active.name}", "", ALICE, "200 the task, as codersdk.Task"),
+        "task_by_uuid": (f"/api/v2/tasks/me/{active.task_id}", "", ALICE, "200 the task named by UUID"),
+        "task_by_owner_and_name": ("/api/v2/tasks/alice/add-billing-page", "", ALICE, "200 owner/name"),
+        "task_deleted": ("/api/v2/tasks/me/old-experiment", "", ALICE, "404 deleted"),
+        "task_of_someone_else": ("/api/v2/tasks/bob/bobs-task", "", ALICE, "404 someone else's task"),
+        "task_no_claims": (f"/api/v2/tasks/me/{active.name}", "", None, "401 no verified claims"),
+        "tasks_list": ("/api/v2/tasks", "q=owner%3A%22me%22", ALICE, "200 alice's tasks, newest first"),
+        "tasks_list_no_filter": ("/api/v2/tasks", "", ALICE, "200 alice's tasks, newest first"),
+        "tasks_list_paused": ("/api/v2/tasks", "q=owner%3Ame+status%3Apaused", ALICE, "200 only the paused ones"),
+        "tasks_list_other_owner": ("/api/v2/tasks", "q=owner%3Abob", ALICE, "200 an empty list (bob's are not hers)"),
+        "tasks_list_unknown_key": ("/api/v2/tasks", "q=template%3Ago", ALICE, "400 an unknown filter key"),
+        "tasks_list_bad_status": ("/api/v2/tasks", "q=status%3Arunning", ALICE, "400 not a task status"),
+    }
+
+
+def task_route_events() -> dict[str, dict[str, Any]]:
+    requests = {name: (path, query, caller) for name, (path, query, caller, _) in task_route_requests().items()}
+    return _user_events(requests, ("coder-session-token", "<verified by the authorizer>"), "coder-cli", "local-task")
+
+
+# ---------------------------------------------------------------- the user authorizer (contract §2)
+
+# Tokens in events/ must not change from one generation to the next, nor expire while the repository
+# is in use: fixed times, ten years long. They are signed with the local key, which no deployed stack
+# trusts.
+_EVENT_TOKEN_TIMES = {"iat": 1_795_608_000, "exp": 1_795_608_000 + 10 * 365 * 86_400}
+
+
+def authorizer_requests() -> dict[str, tuple[dict[str, str], str]]:
+    """Event name → (the request's headers, what the authorizer answers)."""
+    alice = mint({**ALICE.claims, **_EVENT_TOKEN_TIMES})
+    return {
+        "authorizer_session_token": ({"coder-session-token": alice}, "allow: alice, token in Coder-Session-Token"),
+        "authorizer_bearer": ({"authorization": f"Bearer {alice}"}, "allow: alice, token in Authorization"),
+        "authorizer_no_token": ({}, "401 Unauthorized: no token"),
+        "authorizer_expired": (
+            {"coder-session-token": mint({**ALICE.claims, "iat": 1_795_000_000, "exp": 1_795_000_600})},
+            "401 Unauthorized: expired",
+        ),
+        "authorizer_wrong_audience": (
+            {"authorization": f"Bearer {mint({**ALICE.claims, **_EVENT_TOKEN_TIMES, 'aud': 'another-app'})}"},
+            "401 Unauthorized: another audience",
+        ),
+    }
+
+
+def authorizer_events() -> dict[str, dict[str, Any]]:
+    from devstack.generators.events import authorizer_event
+
+    events = {}
+    for n, (name, (token_headers, _)) in enumerate(sorted(authorizer_requests().items())):
+        headers = {"accept": "application/json", "user-agent": "coder-cli", **token_headers}
+        event = authorizer_event("GET", logs_path("me", "refactor-auth"), headers=headers)
+        event["requestContext"] |= {"requestId": f"local-auth-{n:04d}", "time": "25/Nov/2026:12:00:00 +0000"}
+        event["requestContext"]["timeEpoch"] = 1_795_608_000_000
+        events[name] = event
+    return events
 
 
 def logs_events() -> dict[str, dict[str, Any]]:
+    requests = {name: (path, "", caller) for name, (path, caller, _) in demo_requests().items()}
+    return _user_events(requests, ("authorization", "Bearer <verified by API Gateway>"), "curl/8.5.0", "local")
+
+
+def _user_events(
+    requests: dict[str, tuple[str, str, DemoUser | None]], token: tuple[str, str], user_agent: str, id_prefix: str
+) -> dict[str, dict[str, Any]]:
+    """GET events of users' requests (name → path, raw query, caller), as API Gateway sends them once
+    the authorizer let the caller's token through (`token`: the header it came in)."""
     from datetime import datetime
 
     from devstack.generators.events import http_api_event
 
     fixed = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     events = {}
-    for n, (name, (path, caller, _)) in enumerate(sorted(demo_requests().items())):
-        headers = {"accept": "application/json", "user-agent": "curl/8.5.0"}
+    for n, (name, (path, query, caller)) in enumerate(sorted(requests.items())):
+        headers = {"accept": "application/json", "user-agent": user_agent}
         if caller is not None:
-            headers["authorization"] = "Bearer <verified by API Gateway>"
+            headers[token[0]] = token[1]
         events[name] = http_api_event(
             "GET",
             path,
             claims=caller.claims if caller else None,
             headers=headers,
-            request_id=f"local-{n:04d}",
+            raw_query=query,
+            request_id=f"{id_prefix}-{n:04d}",
             now=fixed,
         )
     return events

@@ -104,9 +104,8 @@ def http_api_event(
         "timeEpoch": int(now.timestamp() * 1000),
     }
     if claims is not None:
-        # API Gateway passes every claim as a string.
-        flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in claims.items()}
-        context["authorizer"] = {"jwt": {"claims": flat, "scopes": None}}
+        # What the user authorizer answered in its context (contract §2): the subject and the username.
+        context["authorizer"] = {"lambda": dict(claims)}
     event["requestContext"] = context
     if path_parameters:  # API Gateway leaves them out on routes without any, $default among them
         event["pathParameters"] = path_parameters
@@ -114,6 +113,17 @@ def http_api_event(
     if body is not None:
         event["body"] = body
     return event
+
+
+def authorizer_event(method: str, raw_path: str, *, headers: dict[str, str], raw_query: str = "") -> dict[str, Any]:
+    """The event API Gateway sends a Lambda authorizer (payload 2.0, REQUEST) for a request to a route
+    behind it: the request as the function would see it, without the body, with the route's ARN."""
+    event = http_api_event(method, raw_path, claims=None, headers=headers, raw_query=raw_query)
+    for key in ("body", "isBase64Encoded"):
+        event.pop(key, None)
+    context = event["requestContext"]
+    route_arn = f"arn:aws:execute-api:us-east-1:{context['accountId']}:{context['apiId']}/$default/{method}{raw_path}"
+    return {"type": "REQUEST", "routeArn": route_arn, "identitySource": [], **event}
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -17,14 +17,26 @@ ensure_layer_on_path()
 OPENAPI_PATH = ROOT / "docs" / "openapi.json"
 LOGS_PATH = "/api/v2/tasks/{user}/{task}/logs"
 UPLOAD_PATH = "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"
+TASK_PATH = "/api/v2/tasks/{user}/{task}"
+TASKS_PATH = "/api/v2/tasks"
+OMITTED_TASKS_HEADER = "X-Tasklogs-Omitted-Tasks"
+# Every user route: the token in `Authorization: Bearer` or in `Coder-Session-Token` (contract §2).
+USER_SECURITY = [{"userJwt": []}, {"userSessionToken": []}]
 
 
 def _schemas() -> dict[str, Any]:
+    from tasklogs_core.domain.coder_task import TasksListResponse
     from tasklogs_core.domain.models import AgentMessages, TaskLogsResponse
     from tasklogs_core.edge.http_errors import ErrorBody
 
     schemas: dict[str, Any] = {}
-    for name, model in (("TaskLogsResponse", TaskLogsResponse), ("Error", ErrorBody), ("AgentMessages", AgentMessages)):
+    models = (
+        ("TaskLogsResponse", TaskLogsResponse),
+        ("Error", ErrorBody),
+        ("AgentMessages", AgentMessages),
+        ("TasksListResponse", TasksListResponse),
+    )
+    for name, model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
@@ -34,6 +46,17 @@ def _schemas() -> dict[str, Any]:
     message["time"] = {"type": "string", "format": "date-time"}
     schemas["LogEntry"]["properties"]["time"]["format"] = "date-time"
     schemas["TaskLogsResponse"]["properties"]["snapshot_at"] = {"type": "string", "format": "date-time"}
+    task = schemas["CoderTask"]["properties"]
+    for key in ("id", "organization_id", "owner_id", "template_id", "template_version_id"):
+        task[key]["format"] = "uuid"
+    for key in ("workspace_id", "workspace_agent_id", "workspace_app_id"):
+        task[key] = {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]}
+    for key in ("created_at", "updated_at"):
+        task[key]["format"] = "date-time"
+    schemas["CoderTask"]["required"] = list(task)  # every field is always sent, as Go's encoder does
+    schemas["CoderTask"]["description"] = (
+        "Go's codersdk.Task (contract §9). Fields this service has no source for hold Coder's zero values."
+    )
     return schemas
 
 
@@ -60,10 +83,23 @@ def document() -> dict[str, Any]:
 
     routes = {(method, path): needs_jwt for method, path, _, needs_jwt in http_api_routes()}
     # `$default` only serves the upload by another spelling (`//api/...`), documented on the upload.
-    assert routes == {("GET", LOGS_PATH): True, ("POST", UPLOAD_PATH): False, ("ANY", "$default"): False}, (
-        "template routes changed: update openapi.py"
-    )
+    assert routes == {
+        ("GET", LOGS_PATH): True,
+        ("GET", TASK_PATH): True,
+        ("GET", TASKS_PATH): True,
+        ("POST", UPLOAD_PATH): False,
+        ("ANY", "$default"): False,
+    }, "template routes changed: update openapi.py"
+    user_param = {
+        "name": "user",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "`me`, the caller's username or user id",
+        "example": "me",
+    }
     task_param = {"name": "task", "in": "path", "required": True, "schema": {"type": "string"}}
+    task_ref_param = {**task_param, "description": "task UUID or name", "example": "refactor-auth"}
     logs_errors = _errors(
         errors.Unauthenticated,
         errors.TaskNotFound,
@@ -102,18 +138,8 @@ def document() -> dict[str, Any]:
                 "get": {
                     "operationId": "getTaskLogs",
                     "summary": "Live logs of an active task, or its stored snapshot",
-                    "security": [{"userJwt": []}],
-                    "parameters": [
-                        {
-                            "name": "user",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                            "description": "`me`, the caller's username or user id",
-                            "example": "me",
-                        },
-                        {**task_param, "description": "task UUID or name", "example": "refactor-auth"},
-                    ],
+                    "security": USER_SECURITY,
+                    "parameters": [user_param, task_ref_param],
                     "responses": {
                         "200": {
                             "description": "Logs; `snapshot` and `snapshot_at` only when read from a snapshot",
@@ -130,6 +156,69 @@ def document() -> dict[str, Any]:
                             },
                         },
                         **logs_errors,
+                    },
+                }
+            },
+            TASK_PATH: {
+                "get": {
+                    "operationId": "getTask",
+                    "summary": "One of the caller's tasks, as Coder's codersdk.Task",
+                    "description": "Found as the logs route finds it: by UUID, then by name; 404, never 403.",
+                    "security": USER_SECURITY,
+                    "parameters": [user_param, task_ref_param],
+                    "responses": {
+                        "200": {
+                            "description": "The task",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CoderTask"}}},
+                        },
+                        **_errors(errors.Unauthenticated, errors.TaskNotFound, errors.StorageError),
+                    },
+                }
+            },
+            TASKS_PATH: {
+                "get": {
+                    "operationId": "listTasks",
+                    "summary": "The caller's tasks, newest first, as Coder's TasksListResponse",
+                    "description": (
+                        "Deleted tasks never appear, nor anyone else's. An answer stays inside one Lambda response"
+                        f" (5 MiB of JSON): beyond that the oldest tasks are left out and `{OMITTED_TASKS_HEADER}`"
+                        " says how many."
+                    ),
+                    "security": USER_SECURITY,
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                            "description": (
+                                "Coder's filter: space-separated `key:value` terms, values optionally in double"
+                                " quotes, case-insensitive. `owner:` (`me`, the caller's username or id; anyone"
+                                " else: an empty list) and `status:` (a task status); a term without a key is"
+                                " the owner; any other key is a 400."
+                            ),
+                            "example": 'owner:"me" status:"paused"',
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The tasks; `count` is how many the answer holds",
+                            "headers": {
+                                OMITTED_TASKS_HEADER: {
+                                    "description": "older matching tasks left out to fit one Lambda response",
+                                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                                }
+                            },
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/TasksListResponse"}}
+                            },
+                        },
+                        **_errors(
+                            errors.Unauthenticated,
+                            errors.InvalidQueryParameters,
+                            errors.TaskListTooLarge,
+                            errors.StorageError,
+                        ),
                     },
                 }
             },
@@ -169,6 +258,12 @@ def document() -> dict[str, Any]:
             "schemas": _schemas(),
             "securitySchemes": {
                 "userJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "userSessionToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Coder-Session-Token",
+                    "description": "The same JWT, where Coder's CLI, SDK and VS Code extension send it",
+                },
                 "agentToken": {"type": "apiKey", "in": "header", "name": "Coder-Session-Token"},
                 "agentBearer": {"type": "http", "scheme": "bearer"},
             },

@@ -1,3 +1,3 @@
 """The local stand-ins for what AWS runs: moto server as DynamoDB and S3 built from template.yaml, the
-Lambda runtime (in process for tests, warm containers for the stack), API Gateway's front and JWT
-authorizer, and the DynamoDB stream's event source mappings."""
+Lambda runtime (in process for tests, warm containers for the stack), API Gateway's front (asking the
+template's Lambda authorizer), the local identity provider, and the DynamoDB stream's event source mappings."""

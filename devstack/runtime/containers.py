@@ -31,6 +31,15 @@ class InvocationFailed(Exception):
     """The function raised, timed out or its container died: API Gateway answers 500."""
 
 
+class FunctionError(InvocationFailed):
+    """The handler raised: Lambda reports `errorType` and `errorMessage`, and keeps the container warm."""
+
+    def __init__(self, error_type: str, error_message: str) -> None:
+        super().__init__(f"{error_type}: {error_message}")
+        self.error_type = error_type
+        self.error_message = error_message
+
+
 def _container_main(logical_id: str, connection: Connection) -> None:
     """The container process: import the handler, then serve one event at a time until told to stop."""
     import signal
@@ -57,8 +66,9 @@ def _container_main(logical_id: str, connection: Connection) -> None:
         try:
             result = handler(event, lambda_runtime.context_for(logical_id, timeout_seconds))
         except Exception as exc:
-            log.exception("%s raised", logical_id)
-            connection.send(("error", f"{type(exc).__name__}: {exc}"))
+            if str(exc) != "Unauthorized":  # an authorizer's refusal is an answer, not a failure
+                log.exception("%s raised", logical_id)
+            connection.send(("raised", (type(exc).__name__, str(exc))))
         else:
             connection.send(("ok", result))
 
@@ -84,6 +94,8 @@ class _Container:
         except OSError:
             raise InvocationFailed(f"the {self.logical_id} container exited") from None
         kind, result = self._answer(timeout_seconds + _GRACE_SECONDS)
+        if kind == "raised":
+            raise FunctionError(*result)
         if kind != "ok":
             raise InvocationFailed(result)
         return result
@@ -132,8 +144,11 @@ class LocalLambda:
         container = self._acquire(logical_id)
         try:
             result = container.invoke(event, timeout)
+        except FunctionError:
+            self._release(container)  # the handler raised: Lambda keeps the environment
+            raise
         except InvocationFailed:
-            self._discard(container)  # after a timeout, a crash or a function error: a fresh one next time
+            self._discard(container)  # after a timeout or a crash: a fresh one next time
             raise
         self._release(container)
         return result

@@ -1,6 +1,7 @@
-"""A local stand-in for API Gateway (HTTP API): matches the template's routes, verifies the local JWT
-on the routes that need one, turns each request into a real payload 2.0 event and invokes the
-function in a warm local container (devstack.runtime.containers). Paths under /_devstack/ go to the demo's
+"""A local stand-in for API Gateway (HTTP API): matches the template's routes, asks the template's Lambda
+authorizer (in its own container) about each request to a route behind it, turns each request into a
+real payload 2.0 event and invokes the function in a warm local container
+(devstack.runtime.containers). Paths under /_devstack/ go to the demo's
 control routes instead.
 
 HTTP itself is uvicorn's (h11): chunked bodies, HEAD, keep-alive and malformed requests are handled
@@ -22,15 +23,16 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from devstack.generators.events import http_api_event, match_route
-from devstack.runtime.containers import InvocationFailed, LocalLambda
-from devstack.runtime.local_jwt import InvalidToken, verify
+from devstack.generators.events import authorizer_event, http_api_event, match_route
+from devstack.runtime.containers import FunctionError, InvocationFailed, LocalLambda
+from devstack.runtime.template_resources import default_authorizer_function
 
 log = logging.getLogger("devstack.runtime.front")
 
 # API Gateway's own answers, in its words (HTTP APIs send {"message": ...}).
 NOT_FOUND = b'{"message":"Not Found"}'
 UNAUTHORIZED = b'{"message":"Unauthorized"}'
+FORBIDDEN = b'{"message":"Forbidden"}'
 FUNCTION_FAILED = b'{"message":"Internal Server Error"}'
 TOO_LARGE = b'{"message":"Request Entity Too Large"}'
 BAD_REQUEST = json.dumps({"message": "Bad Request", "detail": "Invalid HTTP request received."}).encode()
@@ -145,14 +147,10 @@ class LocalApiGateway:
         if matched is None:
             return 404, JSON, NOT_FOUND
         claims = None
-        if matched.needs_jwt:  # the template's default authorizer; the agent route has none
-            scheme, _, token = headers.get("authorization", "").partition(" ")
-            try:
-                if scheme.lower() != "bearer":
-                    raise InvalidToken("no bearer token")
-                claims = verify(token.strip())
-            except InvalidToken:
-                return 401, [*JSON, (b"www-authenticate", b"Bearer")], UNAUTHORIZED
+        if matched.needs_jwt:  # the template's default authorizer; the agent's routes have none
+            refused, claims = self._authorize(method, raw_path, headers, raw_query)
+            if refused is not None:
+                return refused
         text, is_base64 = _event_body(body, headers.get("content-type", ""))
         event = http_api_event(
             method,
@@ -175,6 +173,28 @@ class LocalApiGateway:
             if key.lower() != "content-length"
         ]
         return int(result.get("statusCode", 200)), answer_headers, data
+
+    def _authorize(
+        self, method: str, raw_path: str, headers: dict[str, str], raw_query: str
+    ) -> tuple[tuple[int, list[tuple[bytes, bytes]], bytes] | None, dict[str, Any] | None]:
+        """API Gateway's part with a Lambda authorizer (simple responses): the authorizer's context when
+        it allows the request; else the answer API Gateway gives. Raising "Unauthorized" is a 401,
+        `isAuthorized: false` a 403, anything else a 500."""
+        event = authorizer_event(method, raw_path, headers=headers, raw_query=raw_query)
+        try:
+            answer = self.runtime.invoke(default_authorizer_function(), event)
+        except FunctionError as exc:
+            if exc.error_message == "Unauthorized":
+                return (401, JSON, UNAUTHORIZED), None
+            return (500, JSON, FUNCTION_FAILED), None
+        except InvocationFailed:
+            return (500, JSON, FUNCTION_FAILED), None
+        if not isinstance(answer, dict) or not isinstance(answer.get("isAuthorized"), bool):
+            return (500, JSON, FUNCTION_FAILED), None  # API Gateway: an authorizer configuration error
+        if not answer["isAuthorized"]:
+            return (403, JSON, FORBIDDEN), None
+        context = answer.get("context")
+        return None, context if isinstance(context, dict) else {}
 
 
 async def _respond(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

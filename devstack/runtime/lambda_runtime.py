@@ -17,8 +17,12 @@ LAYER_DIR = ROOT / "layers" / "core"
 
 
 def set_local_environment(aws_env: dict[str, str]) -> None:
-    """The functions' environment for the local stack: its AWS endpoints and quiet defaults."""
+    """The functions' environment for the local stack: its AWS endpoints, its identity provider's keys
+    for the authorizer, and quiet defaults."""
+    from devstack.runtime.local_idp import serve_keys
+
     os.environ.update(aws_env)
+    serve_keys()
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tasklogs")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would drown the logs
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")

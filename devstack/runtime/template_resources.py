@@ -67,12 +67,19 @@ def _function_events(event_type: str):  # noqa: ANN202
 
 
 def http_api_routes() -> list[tuple[str, str, str, bool]]:
-    """(method, path, function logical id, needs the JWT) of every HttpApi event in the template."""
+    """(method, path, function logical id, behind the user authorizer) of every HttpApi event in the template."""
     routes = []
     for logical_id, props in _function_events("HttpApi"):
         authorizer = props.get("Auth", {}).get("Authorizer")
         routes.append((props["Method"].upper(), props["Path"], logical_id, authorizer != "NONE"))
     return routes
+
+
+def default_authorizer_function(api_logical_id: str = "TaskLogsApi") -> str:
+    """The logical id of the Lambda function behind the API's default authorizer."""
+    auth = resource(api_logical_id)["Properties"]["Auth"]
+    logical_id, _ = auth["Authorizers"][auth["DefaultAuthorizer"]]["FunctionArn"]["Fn::GetAtt"]
+    return str(logical_id)
 
 
 @dataclass(frozen=True)

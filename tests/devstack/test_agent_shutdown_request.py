@@ -85,7 +85,7 @@ def test_a_user_route_spelled_with_a_doubled_slash_reaches_no_logs(front, handle
     import urllib.request
     from urllib.error import HTTPError
 
-    from devstack.runtime.local_jwt import mint
+    from devstack.runtime.local_idp import mint
 
     headers = {"Authorization": f"Bearer {mint(claims)}"} if claims else {}
     for method in ("GET", "POST"):

@@ -15,12 +15,13 @@ import time
 import pytest
 
 from devstack.runtime.template_resources import ROOT
-from tests.expected import EXPECTED
+from tests.expected import EXPECTED, EXPECTED_TASK_ROUTES
 
 
 @pytest.fixture(scope="module")
 def stack():
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'core'}", "PYTHONUNBUFFERED": "1"}
+    # As `make run` starts it: from the repository's root, nothing added to the path.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack", "run", "--port", "0"],
         cwd=ROOT,
@@ -39,6 +40,13 @@ def stack():
         if line.startswith("Ctrl-C stops everything."):
             break
     assert lines and lines[-1].startswith("Ctrl-C"), "".join(lines)
+    # Keep reading what the stack logs, as a terminal would: a full pipe would block its writes (and
+    # with them the front and the containers) once 64 KiB of log lines were left unread.
+    import threading
+
+    process.later_output = []  # what the stack prints after it is up: read by test_ctrl_c_stops_everything
+    process.reader = threading.Thread(target=lambda: process.later_output.extend(process.stdout), daemon=True)
+    process.reader.start()
     yield process, lines
     if process.poll() is None:
         process.kill()
@@ -67,18 +75,45 @@ def run_printed(command: str) -> str:
 def test_printed_curl_commands_work_as_printed(stack) -> None:
     _, lines = stack
     curls = printed_curls(lines)
-    assert set(curls) == set(EXPECTED)
+    expected = EXPECTED | EXPECTED_TASK_ROUTES
+    assert set(curls) == set(expected)
     for name, command in sorted(curls.items()):
         run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
         assert run.returncode == 0, (name, run.stderr)
         body = json.loads(run.stdout)
-        status, message = EXPECTED[name]
+        status, message = expected[name]
         if message is None:
-            assert isinstance(body["logs"], list), (name, body)
+            assert isinstance(body.get("logs", body.get("tasks", body.get("id"))), list | str), (name, body)
         elif status == 401:  # API Gateway's own authorizer answer: no token was sent
             assert body == {"message": "Unauthorized"}, (name, body)
         else:
             assert body["message"] == message, (name, body)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("header", ["Coder-Session-Token", "Authorization"])
+def test_coder_clients_request_sequences_work_against_make_run(stack, header) -> None:
+    """`coder task logs <name>` (task by identifier, then logs by id) and the VS Code extension (list,
+    task, logs), with the user's token in only one header: tests/devstack/test_coder_clients.py's
+    sequences, against the `make run` process."""
+    import httpx
+
+    from devstack.demo.catalogue import ALICE
+    from devstack.runtime.local_idp import mint
+    from tests.devstack.test_coder_clients import task_by_identifier, task_logs
+
+    _, lines = stack
+    url = re.search(r"API (http://\S+)", "".join(lines)).group(1)
+    token = mint(ALICE.claims)
+    value = token if header == "Coder-Session-Token" else f"Bearer {token}"
+    with httpx.Client(base_url=url, headers={header: value}, timeout=30) as client:
+        for identifier in ("refactor-auth", "alice/add-billing-page"):
+            task = task_by_identifier(client, identifier)
+            assert task_logs(client, task["id"])["logs"]
+        listing = client.get("/api/v2/tasks", params={"q": "owner:me"}).json()
+        chosen = next(task for task in listing["tasks"] if task["name"] == "refactor-auth")
+        assert task_by_identifier(client, chosen["id"]) == chosen
+        assert task_logs(client, chosen["id"])["logs"]
 
 
 @pytest.mark.slow
@@ -188,12 +223,14 @@ def test_ctrl_c_stops_everything(stack) -> None:
     process, _ = stack
     process.send_signal(signal.SIGINT)
     try:
-        out, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGUSR1)  # every thread's stack, for the failure message
         time.sleep(1)
         process.kill()
-        out, _ = process.communicate()
-        pytest.fail("the stack did not stop within 30 s after Ctrl-C:\n" + out[-6000:])
+        process.reader.join(5)
+        pytest.fail("the stack did not stop within 30 s after Ctrl-C:\n" + "".join(process.later_output)[-6000:])
+    process.reader.join(5)
+    out = "".join(process.later_output)
     assert process.returncode == 0, out
     assert "stopped" in out

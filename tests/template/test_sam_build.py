@@ -49,8 +49,19 @@ def test_sam_build_packages_every_function_and_the_arm64_layer(tmp_path: Path) -
         ("LogSnapshotFunction", "log_snapshot_handler"),
         ("PauseCaptureFunction", "pause_capture_handler"),
         ("SnapshotCleanupFunction", "snapshot_cleanup_handler"),
+        ("TasksFunction", "tasks_handler"),
+        ("UserAuthorizerFunction", "user_authorizer_handler"),
     ):
         assert (build_dir / function / f"{module}.py").is_file(), function
+    # Only the authorizer carries the JWT library, and its crypto is built for arm64 Lambda.
+    authorizer = build_dir / "UserAuthorizerFunction"
+    own = {d.metadata["Name"].lower(): d.version for d in metadata.distributions(path=[str(authorizer)])}
+    assert own["pyjwt"] == metadata.version("pyjwt") and own["cryptography"] == metadata.version("cryptography")
+    native = [*(authorizer / "cryptography" / "hazmat" / "bindings").glob("_rust*.so"), *authorizer.glob("_cffi*.so")]
+    aarch64 = 183  # ELF e_machine of AArch64: the abi3 wheel's file name does not say the architecture
+    assert len(native) == 2 and all(int.from_bytes(so.read_bytes()[18:20], "little") == aarch64 for so in native)
+    for function in ("TaskLogsFunction", "TasksFunction", "LogSnapshotFunction"):
+        assert not (build_dir / function / "jwt").exists(), function
     # The layer's AWS SDK is the one the tests ran with: it comes before the runtime's on sys.path,
     # so it must never be whatever was newest at build time.
     shipped = {d.metadata["Name"].lower(): d.version for d in metadata.distributions(path=[str(layer)])}

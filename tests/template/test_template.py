@@ -65,6 +65,8 @@ def _actions(function: str) -> set[str]:
         ),
         ("PauseCaptureFunction", {"dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"}),
         ("SnapshotCleanupFunction", {"s3:ListBucketVersions", "s3:DeleteObjectVersion", "dynamodb:UpdateItem"}),
+        ("TasksFunction", {"dynamodb:GetItem", "dynamodb:Query"}),
+        ("UserAuthorizerFunction", set()),  # it only fetches the issuer's public keys
     ],
 )
 def test_each_function_has_only_the_actions_it_uses(function: str, actions: set[str]) -> None:
@@ -94,12 +96,14 @@ def test_upload_function_queries_only_the_agent_token_index() -> None:
             assert statement["Resource"] == {"Fn::Sub": "${TasksTable.Arn}/index/agent_token_sha256-index"}
 
 
-def test_only_the_agent_upload_skips_the_jwt_authorizer_and_only_it_is_behind_default() -> None:
+def test_only_the_agent_upload_skips_the_user_authorizer_and_only_it_is_behind_default() -> None:
     from devstack.runtime.template_resources import http_api_routes
 
     routes = {(method, path): (function, needs_jwt) for method, path, function, needs_jwt in http_api_routes()}
     assert routes == {
         ("GET", "/api/v2/tasks/{user}/{task}/logs"): ("TaskLogsFunction", True),
+        ("GET", "/api/v2/tasks/{user}/{task}"): ("TasksFunction", True),
+        ("GET", "/api/v2/tasks"): ("TasksFunction", True),
         ("POST", "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"): ("LogSnapshotFunction", False),
         # `//api/...` uploads (contract §6), should API Gateway not match them to the route above: the
         # upload function answers everything else here with 404, so no user route is reachable by
@@ -160,11 +164,18 @@ def test_every_function_has_a_log_group_with_retention() -> None:
             assert "RetentionInDays" in resource(group)["Properties"], logical_id
 
 
-def test_api_requires_a_jwt_by_default() -> None:
+def test_api_requires_a_user_token_by_default_verified_by_the_lambda_authorizer() -> None:
     auth = resource("TaskLogsApi")["Properties"]["Auth"]
-    assert auth["DefaultAuthorizer"] == "UserJwt"
-    config = auth["Authorizers"]["UserJwt"]["JwtConfiguration"]
-    assert config == {"issuer": {"Ref": "JwtIssuer"}, "audience": {"Ref": "JwtAudience"}}
+    assert auth["DefaultAuthorizer"] == "UserToken"
+    authorizer = auth["Authorizers"]["UserToken"]
+    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["UserAuthorizerFunction", "Arn"]}
+    assert (authorizer["AuthorizerPayloadFormatVersion"], authorizer["EnableSimpleResponses"]) == ("2.0", True)
+    # Either header may carry the token: no identity source (any missing one would be a 401 before the
+    # authorizer runs), hence no API Gateway cache.
+    assert authorizer["Identity"] == {"ReauthorizeEvery": 0}
+    variables = resource("UserAuthorizerFunction")["Properties"]["Environment"]["Variables"]
+    assert variables["JWT_ISSUER"] == {"Ref": "JwtIssuer"} and variables["JWKS_URI"] == {"Ref": "JwksUri"}
+    assert variables["JWT_AUDIENCE"] == {"Fn::Join": [",", {"Ref": "JwtAudience"}]}
 
 
 def test_tasks_table_per_contract() -> None:
@@ -251,7 +262,31 @@ def test_translated_api_sends_only_the_upload_function_the_default_route(transla
     default = paths["$default"]["x-amazon-apigateway-any-method"]
     assert default["isDefaultRoute"] is True and default["security"] == [{"NONE": []}]
     assert "${LogSnapshotFunction.Arn}" in default["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
-    assert paths["/api/v2/tasks/{user}/{task}/logs"]["get"]["security"] == [{"UserJwt": []}]
+    for path in ("/api/v2/tasks/{user}/{task}/logs", "/api/v2/tasks/{user}/{task}", "/api/v2/tasks"):
+        assert paths[path]["get"]["security"] == [{"UserToken": []}], path
+
+
+def test_translated_api_asks_the_lambda_authorizer_about_every_request(translated) -> None:
+    """SAM's own translation: a REQUEST authorizer (payload 2.0, simple responses), no identity sources
+    and no cache, invoking UserAuthorizerFunction, which API Gateway may invoke and nothing else may."""
+    body = translated["Resources"]["TaskLogsApi"]["Properties"]["Body"]
+    authorizer = body["components"]["securitySchemes"]["UserToken"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "request"
+    assert (authorizer["identitySource"], authorizer["authorizerResultTtlInSeconds"]) == ([], 0)
+    assert (authorizer["authorizerPayloadFormatVersion"], authorizer["enableSimpleResponses"]) == ("2.0", True)
+    assert authorizer["authorizerUri"]["Fn::Sub"][1]["__FunctionArn__"] == {
+        "Fn::GetAtt": ["UserAuthorizerFunction", "Arn"]
+    }
+    permissions = [
+        res["Properties"]
+        for res in translated["Resources"].values()
+        if res["Type"] == "AWS::Lambda::Permission"
+        and res["Properties"]["FunctionName"] == {"Fn::GetAtt": ["UserAuthorizerFunction", "Arn"]}
+    ]
+    assert [(p["Principal"], p["Action"]) for p in permissions] == [
+        ("apigateway.amazonaws.com", "lambda:InvokeFunction")
+    ]
+    assert permissions[0]["SourceArn"]["Fn::Sub"][0].endswith("/authorizers/*")
 
 
 def test_translated_roles_carry_only_the_expected_managed_policies(translated) -> None:
@@ -269,4 +304,6 @@ def test_translated_roles_carry_only_the_expected_managed_policies(translated) -
         "LogSnapshotFunction": base,
         "PauseCaptureFunction": base | {"AWSLambdaVPCAccessExecutionRole", "AWSLambdaDynamoDBExecutionRole"},
         "SnapshotCleanupFunction": base | {"AWSLambdaDynamoDBExecutionRole"},
+        "TasksFunction": base,
+        "UserAuthorizerFunction": base,
     }

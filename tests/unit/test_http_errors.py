@@ -47,6 +47,11 @@ CONTRACT = [
         {"message": "Failed to decode request payload.", "detail": "not JSON"},
     ),
     (
+        errors.TaskListTooLarge("The owner has more tasks than 16 MB of task items hold."),
+        500,
+        {"message": "Too many tasks to list.", "detail": "The owner has more tasks than 16 MB of task items hold."},
+    ),
+    (
         errors.InvalidPayloadStructure('Missing required "messages" field.'),
         400,
         {"message": "Invalid agentapi payload structure.", "detail": 'Missing required "messages" field.'},

@@ -3,7 +3,7 @@ import pytest
 from tasklogs_core.domain.errors import Unauthenticated
 from tasklogs_core.domain.identity import caller_from_claims, names_caller
 from tasklogs_core.domain.models import Caller
-from tasklogs_core.edge.requests import jwt_claims
+from tasklogs_core.edge.requests import user_claims
 
 ALICE = Caller(user_id="5f0c3e9e-2a7d-4d0c-9a56-1c2b7f3e8a01", username="alice")
 
@@ -16,10 +16,24 @@ ALICE = Caller(user_id="5f0c3e9e-2a7d-4d0c-9a56-1c2b7f3e8a01", username="alice")
         {"requestContext": {"authorizer": None}},
         {"requestContext": {"authorizer": {"jwt": {}}}},
         {"requestContext": {"authorizer": {"jwt": {"claims": "sub=x"}}}},
+        {"requestContext": {"authorizer": {"lambda": None}}},
+        {"requestContext": {"authorizer": {"lambda": "sub=x"}}},
+        {"requestContext": {"authorizer": "lambda"}},
+        # Claims a client sent itself are never where API Gateway puts the verified ones.
+        {"requestContext": {}, "headers": {"x-amzn-requestcontext": '{"authorizer":{"lambda":{"sub":"x"}}}'}},
+        {"requestContext": {}, "claims": {"sub": "x"}, "authorizer": {"lambda": {"sub": "x"}}},
     ],
 )
 def test_events_without_claims_have_none(event: dict) -> None:
-    assert jwt_claims(event) is None
+    assert user_claims(event) is None
+
+
+def test_claims_come_from_the_lambda_authorizers_context_or_a_jwt_authorizers_claims() -> None:
+    lambda_context = {"sub": ALICE.user_id, "username": "alice"}
+    assert user_claims({"requestContext": {"authorizer": {"lambda": lambda_context}}}) == lambda_context
+    assert user_claims({"requestContext": {"authorizer": {"jwt": {"claims": lambda_context}}}}) == lambda_context
+    both = {"lambda": lambda_context, "jwt": {"claims": {"sub": "someone-else"}}}
+    assert user_claims({"requestContext": {"authorizer": both}}) == lambda_context
 
 
 @pytest.mark.parametrize("claims", [None, {}, {"username": "alice"}, {"sub": ""}, {"sub": "  "}, {"sub": 5}])

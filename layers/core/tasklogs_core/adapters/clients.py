@@ -1,11 +1,11 @@
-"""AWS and HTTP clients, each created once per container and only when a path first needs it."""
+"""AWS and HTTP clients and the token verifier, each created once per container and only when a path first needs it."""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import TYPE_CHECKING, cast
 
-from tasklogs_core.adapters.settings import get_settings
+from tasklogs_core.adapters.settings import get_auth_settings, get_settings
 
 if TYPE_CHECKING:  # imported at run time only by the path that makes the client
     from botocore.config import Config
@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # imported at run time only by the path that makes the client
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
     from tasklogs_core.adapters.task_repository import TaskRepository
+    from tasklogs_core.adapters.token_verifier import TokenVerifier
 
 # Per attempt: bounded sockets; per call: three attempts in all; per invocation: deadlines.py.
 _CONNECT_TIMEOUT_SECONDS, _READ_TIMEOUT_SECONDS, _ATTEMPTS = 2, 3, 3
@@ -74,7 +75,16 @@ def agentapi_client() -> AgentApiClient:
     return AgentApiClient(AddressPolicy(get_settings().agentapi_allowed_networks))
 
 
+@cache
+def token_verifier() -> TokenVerifier:
+    """The authorizer's verifier: the issuer's keys it fetched outlive the invocation."""
+    from tasklogs_core.adapters.token_verifier import TokenVerifier
+
+    return TokenVerifier(get_auth_settings())
+
+
 def reset() -> None:
     """Forget every client and the settings (tests and the local stack change the environment)."""
-    for factory in (task_repository, snapshot_store, agentapi_client, get_settings, _aws_session):
+    factories = (task_repository, snapshot_store, agentapi_client, token_verifier, get_settings, get_auth_settings)
+    for factory in (*factories, _aws_session):
         factory.cache_clear()

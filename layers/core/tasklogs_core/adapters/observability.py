@@ -92,3 +92,41 @@ def stream_handler(record_handler: Callable[..., None]) -> StreamHandler:
             )
 
     return cast("StreamHandler", lambda_handler)  # Powertools' decorators are untyped
+
+
+AuthorizerHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+
+
+class Unauthorized(Exception):
+    """Raised from a Lambda authorizer to have API Gateway answer 401 `{"message":"Unauthorized"}`, the
+    answer its JWT authorizer gives. Any other error would be a 500; `isAuthorized: false`, a 403."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+def authorizer_handler(
+    authorize: Callable[[dict[str, Any], LambdaContext], dict[str, Any] | None],
+) -> AuthorizerHandler:
+    """The entry point of the Lambda authorizer: `authorize` answers the simple response, or None to
+    refuse. The event is never logged (it holds the tokens)."""
+    from aws_lambda_powertools.logging import correlation_paths
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        with reporting_calls():
+            try:
+                answer = authorize(event, context)
+            except Exception:
+                logger.exception("authorizer failed")  # a 500 from API Gateway; the alarms see it too
+                raise
+        authorized = answer is not None
+        metrics.add_metric(
+            name="AuthorizedRequests" if authorized else "UnauthorizedRequests", unit=MetricUnit.Count, value=1
+        )
+        if answer is None:
+            raise Unauthorized
+        return answer
+
+    return cast("AuthorizerHandler", lambda_handler)

@@ -39,3 +39,28 @@ def get_settings() -> Settings:
         response_margin_seconds=os.environ.get("RESPONSE_MARGIN_SECONDS") or 1.0,
         agentapi_allowed_networks=os.environ.get("AGENTAPI_ALLOWED_NETWORKS", ""),
     )
+
+
+class AuthSettings(BaseModel):
+    """The user authorizer's settings: whose tokens it trusts (contract §2)."""
+
+    jwt_issuer: str = Field(min_length=1)
+    # Accepted `aud` (or, when a token has none, `client_id`) values; comma-separated in the environment.
+    jwt_audiences: tuple[str, ...] = Field(min_length=1)
+    # Empty: found through the issuer's OpenID discovery document.
+    jwks_uri: str = ""
+    username_claim: str = "username"
+    # Bound for one fetch of the discovery document or the keys; the authorizer's timeout is 5 s.
+    key_fetch_timeout_seconds: float = Field(default=2.0, gt=0)
+
+
+@cache
+def get_auth_settings() -> AuthSettings:
+    import os
+
+    return AuthSettings(
+        jwt_issuer=os.environ.get("JWT_ISSUER", ""),
+        jwt_audiences=tuple(a.strip() for a in os.environ.get("JWT_AUDIENCE", "").split(",") if a.strip()),
+        jwks_uri=os.environ.get("JWKS_URI", ""),
+        username_claim=os.environ.get("USERNAME_CLAIM") or "username",
+    )

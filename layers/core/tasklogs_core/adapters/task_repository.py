@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasklogs_core.domain.errors import SnapshotStoreError, StorageError
-from tasklogs_core.domain.models import TaskItem
+from tasklogs_core.domain.errors import SnapshotStoreError, StorageError, TaskListTooLarge, TaskNotFound
+from tasklogs_core.domain.identity import names_caller
+from tasklogs_core.domain.models import Caller, TaskItem
+from tasklogs_core.domain.text import parse_uuid, well_formed
 
 if TYPE_CHECKING:  # type stubs, for checking only
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -30,6 +32,15 @@ SORT_KEY_MAX_BYTES = 1024
 
 # An agent whose token matches only deleted tasks is paged through this many index pages at most.
 _MAX_TOKEN_PAGES = 10
+# A task list reads at most this many index pages (1 MB each): thousands of tasks, well inside the
+# request's time. The list is ordered by creation time, which the index does not hold, so it is
+# read whole or not at all.
+MAX_LIST_PAGES = 16
+# What a task list needs of each item (the agent's token hash and URL stay out).
+_LISTED_ATTRIBUTES = (
+    "task_id, #name, owner_id, owner_name, workspace_id, build_transition, build_job_status, agent_lifecycle, "
+    "app_health, display_name, initial_prompt, organization_id, workspace_name, created_at, updated_at"
+)
 
 
 class PointerUpdate(enum.Enum):
@@ -77,6 +88,51 @@ class TaskRepository:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"Query failed: {type(exc).__name__}") from exc
         return [item_from_dynamodb(item) for item in answer.get("Items", [])]
+
+    def find_callers_task(self, caller: Caller, user_ref: str, task_ref: str) -> TaskItem:
+        """The caller's task named by UUID first, then by name (contract §5); anything else, including a
+        `{user}` that is not the caller, is TaskNotFound."""
+        user_ref, task_ref = well_formed(user_ref), well_formed(task_ref)
+        if not names_caller(caller, user_ref):
+            raise TaskNotFound()
+        task_id = parse_uuid(task_ref)
+        if task_id is not None:
+            task = self.get(task_id)
+            if (
+                task is not None
+                and not task.is_deleted
+                and (parse_uuid(task.owner_id) or task.owner_id) == caller.user_id
+            ):
+                return task
+        for task in self.find_by_owner_and_name(caller.user_id, task_ref):
+            if not task.is_deleted:
+                return task
+        raise TaskNotFound()
+
+    def list_owned(self, owner_id: str) -> list[TaskItem]:
+        """Every task of one owner that is not deleted, through the owner index (no Scan)."""
+        if not _fits_key(owner_id, PARTITION_KEY_MAX_BYTES):
+            return []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": OWNER_ID_NAME_INDEX,
+            "KeyConditionExpression": "owner_id = :owner",
+            "FilterExpression": "attribute_not_exists(deleted_at)",
+            "ProjectionExpression": _LISTED_ATTRIBUTES,
+            "ExpressionAttributeNames": {"#name": "name"},
+            "ExpressionAttributeValues": {":owner": {"S": owner_id}},
+        }
+        items: list[TaskItem] = []
+        try:
+            for _ in range(MAX_LIST_PAGES):
+                answer = self._client.query(**request)
+                items.extend(item_from_dynamodb(item) for item in answer.get("Items", []))
+                if "LastEvaluatedKey" not in answer:
+                    return items
+                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"Query failed: {type(exc).__name__}") from exc
+        raise TaskListTooLarge(f"The owner has more tasks than {MAX_LIST_PAGES} MB of task items hold.")
 
     def agent_token_in_use(self, token_sha256: str) -> bool:
         """True when some task that is not deleted has this agent token hash (contract §2)."""

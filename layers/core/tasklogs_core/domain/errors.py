@@ -19,6 +19,26 @@ class Unauthenticated(TaskLogsError):
     """No verified identity on the request."""
 
 
+# ---- the user authorizer's (contract §2): API Gateway answers for it, so they never reach the HTTP edge
+
+
+class TokenError(Exception):
+    """Base class of the authorizer's errors; `detail` is for its log, never for the caller."""
+
+    def __init__(self, detail: str) -> None:
+        detail = well_formed(detail)
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidUserToken(TokenError):
+    """A user token that does not verify: its signature, issuer, audience, expiry or shape."""
+
+
+class SigningKeysUnavailable(TokenError):
+    """The issuer's signing keys could not be fetched: no token can be verified until they can."""
+
+
 class TaskNotFound(TaskLogsError):
     """Missing, deleted, or someone else's task: always indistinguishable to the caller."""
 
@@ -67,6 +87,10 @@ class SnapshotFetchError(TaskLogsError):
 
 class StorageError(TaskLogsError):
     """DynamoDB failed in a way the caller cannot fix (throttling, 5xx, permissions)."""
+
+
+class TaskListTooLarge(TaskLogsError):
+    """The caller has more tasks than one list answer reads (contract §9: the list is bounded)."""
 
 
 class SnapshotStoreError(StorageError):

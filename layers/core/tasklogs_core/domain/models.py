@@ -26,7 +26,7 @@ _RFC3339 = re.compile(
 )
 
 
-def _check_rfc3339(value: str) -> str:
+def check_rfc3339(value: str) -> str:
     # Runs for every message of every conversation: the pattern bounds each field, so only a day
     # past the 28th (or year 0) still needs the calendar.
     if not _RFC3339.fullmatch(value):
@@ -40,7 +40,7 @@ def _check_rfc3339(value: str) -> str:
 
 
 # Kept as the original string: re-formatting would drop nanoseconds and offsets the agent sent.
-Rfc3339 = Annotated[StrictStr, AfterValidator(_check_rfc3339)]
+Rfc3339 = Annotated[StrictStr, AfterValidator(check_rfc3339)]
 
 
 def utc_rfc3339(moment: datetime) -> str:
@@ -193,6 +193,13 @@ class TaskItem(BaseModel):
     deleted_at: str | None = None
     snapshot_at: str | None = None
     snapshot_version: str | None = None
+    # Optional, for the task routes (contract §9): the control plane may write them.
+    display_name: str | None = None
+    initial_prompt: str | None = None
+    organization_id: str | None = None
+    workspace_name: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
 
     @property
     def is_deleted(self) -> bool:

@@ -1,12 +1,12 @@
 """What the functions read from an API Gateway HTTP API (payload v2) event: the path and its
-parameters, the verified JWT claims, an agent's token from its headers, and the raw request body."""
+parameters, the verified user claims, an agent's token from its headers, and the raw request body."""
 
 import base64
 import binascii
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES
 from tasklogs_core.domain.errors import PayloadDecodeError
@@ -28,24 +28,51 @@ def path_parameter(event: Mapping[str, Any], name: str, matched: str) -> str:
     return value if isinstance(value, str) else unquote(matched)
 
 
-def jwt_claims(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """`requestContext.authorizer.jwt.claims` of an HTTP API v2 event, if every level is there."""
-    node: Any = event
-    for key in ("requestContext", "authorizer", "jwt", "claims"):
+def query_parameter(event: Mapping[str, Any], name: str) -> str | None:
+    """A query parameter's first value, read from the raw query string with form decoding: Go's
+    `url.Values.Encode` and browsers send a space as `+`, so it is a space here, whatever API Gateway's
+    own parsed parameters make of it."""
+    raw = event.get("rawQueryString")
+    for key, value in parse_qsl(raw if isinstance(raw, str) else "", keep_blank_values=True):
+        if key == name:
+            return value
+    return None
+
+
+def user_claims(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The verified user's claims (contract §2): what the Lambda authorizer put in
+    `requestContext.authorizer.lambda`, else a JWT authorizer's `requestContext.authorizer.jwt.claims`.
+    Only API Gateway writes either place; nothing a client sends reaches them."""
+    authorizer = _at(event, "requestContext", "authorizer")
+    if authorizer is None:
+        return None
+    return _at(authorizer, "lambda") or _at(authorizer, "jwt", "claims")
+
+
+def _at(node: Any, *keys: str) -> Mapping[str, Any] | None:
+    for key in keys:
         node = node.get(key) if isinstance(node, Mapping) else None
     return node if isinstance(node, Mapping) else None
 
 
-def agent_token(headers: Mapping[str, str]) -> str | None:
-    """`Coder-Session-Token`, else `Authorization: Bearer <token>` (API Gateway lowercases names)."""
+def presented_tokens(headers: Mapping[str, str]) -> list[str]:
+    """The tokens a request carries, in the order they are tried: `Coder-Session-Token`, then
+    `Authorization: Bearer <token>` (contract §2; API Gateway lowercases header names)."""
     lowered = {key.lower(): value for key, value in headers.items()}
-    token = well_formed(lowered.get("coder-session-token") or "").strip()
-    if token:
-        return token
+    tokens = []
+    session_token = well_formed(lowered.get("coder-session-token") or "").strip()
+    if session_token:
+        tokens.append(session_token)
     scheme, _, credentials = well_formed(lowered.get("authorization") or "").strip().partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return None
+        tokens.append(credentials.strip())
+    return tokens
+
+
+def agent_token(headers: Mapping[str, str]) -> str | None:
+    """The agent's token: the first one the request carries."""
+    tokens = presented_tokens(headers)
+    return tokens[0] if tokens else None
 
 
 def request_body(event: Mapping[str, Any]) -> bytes:

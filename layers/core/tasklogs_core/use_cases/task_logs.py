@@ -20,14 +20,12 @@ from tasklogs_core.domain.errors import (
     InvalidTaskAppResponse,
     SnapshotDecodeError,
     TaskLogsError,
-    TaskNotFound,
     TaskStateConflict,
     UnsupportedSnapshotFormat,
 )
-from tasklogs_core.domain.identity import caller_from_claims, names_caller
+from tasklogs_core.domain.identity import caller_from_claims
 from tasklogs_core.domain.models import (
     AgentMessage,
-    Caller,
     LogEntry,
     RelayedMessage,
     RelayedMessages,
@@ -36,13 +34,11 @@ from tasklogs_core.domain.models import (
     TaskLogsResponse,
 )
 from tasklogs_core.domain.status import SNAPSHOT_STATUSES, TaskStatus, derive_status
-from tasklogs_core.domain.text import parse_uuid, well_formed
 from tasklogs_core.domain.validation import json_path
 
 if TYPE_CHECKING:  # the clients' modules import httpx and botocore: load them only on their paths
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
-    from tasklogs_core.adapters.task_repository import TaskRepository
 
 _snapshot_messages = TypeAdapter(list[AgentMessage])  # over json.loads output: the same checks on str
 
@@ -57,7 +53,7 @@ def serve_task_logs(claims: Mapping[str, Any] | None, user_ref: str, task_ref: s
     """The logs of the caller's task (`claims`: the JWT's, as API Gateway verified them), live or
     stored by its status; the agent is given what the invocation has left (`remaining_ms`)."""
     caller = caller_from_claims(claims, get_settings().username_claim)
-    task = find_task(clients.task_repository(), caller, user_ref, task_ref)
+    task = clients.task_repository().find_callers_task(caller, user_ref, task_ref)
     logger.append_keys(task_id=task.task_id)
     status, logs = read_task_logs(
         task, snapshots=clients.snapshot_store, agent=clients.agentapi_client, deadline=agent_deadline(remaining_ms)
@@ -67,22 +63,6 @@ def serve_task_logs(claims: Mapping[str, Any] | None, user_ref: str, task_ref: s
 
 class UnknownRole(ValueError):
     pass
-
-
-def find_task(repository: TaskRepository, caller: Caller, user_ref: str, task_ref: str) -> TaskItem:
-    """The caller's task named by UUID first, then by name; anything else is TaskNotFound."""
-    user_ref, task_ref = well_formed(user_ref), well_formed(task_ref)
-    if not names_caller(caller, user_ref):
-        raise TaskNotFound()
-    task_id = parse_uuid(task_ref)
-    if task_id is not None:
-        task = repository.get(task_id)
-        if task is not None and not task.is_deleted and (parse_uuid(task.owner_id) or task.owner_id) == caller.user_id:
-            return task
-    for task in repository.find_by_owner_and_name(caller.user_id, task_ref):
-        if not task.is_deleted:
-            return task
-    raise TaskNotFound()
 
 
 def to_log_entries(messages: Sequence[RelayedMessage]) -> list[LogEntry]:
