@@ -10,7 +10,7 @@ BOOT_PYTHON = $(shell PYTHON="$(PYTHON)" scripts/find-python)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv run test lint build events openapi bench bench-tracing load clean
+.PHONY: help venv run test lint build events openapi bench bench-tracing bench-auth load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ bench-tracing: venv ## The tracing options side by side (docs/tracing.md); insta
 	@test -d .bench/tracing || $(PY) -m pip install --quiet --disable-pip-version-check --no-deps \
 		--target .bench/tracing -r bench/requirements-tracing.txt
 	$(PY) bench/tracing_options.py
+
+bench-auth: venv ## What the user authorizer costs per request, warm and cold (docs/authorization.md)
+	$(PY) bench/authorizer.py
 
 load: venv ## Loopback load test of a fresh local stack (5,000 requests at concurrency 16)
 	$(PY) -m tests.tools.load --requests 5000 --concurrency 16
