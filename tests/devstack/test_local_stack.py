@@ -117,6 +117,32 @@ def test_coder_clients_request_sequences_work_against_make_run(stack, header) ->
 
 
 @pytest.mark.slow
+def test_an_agent_upload_to_a_doubled_slash_is_stored_and_readable_through_make_run(stack) -> None:
+    """A CODER_AGENT_URL ending in `/` makes the shutdown script post to `//api/...` (contract §6)."""
+    import httpx
+
+    from devstack.demo.catalogue import ALICE, UPLOAD_TASK, upload_path
+    from devstack.runtime.local_idp import mint
+
+    _, lines = stack
+    url = re.search(r"API (http://\S+)", "".join(lines)).group(1)
+    body = {"messages": [{"id": 0, "content": "Stored via //api.", "role": "agent", "time": "2026-11-25T10:00:00Z"}]}
+    answer = httpx.post(
+        f"{url}/{upload_path(UPLOAD_TASK.task_id)}?format=agentapi",
+        headers={"Coder-Session-Token": UPLOAD_TASK.agent_token},
+        json=body,
+        timeout=30,
+    )
+    assert answer.status_code == 204, answer.text
+    logs = httpx.get(
+        f"{url}/api/v2/tasks/me/{UPLOAD_TASK.name}/logs",
+        headers={"Coder-Session-Token": mint(ALICE.claims)},
+        timeout=30,
+    ).json()
+    assert logs["snapshot"] is True and [entry["content"] for entry in logs["logs"]] == ["Stored via //api."]
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 def test_the_pause_resume_story_works_as_printed(stack) -> None:
     _, lines = stack
