@@ -98,6 +98,7 @@ def load_fresh_stack(requests: int, concurrency: int) -> None:
     from devstack.runtime.aws import start_local_aws
     from devstack.runtime.front import LocalApiGateway
     from devstack.runtime.lambda_runtime import set_local_environment
+    from devstack.runtime.template_resources import default_authorizer_function
 
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # one INFO line per request would be the bottleneck
     aws, fake = start_local_aws(), FakeAgentAPI().start()
@@ -106,8 +107,10 @@ def load_fresh_stack(requests: int, concurrency: int) -> None:
         set_local_environment(aws.environment())
         logging.getLogger("devstack").setLevel(logging.WARNING)
         front = LocalApiGateway(port=0).start()
-        # Cold starts are not what this measures: as many warm containers as the load can use.
-        front.runtime.prewarm("TaskLogsFunction", concurrency)
+        # Cold starts are not what this measures: as many warm containers as the load can use, for the
+        # function and for the authorizer API Gateway asks first.
+        for function in ("TaskLogsFunction", default_authorizer_function()):
+            front.runtime.prewarm(function, concurrency)
         with contextlib.redirect_stdout(io.StringIO()):  # Powertools' buffered metric lines
             baseline = run_load(front.url, min(requests, 200), 1)
             result = run_load(front.url, requests, concurrency)
