@@ -24,13 +24,14 @@ from tasklogs_core.adapters.snapshot_store import snapshot_key  # noqa: E402
 # With POWERTOOLS_METRICS_DISABLED, Powertools warns that it has nothing to publish; not a finding.
 warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
-TABLE, BUCKET = "tasklogs-bench-tasks", "tasklogs-bench-snapshots"
+TABLE, BUCKET, TRANSCRIPTS = "tasklogs-bench-tasks", "tasklogs-bench-snapshots", "tasklogs-bench-transcripts"
 ENVIRONMENT = {
     **FAKE_CREDENTIALS,
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "TASKS_TABLE_NAME": TABLE,
     "SNAPSHOTS_BUCKET_NAME": BUCKET,
+    "TRANSCRIPTS_TABLE_NAME": TRANSCRIPTS,
     "AGENTAPI_ALLOWED_NETWORKS": "127.0.0.0/8",  # the bench's agents listen on loopback
     # Off, as in a quiet production log level: the figure is the handler, not EMF output.
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -63,6 +64,7 @@ def aws_in_process() -> Iterator[Aws]:
         clients.reset()  # clients made inside mock_aws talk to it
         dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
         dynamodb.create_table(**create_table_request("TasksTable", TABLE))
+        dynamodb.create_table(**create_table_request("TranscriptsTable", TRANSCRIPTS))
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         yield Aws(dynamodb, s3)

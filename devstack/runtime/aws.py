@@ -54,6 +54,7 @@ class LocalAws:
     endpoint_url: str
     table_name: str
     bucket_name: str
+    transcripts_table_name: str = "tasklogs-transcripts"
 
     def client(self, service: str):  # noqa: ANN201
         return boto3.client(
@@ -73,6 +74,7 @@ class LocalAws:
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "TASKS_TABLE_NAME": self.table_name,
             "SNAPSHOTS_BUCKET_NAME": self.bucket_name,
+            "TRANSCRIPTS_TABLE_NAME": self.transcripts_table_name,
             # The fake agents listen on loopback, which the deployed function refuses by default.
             "AGENTAPI_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
@@ -89,7 +91,9 @@ def start_local_aws(
     server.start()
     host, bound_port = server.get_host_and_port()
     aws = LocalAws(server, f"http://{host}:{bound_port}", table_name, bucket_name)
-    aws.client("dynamodb").create_table(**create_table_request("TasksTable", table_name))
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(**create_table_request("TasksTable", table_name))
+    dynamodb.create_table(**create_table_request("TranscriptsTable", aws.transcripts_table_name))
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=bucket_name)
     s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})

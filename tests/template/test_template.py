@@ -55,16 +55,37 @@ def _actions(function: str) -> set[str]:
     return found
 
 
+# The transcript writers (the upload and the capture): sessions in the transcripts table, chunks under
+# transcripts/ (docs/transcripts.md).
+TRANSCRIPT_WRITES = {
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
+    "s3:DeleteObjectVersion",
+}
+
+
 @pytest.mark.parametrize(
     ("function", "actions"),
     [
         ("TaskLogsFunction", {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:GetObjectVersion"}),
         (
             "LogSnapshotFunction",
-            {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"},
+            {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"}
+            | TRANSCRIPT_WRITES,
         ),
-        ("PauseCaptureFunction", {"dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"}),
-        ("SnapshotCleanupFunction", {"s3:ListBucketVersions", "s3:DeleteObjectVersion", "dynamodb:UpdateItem"}),
+        (
+            "PauseCaptureFunction",
+            {"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"} | TRANSCRIPT_WRITES,
+        ),
+        (
+            "SnapshotCleanupFunction",
+            {"s3:ListBucketVersions", "s3:DeleteObjectVersion", "dynamodb:UpdateItem", "dynamodb:Query"}
+            | {"dynamodb:DeleteItem"},
+        ),
         ("TasksFunction", {"dynamodb:GetItem", "dynamodb:Query"}),
         ("UserAuthorizerFunction", set()),  # it only fetches the issuer's public keys
     ],
@@ -73,27 +94,36 @@ def test_each_function_has_only_the_actions_it_uses(function: str, actions: set[
     assert _actions(function) == actions
 
 
-def test_the_cleanup_lists_only_snapshot_keys() -> None:
+def test_the_cleanup_lists_only_snapshot_and_transcript_keys() -> None:
     [listing] = [
         statement
         for logical_id, statement in _statements()
         if logical_id == "SnapshotCleanupFunction" and statement["Action"] == "s3:ListBucketVersions"
     ]
     assert listing["Resource"] == {"Fn::GetAtt": ["SnapshotsBucket", "Arn"]}
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": "task-snapshots/*"}}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["task-snapshots/*", "transcripts/*"]}}
 
 
 def test_no_function_can_overwrite_or_remove_task_items() -> None:
-    # This service owns only snapshot_at and snapshot_version, set by a conditional UpdateItem.
+    # This service owns only snapshot_at and snapshot_version, set by a conditional UpdateItem; whole
+    # items it writes and deletes only in its own transcripts table.
     for _, statement in _statements():
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert not {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & set(actions)
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & set(actions):
+            assert resources == [{"Fn::GetAtt": ["TranscriptsTable", "Arn"]}], statement
 
 
-def test_upload_function_queries_only_the_agent_token_index() -> None:
-    for logical_id, statement in _statements():
-        if logical_id == "LogSnapshotFunction" and "dynamodb:Query" in statement["Action"]:
-            assert statement["Resource"] == {"Fn::Sub": "${TasksTable.Arn}/index/agent_token_sha256-index"}
+def test_upload_function_queries_only_the_agent_token_index_and_its_transcripts() -> None:
+    queried = [
+        statement["Resource"]
+        for logical_id, statement in _statements()
+        if logical_id == "LogSnapshotFunction" and "dynamodb:Query" in statement["Action"]
+    ]
+    assert queried == [
+        {"Fn::Sub": "${TasksTable.Arn}/index/agent_token_sha256-index"},
+        {"Fn::GetAtt": ["TranscriptsTable", "Arn"]},
+    ]
 
 
 def test_only_the_agent_upload_skips_the_user_authorizer_and_only_it_is_behind_default() -> None:

@@ -57,4 +57,9 @@ def test_networks_parse_loosely_and_fail_loudly() -> None:
     assert [str(n) for n in parse_networks(" 10.0.0.1 , 10.0.0.0/8,,")] == ["10.0.0.1/32", "10.0.0.0/8"]
     assert parse_networks("") == ()
     with pytest.raises(ValidationError, match="agentapi_allowed_networks"):
-        Settings(tasks_table_name="t", snapshots_bucket_name="b", agentapi_allowed_networks="10.0.0.0/33")
+        Settings(
+            tasks_table_name="t",
+            snapshots_bucket_name="b",
+            transcripts_table_name="s",
+            agentapi_allowed_networks="10.0.0.0/33",
+        )

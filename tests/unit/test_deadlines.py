@@ -42,7 +42,11 @@ def test_agent_deadline_leaves_the_margin_and_respects_the_cap() -> None:
     import time
 
     settings = Settings(
-        tasks_table_name="t", snapshots_bucket_name="b", agentapi_timeout_seconds=8.0, response_margin_seconds=1.0
+        tasks_table_name="t",
+        snapshots_bucket_name="b",
+        transcripts_table_name="s",
+        agentapi_timeout_seconds=8.0,
+        response_margin_seconds=1.0,
     )
     now = time.monotonic()
     assert agent_deadline(10_000, settings) - now == pytest.approx(8.0, abs=0.05)  # capped

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # imported at run time only by the path that makes the client
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
     from tasklogs_core.adapters.task_repository import TaskRepository
     from tasklogs_core.adapters.token_verifier import TokenVerifier
+    from tasklogs_core.adapters.transcript_store import TranscriptStore
 
 # Per attempt: bounded sockets; per call: three attempts in all; per invocation: deadlines.py.
 _CONNECT_TIMEOUT_SECONDS, _READ_TIMEOUT_SECONDS, _ATTEMPTS = 2, 3, 3
@@ -52,19 +53,37 @@ def _aws_config() -> Config:
 
 
 @cache
+def _dynamodb() -> DynamoDBClient:
+    return cast("DynamoDBClient", _aws_session().create_client("dynamodb", config=_aws_config()))
+
+
+@cache
+def _s3() -> S3Client:
+    return cast("S3Client", _aws_session().create_client("s3", config=_aws_config()))
+
+
+@cache
 def task_repository() -> TaskRepository:
     from tasklogs_core.adapters.task_repository import TaskRepository
 
-    client = cast("DynamoDBClient", _aws_session().create_client("dynamodb", config=_aws_config()))
-    return TaskRepository(client, get_settings().tasks_table_name)
+    return TaskRepository(_dynamodb(), get_settings().tasks_table_name)
 
 
 @cache
 def snapshot_store() -> SnapshotStore:
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
 
-    client = cast("S3Client", _aws_session().create_client("s3", config=_aws_config()))
-    return SnapshotStore(client, get_settings().snapshots_bucket_name)
+    return SnapshotStore(_s3(), get_settings().snapshots_bucket_name)
+
+
+@cache
+def transcript_store() -> TranscriptStore:
+    """Session headers in the transcripts table, chunks in the snapshots bucket; the same clients as
+    the task repository and the snapshot store."""
+    from tasklogs_core.adapters.transcript_store import TranscriptStore
+
+    settings = get_settings()
+    return TranscriptStore(_dynamodb(), _s3(), settings.transcripts_table_name, settings.snapshots_bucket_name)
 
 
 @cache
@@ -85,6 +104,7 @@ def token_verifier() -> TokenVerifier:
 
 def reset() -> None:
     """Forget every client and the settings (tests and the local stack change the environment)."""
-    factories = (task_repository, snapshot_store, agentapi_client, token_verifier, get_settings, get_auth_settings)
-    for factory in (*factories, _aws_session):
+    factories = (task_repository, snapshot_store, transcript_store, agentapi_client, token_verifier, get_settings)
+    get_auth_settings.cache_clear()
+    for factory in (*factories, _dynamodb, _s3, _aws_session):
         factory.cache_clear()

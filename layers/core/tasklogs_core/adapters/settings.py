@@ -16,6 +16,8 @@ def _networks(value: Any) -> Any:
 class Settings(BaseModel):
     tasks_table_name: str = Field(min_length=1)
     snapshots_bucket_name: str = Field(min_length=1)
+    # Transcript session headers (docs/transcripts.md); their chunks live in the snapshots bucket.
+    transcripts_table_name: str = Field(min_length=1)
     # JWT claim holding the username (contract §2).
     username_claim: str = "username"
     # Upper bound for one call to a task's AgentAPI, whatever time the Lambda has left.
@@ -34,6 +36,7 @@ def get_settings() -> Settings:
     return Settings(
         tasks_table_name=os.environ.get("TASKS_TABLE_NAME", ""),
         snapshots_bucket_name=os.environ.get("SNAPSHOTS_BUCKET_NAME", ""),
+        transcripts_table_name=os.environ.get("TRANSCRIPTS_TABLE_NAME", ""),
         username_claim=os.environ.get("USERNAME_CLAIM") or "username",
         agentapi_timeout_seconds=os.environ.get("AGENTAPI_TIMEOUT_SECONDS") or 8.0,
         response_margin_seconds=os.environ.get("RESPONSE_MARGIN_SECONDS") or 1.0,

@@ -105,7 +105,8 @@ class InvalidTaskId(TaskLogsError):
 
 
 class InvalidQueryParameters(TaskLogsError):
-    """`format` missing or empty, or a parameter other than `format`."""
+    """A query the route does not take: for an upload, `format` missing or empty or another parameter;
+    for the task list, a bad `q`; for a transcript page, a bad `limit`, `after` or `before`."""
 
 
 class InvalidSnapshotFormat(TaskLogsError):

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import random
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -31,16 +33,26 @@ from tasklogs_core.domain.errors import (
     InvalidSnapshotFormat,
     InvalidTaskId,
     PayloadDecodeError,
+    SnapshotStoreError,
+    StorageError,
     TaskNotFound,
     Unauthenticated,
 )
 from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, utc_now_rfc3339
 from tasklogs_core.domain.text import parse_uuid, well_formed
+from tasklogs_core.domain.transcript import (
+    Message,
+    ids_are_contiguous,
+    merge,
+    seq_of,
+    session_for,
+)
 from tasklogs_core.domain.validation import first_problem
 
 if TYPE_CHECKING:
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
     from tasklogs_core.adapters.task_repository import TaskRepository
+    from tasklogs_core.adapters.transcript_store import ChunkRef, SessionHeader, TranscriptStore
 
 _messages = TypeAdapter(list[AgentMessage])
 
@@ -70,6 +82,7 @@ def upload_log_snapshot(request: UploadRequest) -> None:
     )
     if stored.outcome is PointerUpdate.TASK_GONE:  # deleted (or handed to another agent) meanwhile
         raise TaskNotFound()
+    keep_in_transcript(target.task_id, messages, stored.snapshot_at, repository=repository)
     logger.info(
         "log snapshot stored",
         extra={
@@ -221,3 +234,92 @@ def store_snapshot(
     if outcome is PointerUpdate.TASK_GONE:
         store.delete_version(task_id, version_id)
     return StoredSnapshot(outcome, snapshot_at, version_id, len(body))
+
+
+# ---------------------------------------------------------------- the transcript (contract §7; docs/transcripts.md)
+
+# A write is matched against this many of the task's newest sessions (contract §7, Sessions).
+SESSIONS_MATCHED = 2
+# Racing writers retry on the newer header: each round merges again, so nothing is lost. They back
+# off at random (up to 0.2 s a round) so that many at once (50 in the tests) all get through; the
+# invocation's AWS deadline (deadlines.py) bounds the whole.
+MAX_TRANSCRIPT_ROUNDS = 40
+_BACKOFF_SECONDS = 0.2
+
+
+def keep_in_transcript(
+    task_id: str,
+    messages: list[AgentMessage],
+    written_at: str,
+    *,
+    repository: TaskRepository,
+    transcripts: TranscriptStore | None = None,
+) -> SessionHeader | None:
+    """Add a write's messages (an upload's, or the capture's whole conversation) to the task's
+    transcript, as of `written_at` (the writer's start, the same instant its snapshot carries). The
+    snapshot is already stored, so a failure here is logged and counted, not the writer's answer."""
+    transcripts = transcripts or clients.transcript_store()
+    try:
+        written = record_messages(task_id, messages, written_at, transcripts)
+        if written is None:
+            return None
+        task = repository.get(task_id)
+        if task is None or task.is_deleted:  # deleted while this write went on: nothing may stay behind
+            transcripts.remove_write(task_id, written.header.session, written.chunks)
+            return None
+    except (StorageError, SnapshotStoreError) as exc:
+        cause = type(exc.__cause__).__name__ if exc.__cause__ else None
+        logger.error(
+            "transcript not written",
+            extra={"task_id": task_id, "error": type(exc).__name__, "detail": exc.detail, "cause": cause},
+        )
+        metrics.add_metric(name="TranscriptWriteFailures", unit=MetricUnit.Count, value=1)
+        return None
+    return written.header
+
+
+@dataclass(frozen=True)
+class TranscriptWrite:
+    header: SessionHeader  # the session as this write left it
+    chunks: dict[int, ChunkRef]  # the chunk versions this write put
+
+
+def record_messages(
+    task_id: str, messages: list[AgentMessage], written_at: str, transcripts: TranscriptStore
+) -> TranscriptWrite | None:
+    """Merge `messages` into the session they continue, or into a new one (contract §7): chunks first,
+    then the header, conditionally; on a lost race, read and merge again."""
+    from tasklogs_core.adapters.transcript_store import SessionHeader, chunk_of
+
+    incoming = [Message(m.id, m.role, m.content, m.time) for m in messages]
+    if not incoming:
+        return None
+    touched = {chunk_of(m.id) for m in incoming if m.id >= 0}
+    for attempt in range(MAX_TRANSCRIPT_ROUNDS):
+        if attempt:  # another writer moved the session first
+            time.sleep(random.uniform(0, min(_BACKOFF_SECONDS, 0.01 * 2**attempt)))  # noqa: S311 - jitter
+        newest = transcripts.newest_sessions(task_id, SESSIONS_MATCHED)
+        held = [transcripts.read_chunks(task_id, header, touched) for header in newest]
+        index = session_for(held, incoming)
+        if index is None:
+            header, stored = SessionHeader(session=newest[0].session + 1 if newest else 1), {}
+        else:
+            header, stored = newest[index], held[index]
+        # An id beyond its session's seq block cannot be placed (docs/transcripts.md): left out.
+        placeable = [m for m in incoming if seq_of(header.session, m.id) is not None]
+        merged = merge(stored, placeable, written_at)
+        put = {
+            chunk: transcripts.put_chunk(
+                task_id, header.session, chunk, [kept for i, kept in merged.items() if chunk_of(i) == chunk]
+            )
+            for chunk in {chunk_of(m.id) for m in placeable}
+        }
+        updated = replace(
+            header,
+            chunks={**header.chunks, **put},
+            written_at=max(header.written_at, written_at),
+            ids_contiguous=header.ids_contiguous and ids_are_contiguous(incoming),
+        )
+        if transcripts.commit(task_id, updated):
+            return TranscriptWrite(replace(updated, revision=header.revision + 1), put)
+    raise SnapshotStoreError(f"The transcript kept changing under {MAX_TRANSCRIPT_ROUNDS} writes in a row.")

@@ -18,6 +18,7 @@ from tasklogs_core.adapters import clients
 from tasklogs_core.adapters.deadlines import agent_deadline
 from tasklogs_core.adapters.observability import logger, metrics
 from tasklogs_core.adapters.stream_records import task_change
+from tasklogs_core.adapters.task_repository import PointerUpdate
 from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES, unknown_role, unknown_role_detail
 from tasklogs_core.domain.errors import (
     InvalidTaskAppResponse,
@@ -26,7 +27,7 @@ from tasklogs_core.domain.errors import (
     TaskAppUrlNotConfigured,
 )
 from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, StoredMessage, utc_now_rfc3339
-from tasklogs_core.use_cases.log_snapshot import StoredSnapshot, store_snapshot
+from tasklogs_core.use_cases.log_snapshot import StoredSnapshot, keep_in_transcript, store_snapshot
 
 if TYPE_CHECKING:
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
@@ -158,4 +159,7 @@ def capture_at_pause(
         raise InvalidTaskAppResponse(unknown_role_detail(found[1]))
     kept = fit_within(fetched)
     stored = store_snapshot(task.task_id, kept, repository=repository, store=store, started_at=started_at)
+    if stored.outcome is not PointerUpdate.TASK_GONE:
+        # The transcript keeps the whole conversation, not the snapshot's newest 64 KiB.
+        keep_in_transcript(task.task_id, fetched, started_at, repository=repository)
     return Capture(stored, len(fetched), len(kept))

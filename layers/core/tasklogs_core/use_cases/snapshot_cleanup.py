@@ -26,8 +26,9 @@ def clean_up_on_delete(record: Mapping[str, Any]) -> None:
         metrics.add_metric(name="StreamRecordsIgnored", unit=MetricUnit.Count, value=1)
         return
     removed = delete_conversation(change, store=clients.snapshot_store(), repository=clients.task_repository())
+    removed += clients.transcript_store().delete_task(change.task_id)  # every session, every chunk version
     logger.info(
-        "snapshot deleted with its task",
+        "conversation deleted with its task",  # its snapshot and its transcript
         extra={"task_id": change.task_id, "change": change.event_name, "versions_removed": removed},
     )
     metrics.add_metric(name="SnapshotsDeleted", unit=MetricUnit.Count, value=1)

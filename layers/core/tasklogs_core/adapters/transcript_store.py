@@ -1,0 +1,249 @@
+"""Transcript sessions (contract §7; docs/transcripts.md): a session's messages in chunk objects in S3,
+each chunk the messages of 256 consecutive ids, and one header item per session in the transcripts
+table naming the exact version of each chunk. A write puts its new chunk versions first, then moves
+the header to them with one conditional write (its revision): a reader follows one header to whole
+chunks, never a half-written session, and racing writers retry on the newer header. SDK errors become
+domain errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tasklogs_core.domain.errors import SnapshotStoreError, StorageError
+from tasklogs_core.domain.transcript import Message, StoredMessage
+
+if TYPE_CHECKING:  # type stubs, for checking only
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+
+CHUNK_IDS = 256  # ids per chunk object: a page reads the one or two chunks its entries are in
+CHUNK_FORMAT = "tasklogs-transcript-chunk/1"
+_MAX_DELETE_ROUNDS = 1000
+
+
+def transcript_prefix(task_id: str) -> str:
+    return f"transcripts/{task_id}/"
+
+
+def chunk_key(task_id: str, session: int, chunk: int) -> str:
+    return f"{transcript_prefix(task_id)}{session:06d}/{chunk:06d}.json"
+
+
+def chunk_of(message_id: int) -> int:
+    return message_id // CHUNK_IDS
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    version: str  # the S3 version the header points at ("" in an unversioned bucket: the latest)
+    count: int
+    content_bytes: int
+
+
+@dataclass(frozen=True)
+class SessionHeader:
+    session: int
+    revision: int = 0  # 0: not stored yet
+    written_at: str = ""
+    chunks: Mapping[int, ChunkRef] = field(default_factory=dict)
+    ids_contiguous: bool = True
+    dropped_oldest: int = 0
+
+    @property
+    def entries(self) -> int:
+        return sum(chunk.count for chunk in self.chunks.values())
+
+    @property
+    def content_bytes(self) -> int:
+        return sum(chunk.content_bytes for chunk in self.chunks.values())
+
+
+def _header_from_item(item: Mapping[str, Any]) -> SessionHeader:
+    chunks = {
+        int(index): ChunkRef(ref["M"]["v"]["S"], int(ref["M"]["n"]["N"]), int(ref["M"]["b"]["N"]))
+        for index, ref in item.get("chunks", {}).get("M", {}).items()
+    }
+    return SessionHeader(
+        session=int(item["session"]["N"]),
+        revision=int(item["revision"]["N"]),
+        written_at=item.get("written_at", {}).get("S", ""),
+        chunks=chunks,
+        ids_contiguous=bool(item.get("ids_contiguous", {}).get("BOOL", True)),
+        dropped_oldest=int(item.get("dropped_oldest", {}).get("N", "0")),
+    )
+
+
+def encode_chunk(messages: Iterable[StoredMessage]) -> bytes:
+    entries = [
+        {
+            "id": m.message.id,
+            "role": m.message.role,
+            "content": m.message.content,
+            "time": m.message.time,
+            "written_at": m.written_at,
+            "provisional": m.provisional,
+        }
+        for m in sorted(messages, key=lambda m: m.message.id)
+    ]
+    return json.dumps({"format": CHUNK_FORMAT, "entries": entries}, ensure_ascii=False).encode()
+
+
+def decode_chunk(body: bytes) -> dict[int, StoredMessage]:
+    document = json.loads(body)
+    if not isinstance(document, dict) or document.get("format") != CHUNK_FORMAT:
+        raise ValueError("not a transcript chunk")
+    return {
+        e["id"]: StoredMessage(
+            Message(e["id"], e["role"], e["content"], e["time"]), e["written_at"], bool(e.get("provisional"))
+        )
+        for e in document["entries"]
+    }
+
+
+class TranscriptStore:
+    def __init__(self, dynamodb_client: DynamoDBClient, s3_client: S3Client, table: str, bucket: str) -> None:
+        self._dynamodb = dynamodb_client
+        self._s3 = s3_client
+        self._table = table
+        self._bucket = bucket
+
+    # ---- reading
+
+    def newest_sessions(self, task_id: str, count: int) -> list[SessionHeader]:
+        """The task's newest `count` session headers, newest first."""
+        try:
+            answer = self._dynamodb.query(
+                TableName=self._table,
+                KeyConditionExpression="task_id = :task",
+                ExpressionAttributeValues={":task": {"S": task_id}},
+                ScanIndexForward=False,
+                Limit=count,
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"Query failed: {type(exc).__name__}") from exc
+        try:
+            return [_header_from_item(item) for item in answer.get("Items", [])]
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:  # not an item this code wrote
+            raise StorageError(f"Transcript header unreadable: {type(exc).__name__}") from exc
+
+    def read_chunks(self, task_id: str, header: SessionHeader, chunks: Iterable[int]) -> dict[int, StoredMessage]:
+        """The messages of these chunks of a session, as its header names them (missing chunks: none)."""
+        messages: dict[int, StoredMessage] = {}
+        for index in sorted(set(chunks)):
+            ref = header.chunks.get(index)
+            if ref is None:
+                continue
+            key = chunk_key(task_id, header.session, index)
+            try:
+                if ref.version:
+                    answer = self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=ref.version)
+                else:
+                    answer = self._s3.get_object(Bucket=self._bucket, Key=key)
+                messages.update(decode_chunk(answer["Body"].read()))
+            except (ClientError, BotoCoreError, ValueError, KeyError, TypeError) as exc:
+                raise StorageError(f"Transcript chunk unreadable: {type(exc).__name__}") from exc
+        return messages
+
+    # ---- writing
+
+    def put_chunk(self, task_id: str, session: int, index: int, messages: Iterable[StoredMessage]) -> ChunkRef:
+        """A new version of one chunk object; the header does not point at it until `commit`."""
+        kept = list(messages)
+        body = encode_chunk(kept)
+        try:
+            answer = self._s3.put_object(
+                Bucket=self._bucket,
+                Key=chunk_key(task_id, session, index),
+                Body=body,
+                ContentType="application/json",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise SnapshotStoreError(f"PutObject failed: {type(exc).__name__}") from exc
+        content = sum(len(m.message.content.encode()) for m in kept)
+        return ChunkRef(answer.get("VersionId", ""), len(kept), content)
+
+    def commit(self, task_id: str, header: SessionHeader) -> bool:
+        """Point the session at `header`'s chunks, if nobody else moved it since `header.revision`
+        (0: the session must not exist yet). False when another writer was first: read again, merge
+        again."""
+        chunks = {
+            str(index): {"M": {"v": {"S": ref.version}, "n": {"N": str(ref.count)}, "b": {"N": str(ref.content_bytes)}}}
+            for index, ref in header.chunks.items()
+        }
+        item = {
+            "task_id": {"S": task_id},
+            "session": {"N": str(header.session)},
+            "revision": {"N": str(header.revision + 1)},
+            "written_at": {"S": header.written_at},
+            "chunks": {"M": chunks},
+            "ids_contiguous": {"BOOL": header.ids_contiguous},
+            "dropped_oldest": {"N": str(header.dropped_oldest)},
+        }
+        if header.revision == 0:
+            condition, values = "attribute_not_exists(task_id)", None
+        else:
+            condition, values = "revision = :seen", {":seen": {"N": str(header.revision)}}
+        request: dict[str, Any] = {"TableName": self._table, "Item": item, "ConditionExpression": condition}
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            self._dynamodb.put_item(**request)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise SnapshotStoreError(f"PutItem failed: {type(exc).__name__}") from exc
+        except BotoCoreError as exc:
+            raise SnapshotStoreError(f"PutItem failed: {type(exc).__name__}") from exc
+        return True
+
+    # ---- deleting (contract §10)
+
+    def remove_write(self, task_id: str, session: int, chunks: Mapping[int, ChunkRef]) -> None:
+        """Undo one write whose task was deleted while it went on: its own chunk versions and the
+        session's header. (The deletion's cleanup removed everything stored before; this is what came
+        after it.)"""
+        try:
+            for index, ref in chunks.items():
+                if ref.version:
+                    self._s3.delete_object(
+                        Bucket=self._bucket, Key=chunk_key(task_id, session, index), VersionId=ref.version
+                    )
+            self._dynamodb.delete_item(
+                TableName=self._table, Key={"task_id": {"S": task_id}, "session": {"N": str(session)}}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise SnapshotStoreError(f"Transcript removal failed: {type(exc).__name__}") from exc
+
+    def delete_task(self, task_id: str, page_size: int = 1000) -> int:
+        """Every session header and every version of every chunk object of the task: gone, not kept for
+        a lifecycle rule. Returns how many object versions were removed. Safe to run again."""
+        removed = 0
+        prefix = transcript_prefix(task_id)
+        try:
+            for _ in range(_MAX_DELETE_ROUNDS):
+                page = self._s3.list_object_versions(Bucket=self._bucket, Prefix=prefix, MaxKeys=page_size)
+                doomed: list[ObjectIdentifierTypeDef] = [
+                    {"Key": entry["Key"], "VersionId": entry["VersionId"]}
+                    for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                    if entry["Key"].startswith(prefix)
+                ]
+                if not doomed:
+                    break
+                self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
+                removed += len(doomed)
+            while headers := self.newest_sessions(task_id, 25):
+                for header in headers:
+                    self._dynamodb.delete_item(
+                        TableName=self._table,
+                        Key={"task_id": {"S": task_id}, "session": {"N": str(header.session)}},
+                    )
+        except (ClientError, BotoCoreError) as exc:
+            raise SnapshotStoreError(f"Transcript deletion failed: {type(exc).__name__}") from exc
+        return removed

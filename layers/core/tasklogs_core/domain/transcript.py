@@ -1,0 +1,241 @@
+"""The transcript's rules (contract §7), over data only: what a page asks for, which session new
+messages belong to, how a write merges into what is stored, where each entry's `seq` comes from, and
+which entries are known to be missing. docs/transcripts.md has the store built on them.
+
+Nothing here reads or writes anything; the store and the route (next to come) apply these rules.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel
+
+from tasklogs_core.domain.errors import InvalidQueryParameters
+
+# ---------------------------------------------------------------- seq: task-wide, assigned once
+
+# Each session owns a block of seqs: seq = (session - 1) * SESSION_SEQ_BLOCK + the agent's message id.
+# So a seq is known the moment an entry is (read live or stored, in any order, by any writer), never
+# changes, is never reused, and ascends in conversation order: sessions follow one another and ids
+# ascend within one. A message id at or beyond the block cannot get a seq and is not stored (a gap).
+SESSION_SEQ_BLOCK = 2**20
+# JavaScript readers hold integers exactly up to 2**53: about 8.6 billion sessions of a task.
+MAX_SESSIONS = 2**53 // SESSION_SEQ_BLOCK
+
+
+def seq_of(session: int, message_id: int) -> int | None:
+    """The entry's seq, or None for an id outside its session's block."""
+    if session < 1 or session > MAX_SESSIONS or not 0 <= message_id < SESSION_SEQ_BLOCK:
+        return None
+    return (session - 1) * SESSION_SEQ_BLOCK + message_id
+
+
+def session_of_seq(seq: int) -> int:
+    """The session whose block holds `seq` (seq >= 0)."""
+    return seq // SESSION_SEQ_BLOCK + 1
+
+
+# ---------------------------------------------------------------- entries on the wire (§7)
+
+
+class TranscriptEntry(BaseModel):
+    seq: int
+    session: int
+    id: int
+    content: str
+    type: Literal["input", "output"]
+    time: str
+    final: bool = True
+
+
+class TranscriptGap(BaseModel):
+    after_seq: int | None
+    before_seq: int | None
+    missing: int | None
+    reason: Literal["not captured", "over size limit"]
+
+
+# ---------------------------------------------------------------- the page a reader asks for (§7 Query)
+
+DEFAULT_LIMIT, MAX_LIMIT = 200, 1000
+# A page stops early so that its body stays under this (contract §7: under 1 MiB).
+MAX_PAGE_BYTES = 1024 * 1024 - 4096
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int = DEFAULT_LIMIT
+    after: int | None = None  # the oldest `limit` entries with a greater seq
+    before: int | None = None  # the newest `limit` entries with a smaller seq; neither: the newest
+
+
+def _integer(text: str) -> int | None:
+    # ASCII digits only, an optional minus: what a Go or JS client writes for an integer.
+    body = text[1:] if text.startswith("-") else text
+    if not body or not body.isascii() or not body.isdigit() or len(body) > 19:
+        return None
+    return int(text)
+
+
+def parse_page_request(raw_query: str) -> PageRequest:
+    """`limit` 1-1000, at most one of `after`/`before` (seqs, >= 0); anything else is a 400 naming
+    each bad field (contract §7)."""
+    values: dict[str, list[str]] = {}
+    for key, value in parse_qsl(raw_query or "", keep_blank_values=True):
+        values.setdefault(key, []).append(value)
+    problems: list[tuple[str, str]] = []
+    parsed: dict[str, int] = {}
+    for key, given in values.items():
+        if key not in ("limit", "after", "before"):
+            problems.append((key, f'Query param "{key}" is not a valid query param.'))
+            continue
+        if len(given) > 1:
+            problems.append((key, f'Query param "{key}" provided more than once, found {len(given)} times.'))
+            continue
+        number = _integer(given[0])
+        low = 1 if key == "limit" else 0
+        high = MAX_LIMIT if key == "limit" else 2**53 - 1
+        if number is None or not low <= number <= high:
+            problems.append((key, f'Query param "{key}" must be an integer from {low} to {high}.'))
+            continue
+        parsed[key] = number
+    if "after" in values and "before" in values:
+        detail = 'Query params "after" and "before" cannot be given together.'
+        problems += [("after", detail), ("before", detail)]
+    if problems:
+        raise InvalidQueryParameters("; ".join(detail for _, detail in problems), validations=problems)
+    return PageRequest(limit=parsed.get("limit", DEFAULT_LIMIT), after=parsed.get("after"), before=parsed.get("before"))
+
+
+# ---------------------------------------------------------------- sessions and merging (§7 Sessions, What is kept)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message as a writer or a live read has it: AgentAPI's id, role, content and time."""
+
+    id: int
+    role: str
+    content: str
+    time: str
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as a session keeps it, with the server time of the write that brought it."""
+
+    message: Message
+    written_at: str  # fixed-width UTC RFC 3339 (models.utc_rfc3339): compares as text in time order
+    # The newest message of that write, and an agent's: the agent may still have been rewriting it in
+    # place, so a later write may hold other text for it without being another session.
+    provisional: bool = False
+
+
+def continues_session(
+    stored: Mapping[int, Message], incoming: Iterable[Message], provisional: Collection[int] = frozenset()
+) -> bool:
+    """Whether `incoming` messages belong to the session holding `stored` (contract §7): they share at
+    least one id, and agree (role and content) on every id both hold, except where AgentAPI rewrites
+    an agent message in place: the newest common id, and any stored agent message that was the newest
+    of the write that stored it (`provisional`: a capture can catch the agent mid-message, and the
+    session's later writes still hold the finished text). A user message is never rewritten: excepting
+    it would let a restarted agent, whose greeting matches, take over an earlier session and overwrite
+    its messages, which §7 forbids. A lone common id must agree as well: it is all a restarted agent
+    shares with any session, so it proves nothing otherwise."""
+    by_id = {message.id: message for message in incoming}
+    common = sorted(message_id for message_id in by_id if message_id in stored)
+    if not common:
+        return False
+
+    def rewritable(message_id: int) -> bool:
+        return stored[message_id].role == by_id[message_id].role == "agent"
+
+    newest = common[-1]
+    for message_id in common:
+        excepted = len(common) > 1 and (message_id == newest or message_id in provisional)
+        if excepted and rewritable(message_id):
+            continue
+        mine, theirs = stored[message_id], by_id[message_id]
+        if (mine.role, mine.content) != (theirs.role, theirs.content):
+            return False
+    return True
+
+
+def session_for(
+    sessions_newest_first: Sequence[Mapping[int, StoredMessage]], incoming: Sequence[Message]
+) -> int | None:
+    """Index (in the given order) of the first stored session the messages continue, or None for a new
+    session. Writers pass the newest sessions they read; the order decides only between sessions that
+    both match, which happens when a new run replays an older one exactly."""
+    for index, stored in enumerate(sessions_newest_first):
+        messages = {message_id: kept.message for message_id, kept in stored.items()}
+        provisional = {message_id for message_id, kept in stored.items() if kept.provisional}
+        if continues_session(messages, incoming, provisional):
+            return index
+    return None
+
+
+def merge(
+    stored: Mapping[int, StoredMessage], incoming: Iterable[Message], written_at: str
+) -> dict[int, StoredMessage]:
+    """What a session holds after a write: every id either side has (nothing stored is dropped by a
+    later, smaller write), and for an id both have, the newer write's message (the newest writer wins
+    per entry; a tie keeps what is stored, so replaying a write changes nothing)."""
+    written = list(incoming)
+    newest = max(written, key=lambda message: message.id, default=None)
+    merged = dict(stored)
+    for message in written:
+        held = merged.get(message.id)
+        if held is None or written_at > held.written_at:
+            provisional = message is newest and message.role == "agent"
+            merged[message.id] = StoredMessage(message, written_at, provisional)
+    return merged
+
+
+# ---------------------------------------------------------------- gaps (§7 200 body)
+
+
+@dataclass(frozen=True)
+class SessionGap:
+    """Ids known to have existed in a session but never stored: those after `after_id` and before
+    `before_id` (None: the session's start, or its unknown end). `missing` is their count when the
+    agent's ids tell it (AgentAPI numbers messages 0, 1, 2, ...), None when they do not."""
+
+    after_id: int | None
+    before_id: int | None
+    missing: int | None
+    reason: Literal["not captured", "over size limit"]
+
+
+def session_gaps(held_ids: Iterable[int], *, ids_contiguous: bool, dropped_oldest: int = 0) -> list[SessionGap]:
+    """The gaps of one session from the ids it holds. With contiguous ids (every write so far numbered
+    its messages 0, 1, 2, ... without a hole), a session not starting at 0 lacks its first ids and a
+    hole between two held ids is that many messages; with ids that skip (ACP agents), only a session
+    whose oldest entries were left out for size knows it lacks anything. `dropped_oldest`: how many
+    oldest messages a capture left out over TRANSCRIPT_SESSION_MAX_BYTES."""
+    ids = sorted(set(held_ids))
+    gaps: list[SessionGap] = []
+    if not ids:
+        return gaps
+    if dropped_oldest:
+        # The capture kept the newest messages: everything before the first held one was left out.
+        gaps.append(SessionGap(None, ids[0], dropped_oldest, "over size limit"))
+    elif ids_contiguous and ids[0] > 0:
+        gaps.append(SessionGap(None, ids[0], ids[0], "not captured"))
+    if ids_contiguous:
+        for before, after in itertools.pairwise(ids):
+            if after - before > 1:
+                gaps.append(SessionGap(before, after, after - before - 1, "not captured"))
+    return gaps
+
+
+def ids_are_contiguous(messages: Iterable[Message]) -> bool:
+    """Whether one write's messages are numbered without a hole (AgentAPI's way); one that skips shows
+    the agent's ids do not count its messages (ACP agents)."""
+    ids = sorted(message.id for message in messages)
+    return all(b - a == 1 for a, b in itertools.pairwise(ids))

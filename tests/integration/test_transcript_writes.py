@@ -1,0 +1,279 @@
+"""Transcript writes (contract §7; docs/transcripts.md) end to end on moto server: the agent's upload
+and the capture at pause add to the task's transcript sessions, matched as §7 says; racing writers
+lose nothing; deleting the task deletes every session and every chunk version (§10)."""
+
+import json
+import threading
+import uuid
+
+import pytest
+
+from devstack.demo.catalogue import RUNNING, upload_path
+from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation
+from devstack.generators.events import http_api_event
+from devstack.runtime import lambda_runtime
+from devstack.runtime.streams import StreamPoller
+from tasklogs_core.adapters.transcript_store import CHUNK_IDS, transcript_prefix
+from tests.helpers import put_task
+from tests.integration.test_stream_functions import pause, update
+
+
+@pytest.fixture
+def transcripts(handler_env):
+    from tasklogs_core.adapters import clients
+
+    return clients.transcript_store()
+
+
+@pytest.fixture
+def poller(handler_env) -> StreamPoller:
+    poller = StreamPoller(handler_env, lambda_runtime.invoke)
+    poller.drain()
+    return poller
+
+
+def sessions(transcripts, task_id: str) -> list[dict[int, tuple[str, str]]]:
+    """Every stored session of the task, oldest first: id → (role, content)."""
+    headers = list(reversed(transcripts.newest_sessions(task_id, 100)))
+    return [
+        {i: (m.message.role, m.message.content) for i, m in transcripts.read_chunks(task_id, h, h.chunks).items()}
+        for h in headers
+    ]
+
+
+def as_session(messages: list[dict]) -> dict[int, tuple[str, str]]:
+    return {m["id"]: (m["role"], m["content"]) for m in messages}
+
+
+def agent_task(aws, fake: FakeAgentAPI, messages: list[dict]) -> tuple[dict, str]:
+    name = f"transcript-{uuid.uuid4().hex[:6]}"
+    task = put_task(aws, name, RUNNING, agent=fake.agent(name, Scenario(messages=messages)))
+    return task, name
+
+
+def upload(task: dict, messages: list[dict]) -> int:
+    event = http_api_event(
+        "POST",
+        upload_path(task["task_id"]),
+        claims=None,
+        headers={"coder-session-token": f"agent-token-{task['name']}", "content-type": "application/json"},
+        raw_query="format=agentapi",
+        body=json.dumps({"messages": messages}),
+    )
+    return lambda_runtime.invoke("LogSnapshotFunction", event)["statusCode"]
+
+
+def chunk_versions(aws, task_id: str) -> list[dict]:
+    listing = aws.client("s3").list_object_versions(Bucket=aws.bucket_name, Prefix=transcript_prefix(task_id))
+    return [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]
+
+
+def test_an_upload_starts_the_transcript_as_session_1(handler_env, transcripts, fake_agentapi) -> None:
+    messages = conversation("Add a page", "Added it.")
+    task, _ = agent_task(handler_env, fake_agentapi, messages)
+    assert upload(task, messages) == 204
+    assert sessions(transcripts, task["task_id"]) == [as_session(messages)]
+
+
+def test_the_capture_keeps_the_whole_conversation_the_snapshot_only_its_newest_64_kib(
+    handler_env, poller, transcripts, fake_agentapi
+) -> None:
+    turns = [f"turn {n}: " + "words " * 2_000 for n in range(30)]  # ~360 KB
+    messages = conversation(*turns)
+    task, _ = agent_task(handler_env, fake_agentapi, messages)
+    pause(handler_env, poller, task["task_id"])
+    [session] = sessions(transcripts, task["task_id"])
+    assert session == as_session(messages)  # all 31, where the snapshot kept the newest few
+
+
+def test_a_replayed_history_continues_its_session_a_restarted_agent_starts_another(
+    handler_env, poller, transcripts, fake_agentapi
+) -> None:
+    first = conversation("Add a page", "Added it.")
+    task, name = agent_task(handler_env, fake_agentapi, first)
+    pause(handler_env, poller, task["task_id"])
+    # Resumed with AgentAPI's state file: the earlier messages first, then new ones.
+    replayed = conversation("Add a page", "Added it.", "Now tests", "Tests added.")
+    fake_agentapi.scenarios[name].messages = replayed
+    update(handler_env, task["task_id"], **RUNNING)
+    poller.drain()
+    pause(handler_env, poller, task["task_id"])
+    assert sessions(transcripts, task["task_id"]) == [as_session(replayed)]
+    # Resumed without it: the agent numbers from 0 again, with other messages.
+    fresh = conversation("Write the docs", "Docs written.")
+    fake_agentapi.scenarios[name].messages = fresh
+    update(handler_env, task["task_id"], **RUNNING)
+    poller.drain()
+    pause(handler_env, poller, task["task_id"])
+    assert sessions(transcripts, task["task_id"]) == [as_session(replayed), as_session(fresh)]
+
+
+def test_a_partial_upload_and_the_whole_capture_make_one_session(
+    handler_env, poller, transcripts, fake_agentapi
+) -> None:
+    messages = conversation(*(f"turn {n}" for n in range(20)))
+    task, _ = agent_task(handler_env, fake_agentapi, messages)
+    assert upload(task, messages[-10:]) == 204  # the shutdown script sends only the last 10
+    [partial] = sessions(transcripts, task["task_id"])
+    assert sorted(partial) == list(range(11, 21))
+    pause(handler_env, poller, task["task_id"])
+    assert sessions(transcripts, task["task_id"]) == [as_session(messages)]
+
+
+def test_an_older_write_never_replaces_a_newer_one_but_adds_what_it_alone_has(handler_env, transcripts) -> None:
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.domain.models import AgentMessage
+    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+
+    task = put_task(handler_env, f"order-{uuid.uuid4().hex[:6]}", RUNNING)
+    newer = [AgentMessage(id=0, content="hi", role="agent", time="2026-11-25T10:00:00Z"),
+             AgentMessage(id=1, content="final answer", role="agent", time="2026-11-25T10:00:09Z")]  # fmt: skip
+    older = [AgentMessage(id=0, content="hi", role="agent", time="2026-11-25T10:00:00Z"),
+             AgentMessage(id=1, content="draft", role="agent", time="2026-11-25T10:00:05Z"),
+             AgentMessage(id=2, content="only here", role="user", time="2026-11-25T10:00:06Z")]  # fmt: skip
+    repository = clients.task_repository()
+    keep_in_transcript(task["task_id"], newer, "2026-11-25T10:00:10.000000Z", repository=repository)
+    keep_in_transcript(task["task_id"], older, "2026-11-25T10:00:07.000000Z", repository=repository)
+    [session] = sessions(transcripts, task["task_id"])
+    assert session == {0: ("agent", "hi"), 1: ("agent", "final answer"), 2: ("user", "only here")}
+
+
+def test_a_long_session_is_split_into_chunks_of_consecutive_ids(handler_env, transcripts) -> None:
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.domain.models import AgentMessage
+    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+
+    task = put_task(handler_env, f"chunks-{uuid.uuid4().hex[:6]}", RUNNING)
+    messages = [
+        AgentMessage(id=i, content=f"m{i}", role="agent" if i % 2 == 0 else "user", time="2026-11-25T10:00:00Z")
+        for i in range(2 * CHUNK_IDS + 10)
+    ]
+    header = keep_in_transcript(
+        task["task_id"], messages, "2026-11-25T10:00:00.000000Z", repository=clients.task_repository()
+    )
+    assert sorted(header.chunks) == [0, 1, 2]
+    assert [header.chunks[c].count for c in (0, 1, 2)] == [CHUNK_IDS, CHUNK_IDS, 10]
+    assert len(sessions(transcripts, task["task_id"])[0]) == 2 * CHUNK_IDS + 10
+
+
+def test_racing_writers_lose_nothing_and_the_newest_write_of_each_id_wins(handler_env, transcripts) -> None:
+    """50 writers at once on one session, as an agent's conversation grows around a pause: each sends a
+    window of it (the shutdown script's last 10, or everything), its newest agent message as the agent
+    had it then (AgentAPI rewrites its last message in place). The ground truth: the union of ids, each
+    with the content of its newest writer; one session."""
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.domain.models import AgentMessage
+    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+
+    def role(i: int) -> str:
+        return "agent" if i % 2 == 0 else "user"
+
+    def window(n: int) -> list[int]:
+        # The conversation at writer n's moment: around one pause, every window overlapping what was
+        # stored before it (a window sharing no id with the session would start another, §7).
+        end = 12 + n % 10
+        return list(range(end)) if n % 5 == 0 else list(range(end - 10, end))
+
+    task = put_task(handler_env, f"race-{uuid.uuid4().hex[:6]}", RUNNING)
+    repository = clients.task_repository()
+    first = [AgentMessage(id=i, content=f"id {i}", role=role(i), time="2026-11-25T10:00:00Z") for i in range(12)]
+    keep_in_transcript(task["task_id"], first, "2026-11-25T09:59:59.000000Z", repository=repository)
+    writes = []
+    for n in range(50):
+        at = f"2026-11-25T10:00:{n:02d}.000000Z"
+        ids = window(n)
+        writes.append(
+            (
+                [
+                    AgentMessage(
+                        id=i,
+                        content=f"id {i} (writer {n})" if i == ids[-1] and role(i) == "agent" else f"id {i}",
+                        role=role(i),
+                        time=at,
+                    )
+                    for i in ids
+                ],
+                at,
+            )
+        )
+    errors: list[BaseException] = []
+
+    def write(messages, at) -> None:
+        try:
+            assert keep_in_transcript(task["task_id"], messages, at, repository=repository) is not None
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=w) for w in writes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    expected = {i: (role(i), f"id {i}") for i in range(12)}
+    for messages, _at in sorted(writes, key=lambda w: w[1]):
+        for m in messages:
+            expected[m.id] = (m.role, m.content)
+    assert sessions(transcripts, task["task_id"]) == [expected]
+
+
+def test_deleting_a_task_deletes_every_session_and_every_chunk_version(
+    handler_env, poller, transcripts, fake_agentapi
+) -> None:
+    messages = conversation("Add a page", "Added it.")
+    task, name = agent_task(handler_env, fake_agentapi, messages)
+    assert upload(task, messages[:2]) == 204
+    pause(handler_env, poller, task["task_id"])
+    fake_agentapi.scenarios[name].messages = conversation("Something else")
+    update(handler_env, task["task_id"], **RUNNING)
+    poller.drain()
+    pause(handler_env, poller, task["task_id"])
+    assert len(sessions(transcripts, task["task_id"])) == 2 and len(chunk_versions(handler_env, task["task_id"])) >= 3
+    update(handler_env, task["task_id"], deleted_at="2026-11-25T12:00:00Z")
+    poller.drain()
+    assert transcripts.newest_sessions(task["task_id"], 10) == []
+    assert chunk_versions(handler_env, task["task_id"]) == []
+
+
+def test_a_write_whose_task_was_deleted_meanwhile_leaves_nothing_behind(handler_env, transcripts) -> None:
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.domain.models import AgentMessage
+    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+
+    task = put_task(handler_env, f"gone-{uuid.uuid4().hex[:6]}", RUNNING, extra={"deleted_at": "2026-11-25T12:00:00Z"})
+    message = AgentMessage(id=0, content="late", role="agent", time="2026-11-25T10:00:00Z")
+    assert (
+        keep_in_transcript(
+            task["task_id"], [message], "2026-11-25T12:00:01.000000Z", repository=clients.task_repository()
+        )
+        is None
+    )
+    assert transcripts.newest_sessions(task["task_id"], 10) == []
+    assert chunk_versions(handler_env, task["task_id"]) == []
+
+
+def test_a_transcript_that_cannot_be_written_never_fails_the_upload(
+    handler_env, fake_agentapi, monkeypatch, function_log
+) -> None:
+    from tasklogs_core.adapters import clients
+
+    messages = conversation("Add a page", "Added it.")
+    task, _ = agent_task(handler_env, fake_agentapi, messages)
+    monkeypatch.setenv("TRANSCRIPTS_TABLE_NAME", "no-such-table")
+    clients.reset()
+    log = function_log("LogSnapshotFunction")
+    assert upload(task, messages) == 204  # the snapshot is stored; the transcript's failure is reported
+    assert '"transcript not written"' in log.getvalue()
+
+
+def test_a_session_item_this_code_did_not_write_is_a_storage_error_never_a_crash(
+    handler_env, fake_agentapi, function_log
+) -> None:
+    messages = conversation("Add a page", "Added it.")
+    task, _ = agent_task(handler_env, fake_agentapi, messages)
+    handler_env.client("dynamodb").put_item(
+        TableName=handler_env.transcripts_table_name, Item={"task_id": {"S": task["task_id"]}, "session": {"N": "1"}}
+    )
+    log = function_log("LogSnapshotFunction")
+    assert upload(task, messages) == 204
+    assert "Transcript header unreadable" in log.getvalue()

@@ -1,0 +1,254 @@
+"""The transcript's rules (contract §7) in domain/transcript.py: seqs, the page query, session matching,
+merging writes and gaps. Properties are checked over generated histories (hypothesis)."""
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tasklogs_core.domain.errors import InvalidQueryParameters
+from tasklogs_core.domain.transcript import (
+    DEFAULT_LIMIT,
+    MAX_SESSIONS,
+    SESSION_SEQ_BLOCK,
+    Message,
+    PageRequest,
+    SessionGap,
+    StoredMessage,
+    continues_session,
+    ids_are_contiguous,
+    merge,
+    parse_page_request,
+    seq_of,
+    session_for,
+    session_gaps,
+    session_of_seq,
+)
+
+
+def conversation(*texts: str, start: int = 0) -> list[Message]:
+    """Alternating user/agent messages, ids from `start`."""
+    roles = itertools.cycle(["agent", "user"])
+    return [Message(start + n, next(roles), text, f"2026-11-25T10:00:{n:02d}Z") for n, text in enumerate(texts)]
+
+
+def held(messages: list[Message]) -> dict[int, Message]:
+    return {message.id: message for message in messages}
+
+
+# ---------------------------------------------------------------- seq
+
+
+@given(
+    st.integers(1, MAX_SESSIONS),
+    st.integers(0, SESSION_SEQ_BLOCK - 1),
+    st.integers(1, MAX_SESSIONS),
+    st.integers(0, SESSION_SEQ_BLOCK - 1),
+)
+def test_seqs_ascend_in_conversation_order_and_name_their_session(s1: int, id1: int, s2: int, id2: int) -> None:
+    a, b = seq_of(s1, id1), seq_of(s2, id2)
+    assert a is not None and b is not None and 0 <= a < 2**53 and 0 <= b < 2**53
+    assert (a < b) == ((s1, id1) < (s2, id2)) and (a == b) == ((s1, id1) == (s2, id2))
+    assert session_of_seq(a) == s1
+
+
+@pytest.mark.parametrize(("session", "message_id"), [(0, 0), (1, -1), (1, SESSION_SEQ_BLOCK), (MAX_SESSIONS + 1, 0)])
+def test_an_id_outside_its_sessions_block_has_no_seq(session: int, message_id: int) -> None:
+    assert seq_of(session, message_id) is None
+
+
+# ---------------------------------------------------------------- the page query
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", PageRequest()),
+        ("limit=1", PageRequest(limit=1)),
+        ("limit=1000&after=0", PageRequest(limit=1000, after=0)),
+        ("before=1048576", PageRequest(before=1_048_576)),
+        (f"after={2**53 - 1}", PageRequest(after=2**53 - 1)),
+    ],
+)
+def test_pages_are_asked_for_with_limit_and_one_cursor(query: str, expected: PageRequest) -> None:
+    assert parse_page_request(query) == expected
+    assert PageRequest().limit == DEFAULT_LIMIT == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "fields"),
+    [
+        ("limit=0", ["limit"]),
+        ("limit=1001", ["limit"]),
+        ("limit=", ["limit"]),
+        ("limit=1.0", ["limit"]),
+        ("limit=+5", ["limit"]),
+        ("limit=%205", ["limit"]),
+        ("limit=%D9%A3", ["limit"]),  # an Arabic-Indic digit: a digit to Python, not to a Go client
+        ("after=-1", ["after"]),
+        (f"after={2**53}", ["after"]),
+        ("after=x&before=y", ["after", "before", "after", "before"]),
+        ("after=1&before=9", ["after", "before"]),
+        ("limit=5&limit=6", ["limit"]),
+        ("cursor=5", ["cursor"]),
+        ("limit=0&page=2&after=1&before=2", ["limit", "page", "after", "before"]),
+    ],
+)
+def test_any_other_query_is_a_400_naming_each_bad_field(query: str, fields: list[str]) -> None:
+    with pytest.raises(InvalidQueryParameters) as raised:
+        parse_page_request(query)
+    assert [field for field, _ in raised.value.validations] == fields
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def test_a_replayed_history_continues_its_session() -> None:
+    """An agent with AgentAPI's state file replays the earlier messages first, then goes on."""
+    first = conversation("Welcome", "Add a page", "Added it.")
+    assert continues_session(held(first), [*first, *conversation("Now tests", "Done.", start=3)])
+
+
+def test_a_restarted_agent_starts_a_new_session() -> None:
+    """Without state persistence every run numbers from 0 again, with other messages; its greeting
+    matches the earlier run's, and its first input is the newest id both hold. A user message is never
+    rewritten in place, so it must match: otherwise the new run would overwrite the earlier one."""
+    first = conversation("Welcome", "Add a page", "Added it.")
+    assert not continues_session(held(first), conversation("Welcome", "Write the docs"))
+    assert not continues_session(held(first), conversation("Welcome", "Write the docs", "Writing…"))
+
+
+def test_the_newest_common_message_may_have_been_rewritten_in_place() -> None:
+    stored = conversation("Welcome", "Add a page", "Adding…")
+    now = conversation("Welcome", "Add a page", "Added it, with tests.", "Thanks")
+    assert continues_session(held(stored), now)
+    older_differs = conversation("Welcome", "Something else", "Adding…")
+    assert not continues_session(held(older_differs), now)
+
+
+def test_a_partial_upload_and_the_whole_capture_are_one_session() -> None:
+    whole = conversation(*(f"message {n}" for n in range(13)))
+    last_ten_of_first_nine = whole[0:10][-5:]  # the shutdown script sends only the last messages
+    assert continues_session(held(last_ten_of_first_nine), whole)
+
+
+def test_sessions_that_share_no_id_are_different_sessions() -> None:
+    partial = conversation(*(f"old {n}" for n in range(5)), start=5)  # ids 5..9 of an earlier run
+    assert not continues_session(held(partial), conversation("Welcome", "Hi", "Hello", "Bye"))
+
+
+def test_a_lone_common_id_proves_a_session_only_when_it_matches() -> None:
+    greeting = conversation("Welcome to Claude Code!")
+    assert continues_session(held(greeting), conversation("Welcome to Claude Code!", "Hi"))
+    assert not continues_session(held(greeting), conversation("Welcome to Codex", "Hi"))
+
+
+def test_acp_ids_with_gaps_match_on_the_ids_both_hold() -> None:
+    stored = [Message(0, "agent", "hi", "t"), Message(7, "user", "go", "t"), Message(19, "agent", "…", "t")]
+    now = [*stored[:2], Message(19, "agent", "done", "t"), Message(23, "user", "thanks", "t")]
+    assert continues_session(held(stored), now)
+
+
+def test_a_message_caught_mid_rewrite_does_not_split_its_session() -> None:
+    """A capture caught the agent writing message 2; a last-10 upload then stored 3..4 without it; the
+    next whole read has message 2 finished. Message 2 was the newest of the write that stored it."""
+    caught = merge({}, conversation("Welcome", "Add a page", "Addi"), _stamp(1))
+    later = merge(caught, conversation("Welcome", "Add a page", "Added.", "Thanks", "Welcome back")[3:], _stamp(2))
+    whole = conversation("Welcome", "Add a page", "Added.", "Thanks", "Welcome back", "More")
+    assert session_for([later], whole) == 0
+    user_differs = conversation("Welcome", "Write docs", "Added.", "Thanks", "Welcome back", "More")
+    assert session_for([later], user_differs) is None
+
+
+def test_new_messages_join_the_newest_session_they_continue() -> None:
+    def stored(messages: list[Message]) -> dict[int, StoredMessage]:
+        return {m.id: StoredMessage(m, _stamp(0)) for m in messages}
+
+    one, two = stored(conversation("A", "B")), stored(conversation("C", "D"))
+    assert session_for([two, one], conversation("C", "D", "E")) == 0
+    assert session_for([two, one], conversation("A", "B", "Z")) == 1
+    assert session_for([two, one], conversation("X")) is None
+    assert session_for([], conversation("X")) is None
+
+
+# ---------------------------------------------------------------- merging writes
+
+writes = st.lists(
+    st.tuples(
+        st.lists(st.tuples(st.integers(0, 12), st.sampled_from(["a", "b", "c"])), max_size=8),
+        st.integers(0, 50),  # the write's time
+    ),
+    max_size=8,
+)
+
+
+def _stamp(seconds: int) -> str:
+    return f"2026-11-25T10:00:{seconds:02d}.000000Z"
+
+
+def _apply(history: list[tuple[list[tuple[int, str]], int]]) -> dict[int, StoredMessage]:
+    stored: dict[int, StoredMessage] = {}
+    for messages, at in history:
+        stored = merge(stored, [Message(i, "agent", text, "t") for i, text in messages], _stamp(at))
+    return stored
+
+
+@settings(max_examples=300)
+@given(writes)
+def test_nothing_stored_is_dropped_and_the_newest_write_of_each_id_wins(history) -> None:
+    stored = _apply(history)
+    assert set(stored) == {i for messages, _ in history for i, _ in messages}
+    for message_id, kept in stored.items():
+        newest = max(at for messages, at in history if message_id in dict(messages))
+        assert kept.written_at == _stamp(newest)
+
+
+@settings(max_examples=300)
+@given(writes, st.randoms(use_true_random=False))
+def test_writes_applied_in_any_order_leave_the_same_ids_and_times(history, random) -> None:
+    """Writers race: whatever order their merges land in, the ids kept and the write each comes from
+    (its time) are the same. (Two writes at the same instant with different text: the first kept.)"""
+    shuffled = list(history)
+    random.shuffle(shuffled)
+    assert {i: m.written_at for i, m in _apply(history).items()} == {
+        i: m.written_at for i, m in _apply(shuffled).items()
+    }
+
+
+def test_the_newest_agent_message_of_a_write_is_kept_as_provisional() -> None:
+    kept = merge({}, conversation("Welcome", "Add a page", "Adding"), _stamp(1))
+    assert [kept[i].provisional for i in (0, 1, 2)] == [False, False, True]
+    assert not any(m.provisional for m in merge({}, conversation("Welcome", "Add a page"), _stamp(1)).values())
+    assert not merge(kept, conversation("Welcome", "Add a page", "Added.", "Thanks"), _stamp(2))[2].provisional
+
+
+def test_replaying_a_write_changes_nothing() -> None:
+    once = merge({}, conversation("A", "B"), _stamp(1))
+    assert merge(once, conversation("A", "B"), _stamp(1)) == once
+    assert merge(once, conversation("A"), _stamp(0)) == once  # an older, smaller write: no effect
+
+
+# ---------------------------------------------------------------- gaps
+
+
+@pytest.mark.parametrize(
+    ("ids", "contiguous", "dropped", "gaps"),
+    [
+        ([0, 1, 2], True, 0, []),
+        ([5, 6, 7], True, 0, [SessionGap(None, 5, 5, "not captured")]),
+        ([0, 1, 4, 5, 9], True, 0, [SessionGap(1, 4, 2, "not captured"), SessionGap(5, 9, 3, "not captured")]),
+        ([0, 7, 19], False, 0, []),  # ACP ids skip by nature: a hole proves nothing
+        ([40, 41], True, 40, [SessionGap(None, 40, 40, "over size limit")]),
+        ([7, 19], False, 12, [SessionGap(None, 7, 12, "over size limit")]),
+        ([], True, 0, []),
+    ],
+)
+def test_gaps_are_where_the_ids_say_messages_were_never_stored(ids, contiguous, dropped, gaps) -> None:
+    assert session_gaps(ids, ids_contiguous=contiguous, dropped_oldest=dropped) == gaps
+
+
+def test_whether_a_writes_ids_count_its_messages() -> None:
+    assert ids_are_contiguous(conversation("a", "b", "c", start=4))
+    assert ids_are_contiguous([])
+    assert not ids_are_contiguous([Message(0, "agent", "", "t"), Message(2, "user", "", "t")])
