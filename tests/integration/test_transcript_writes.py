@@ -215,6 +215,13 @@ def test_racing_writers_lose_nothing_and_the_newest_write_of_each_id_wins(handle
         for m in messages:
             expected[m.id] = (m.role, m.content)
     assert sessions(transcripts, task["task_id"]) == [expected]
+    # Every version a lost race put was removed again: what the header names is each chunk's current one.
+    [header] = transcripts.newest_sessions(task["task_id"], 10)
+    listing = handler_env.client("s3").list_object_versions(
+        Bucket=handler_env.bucket_name, Prefix=transcript_prefix(task["task_id"])
+    )
+    current = {v["Key"]: v["VersionId"] for v in listing.get("Versions", []) if v["IsLatest"]}
+    assert sorted(current.values()) == sorted(ref.version for ref in header.chunks.values())
 
 
 def test_deleting_a_task_deletes_every_session_and_every_chunk_version(

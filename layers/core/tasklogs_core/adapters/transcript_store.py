@@ -205,16 +205,24 @@ class TranscriptStore:
 
     # ---- deleting (contract §10)
 
-    def remove_write(self, task_id: str, session: int, chunks: Mapping[int, ChunkRef]) -> None:
-        """Undo one write whose task was deleted while it went on: its own chunk versions and the
-        session's header. (The deletion's cleanup removed everything stored before; this is what came
-        after it.)"""
+    def discard_chunks(self, task_id: str, session: int, chunks: Mapping[int, ChunkRef]) -> None:
+        """Remove chunk versions a lost race put and no header will name, so that the version the
+        header does name becomes the object's current one again."""
         try:
             for index, ref in chunks.items():
                 if ref.version:
                     self._s3.delete_object(
                         Bucket=self._bucket, Key=chunk_key(task_id, session, index), VersionId=ref.version
                     )
+        except (ClientError, BotoCoreError) as exc:
+            raise SnapshotStoreError(f"DeleteObject failed: {type(exc).__name__}") from exc
+
+    def remove_write(self, task_id: str, session: int, chunks: Mapping[int, ChunkRef]) -> None:
+        """Undo one write whose task was deleted while it went on: its own chunk versions and the
+        session's header. (The deletion's cleanup removed everything stored before; this is what came
+        after it.)"""
+        self.discard_chunks(task_id, session, chunks)
+        try:
             self._dynamodb.delete_item(
                 TableName=self._table, Key={"task_id": {"S": task_id}, "session": {"N": str(session)}}
             )

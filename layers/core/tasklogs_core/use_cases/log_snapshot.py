@@ -322,4 +322,5 @@ def record_messages(
         )
         if transcripts.commit(task_id, updated):
             return TranscriptWrite(replace(updated, revision=header.revision + 1), put)
+        transcripts.discard_chunks(task_id, header.session, put)  # no header will ever name these
     raise SnapshotStoreError(f"The transcript kept changing under {MAX_TRANSCRIPT_ROUNDS} writes in a row.")
