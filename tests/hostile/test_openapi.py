@@ -8,10 +8,10 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import unsupported_method
+from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
 
 from devstack.demo.catalogue import ALICE, UPLOAD_TASK
-from devstack.generators.openapi import OPENAPI_PATH, UPLOAD_PATH, render
+from devstack.generators.openapi import OPENAPI_PATH, TASKS_PATH, UPLOAD_PATH, render
 from devstack.runtime.front import LocalApiGateway
 
 schema = schemathesis.openapi.from_path(OPENAPI_PATH)
@@ -52,4 +52,9 @@ def test_every_answer_conforms_to_the_document(case, front) -> None:
     else:
         headers = {"Authorization": f"Bearer {ALICE.token}"}
     # A method without a route of its own goes to $default, whose function answers 404, not 405.
-    case.call_and_validate(base_url=front.url, headers=headers, excluded_checks=[unsupported_method])
+    excluded = [unsupported_method]
+    if case.path == TASKS_PATH:
+        # `q` is Coder's filter grammar, which a JSON Schema string cannot express: any string is
+        # schema-valid, yet `template:go` is a documented 400 (tests/unit/test_task_filter.py).
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(base_url=front.url, headers=headers, excluded_checks=excluded)
