@@ -94,6 +94,12 @@ def upload(handler_env: LocalAws) -> Callable[..., Answer]:
 
 
 @pytest.fixture
+def tasks_api(handler_env: LocalAws) -> Callable[..., Answer]:
+    """GET /api/v2/tasks/{user}/{task} and GET /api/v2/tasks: the real TasksFunction handler."""
+    return _invoker("TasksFunction")
+
+
+@pytest.fixture
 def function_log():
     """`watch(logical_id)` → a StringIO receiving that function's structured log lines (the Powertools
     Logger keeps the stdout it saw at import, which pytest's per-test capture does not see). Functions

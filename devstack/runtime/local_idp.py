@@ -27,7 +27,7 @@ _KEY_FILE = Path(__file__).with_name("local_idp_signing_key.pem")
 
 
 @cache
-def _private_key() -> Any:
+def signing_key() -> Any:
     return load_pem_private_key(_KEY_FILE.read_bytes(), password=None)
 
 
@@ -36,11 +36,11 @@ def mint(claims: dict[str, Any], *, lifetime_seconds: int = TOKEN_LIFETIME_SECON
     `claims` may override any of them (a test's expired or foreign token)."""
     now = int(time.time())
     payload = {"iss": LOCAL_ISSUER, "aud": LOCAL_AUDIENCE, "iat": now, "exp": now + lifetime_seconds, **claims}
-    return jwt.encode(payload, _private_key(), algorithm="RS256", headers={"kid": LOCAL_KEY_ID})
+    return jwt.encode(payload, signing_key(), algorithm="RS256", headers={"kid": LOCAL_KEY_ID})
 
 
 def jwks() -> dict[str, Any]:
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(_private_key().public_key()))
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key().public_key()))
     return {"keys": [{**public, "kid": LOCAL_KEY_ID, "alg": "RS256", "use": "sig"}]}
 
 

@@ -14,13 +14,6 @@ from tests.expected import EXPECTED_TASK_ROUTES
 from tests.helpers import decode_go_task, put_task
 
 
-@pytest.fixture
-def tasks_api(handler_env):
-    from tests.conftest import _invoker
-
-    return _invoker("TasksFunction")
-
-
 def get(tasks_api, path: str, query: str = "", caller: DemoUser | None = ALICE):
     return tasks_api(http_api_event("GET", path, claims=caller.claims if caller else None, raw_query=query))
 

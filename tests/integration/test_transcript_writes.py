@@ -284,3 +284,21 @@ def test_a_session_item_this_code_did_not_write_is_a_storage_error_never_a_crash
     log = function_log("LogSnapshotFunction")
     assert upload(task, messages) == 204
     assert "Transcript header unreadable" in log.getvalue()
+
+
+def test_deleting_a_task_deletes_even_a_session_item_this_code_cannot_read(handler_env, poller, transcripts) -> None:
+    task = put_task(handler_env, f"foreign-{uuid.uuid4().hex[:6]}", RUNNING)
+    dynamodb = handler_env.client("dynamodb")
+    for session in ("1", "2"):
+        dynamodb.put_item(
+            TableName=handler_env.transcripts_table_name,
+            Item={"task_id": {"S": task["task_id"]}, "session": {"N": session}},
+        )
+    update(handler_env, task["task_id"], deleted_at="2026-11-25T12:00:00Z")
+    poller.drain()
+    left = dynamodb.query(
+        TableName=handler_env.transcripts_table_name,
+        KeyConditionExpression="task_id = :t",
+        ExpressionAttributeValues={":t": {"S": task["task_id"]}},
+    )
+    assert left["Items"] == []

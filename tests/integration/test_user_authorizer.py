@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from devstack.demo.catalogue import ALICE, authorizer_requests, logs_path
 from devstack.generators.events import authorizer_event, load_event
 from devstack.runtime import lambda_runtime
-from devstack.runtime.local_idp import LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_KEY_ID, mint
+from devstack.runtime.local_idp import LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_KEY_ID, mint, signing_key
 from tests.expected import EXPECTED_AUTHORIZER
 
 
@@ -73,10 +73,8 @@ def test_a_valid_token_in_either_header_lets_the_request_through_with_its_claims
 
 def _hs256_with_the_public_key() -> str:
     """The algorithm-confusion attack: HS256 keyed with the RSA public key's bytes."""
-    from devstack.runtime.local_idp import _private_key
-
     public_pem = (
-        _private_key()
+        signing_key()
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
@@ -122,7 +120,7 @@ REFUSED = {
     "issued-in-the-future": lambda: mint({**ALICE.claims, "iat": int(time.time()) + 600}),
     "no-expiry": lambda: jwt.encode(
         {**ALICE.claims, "iss": LOCAL_ISSUER, "aud": LOCAL_AUDIENCE},
-        __import__("devstack.runtime.local_idp", fromlist=["_private_key"])._private_key(),
+        signing_key(),
         algorithm="RS256",
         headers={"kid": LOCAL_KEY_ID},
     ),
@@ -246,12 +244,10 @@ def test_the_keys_are_found_through_the_issuers_discovery_document_once(issuer) 
 
 
 def test_tokens_with_unknown_key_ids_refresh_the_keys_at_most_once_per_cooldown(issuer) -> None:
-    from devstack.runtime.local_idp import _private_key
-
     assert authorize({"coder-session-token": mint({**ALICE.claims, "iss": issuer.url})}) is not None
     for n in range(5):
         claims = {**ALICE.claims, "iss": issuer.url, "aud": LOCAL_AUDIENCE, "exp": int(time.time()) + 60}
-        forged = jwt.encode(claims, _private_key(), algorithm="RS256", headers={"kid": f"unknown-{n}"})
+        forged = jwt.encode(claims, signing_key(), algorithm="RS256", headers={"kid": f"unknown-{n}"})
         assert authorize({"coder-session-token": forged}) is None
     assert issuer.fetches["jwks"] <= 2  # the first fetch, and at most one refresh in the cooldown
 

@@ -104,7 +104,16 @@ def token_verifier() -> TokenVerifier:
 
 def reset() -> None:
     """Forget every client and the settings (tests and the local stack change the environment)."""
-    factories = (task_repository, snapshot_store, transcript_store, agentapi_client, token_verifier, get_settings)
-    get_auth_settings.cache_clear()
-    for factory in (*factories, _dynamodb, _s3, _aws_session):
+    for factory in (
+        task_repository,
+        snapshot_store,
+        transcript_store,
+        agentapi_client,
+        token_verifier,
+        get_settings,
+        get_auth_settings,
+        _dynamodb,
+        _s3,
+        _aws_session,
+    ):
         factory.cache_clear()

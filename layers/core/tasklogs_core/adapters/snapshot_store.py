@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -61,28 +62,36 @@ class SnapshotStore:
 
     def delete_every_version(self, task_id: str, page_size: int = 1000) -> int:
         """The task is gone: every stored version of its snapshot, and any delete marker, is removed
-        (contract §10), not left for the lifecycle rule. Returns how many were removed.
-
-        Lists from the start again after each deleted page (a listing's next-page marker may name a
-        version just deleted); each round removes at least one version, and the rounds are bounded."""
+        (contract §10), not left for the lifecycle rule. Returns how many were removed."""
         key = snapshot_key(task_id)
-        removed = 0
-        try:
-            for _ in range(_MAX_DELETE_ROUNDS):
-                page = self._s3.list_object_versions(Bucket=self._bucket, Prefix=key, MaxKeys=page_size)
-                # At most 1,000 a page, which is DeleteObjects' limit too.
-                doomed: list[ObjectIdentifierTypeDef] = [
-                    {"Key": key, "VersionId": entry["VersionId"]}
-                    for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
-                    if entry["Key"] == key
-                ]
-                if not doomed:
-                    return removed
-                answer = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
-                if answer.get("Errors"):
-                    codes = sorted({error.get("Code", "?") for error in answer["Errors"]})
-                    raise SnapshotStoreError(f"DeleteObjects left {len(answer['Errors'])} versions: {', '.join(codes)}")
-                removed += len(doomed)
-        except (ClientError, BotoCoreError) as exc:
-            raise SnapshotStoreError(f"Deleting the snapshot's versions failed: {type(exc).__name__}") from exc
-        raise SnapshotStoreError(f"More than {_MAX_DELETE_ROUNDS} pages of versions; the retry goes on")
+        return delete_versions(self._s3, self._bucket, key, lambda name: name == key, page_size)
+
+
+def delete_versions(
+    s3: S3Client, bucket: str, prefix: str, belongs: Callable[[str], bool], page_size: int = 1000
+) -> int:
+    """Every version and delete marker under `prefix` whose key `belongs`, removed; how many. Used for a
+    deleted task's snapshot and its transcript's chunks (contract §10).
+
+    Lists from the start again after each deleted page (a listing's next-page marker may name a
+    version just deleted); each round removes at least one version, and the rounds are bounded."""
+    removed = 0
+    try:
+        for _ in range(_MAX_DELETE_ROUNDS):
+            page = s3.list_object_versions(Bucket=bucket, Prefix=prefix, MaxKeys=page_size)
+            # At most 1,000 a page, which is DeleteObjects' limit too.
+            doomed: list[ObjectIdentifierTypeDef] = [
+                {"Key": entry["Key"], "VersionId": entry["VersionId"]}
+                for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                if belongs(entry["Key"])
+            ]
+            if not doomed:
+                return removed
+            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+            if answer.get("Errors"):
+                codes = sorted({error.get("Code", "?") for error in answer["Errors"]})
+                raise SnapshotStoreError(f"DeleteObjects left {len(answer['Errors'])} versions: {', '.join(codes)}")
+            removed += len(doomed)
+    except (ClientError, BotoCoreError) as exc:
+        raise SnapshotStoreError(f"Deleting stored versions failed: {type(exc).__name__}") from exc
+    raise SnapshotStoreError(f"More than {_MAX_DELETE_ROUNDS} pages of versions; the retry goes on")

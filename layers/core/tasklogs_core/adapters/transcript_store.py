@@ -14,17 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklogs_core.adapters.snapshot_store import delete_versions
 from tasklogs_core.domain.errors import SnapshotStoreError, StorageError
 from tasklogs_core.domain.transcript import Message, StoredMessage
 
 if TYPE_CHECKING:  # type stubs, for checking only
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 CHUNK_IDS = 256  # ids per chunk object: a page reads the one or two chunks its entries are in
 CHUNK_FORMAT = "tasklogs-transcript-chunk/1"
-_MAX_DELETE_ROUNDS = 1000
 
 
 def transcript_prefix(task_id: str) -> str:
@@ -232,26 +231,26 @@ class TranscriptStore:
     def delete_task(self, task_id: str, page_size: int = 1000) -> int:
         """Every session header and every version of every chunk object of the task: gone, not kept for
         a lifecycle rule. Returns how many object versions were removed. Safe to run again."""
-        removed = 0
         prefix = transcript_prefix(task_id)
+        removed = delete_versions(self._s3, self._bucket, prefix, lambda key: key.startswith(prefix), page_size)
         try:
-            for _ in range(_MAX_DELETE_ROUNDS):
-                page = self._s3.list_object_versions(Bucket=self._bucket, Prefix=prefix, MaxKeys=page_size)
-                doomed: list[ObjectIdentifierTypeDef] = [
-                    {"Key": entry["Key"], "VersionId": entry["VersionId"]}
-                    for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
-                    if entry["Key"].startswith(prefix)
-                ]
-                if not doomed:
-                    break
-                self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
-                removed += len(doomed)
-            while headers := self.newest_sessions(task_id, 25):
-                for header in headers:
+            # Keys only: a session item this code cannot read is deleted all the same.
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "task_id = :task",
+                "ExpressionAttributeValues": {":task": {"S": task_id}},
+                "ProjectionExpression": "#session",
+                "ExpressionAttributeNames": {"#session": "session"},
+                "ConsistentRead": True,
+            }
+            while True:
+                answer = self._dynamodb.query(**request)
+                for item in answer.get("Items", []):
                     self._dynamodb.delete_item(
-                        TableName=self._table,
-                        Key={"task_id": {"S": task_id}, "session": {"N": str(header.session)}},
+                        TableName=self._table, Key={"task_id": {"S": task_id}, "session": item["session"]}
                     )
+                if "LastEvaluatedKey" not in answer:
+                    return removed
+                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
             raise SnapshotStoreError(f"Transcript deletion failed: {type(exc).__name__}") from exc
-        return removed

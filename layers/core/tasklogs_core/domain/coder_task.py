@@ -46,10 +46,6 @@ class TasksListResponse(BaseModel):
     count: int
 
 
-def _uuid_or(value: str | None, default: str | None) -> str | None:
-    return parse_uuid(value) or default if value else default
-
-
 def _time_or_zero(value: str | None) -> str:
     # A value Go's time.Time cannot parse would fail the client's whole decode: the zero time instead.
     try:
@@ -61,12 +57,12 @@ def _time_or_zero(value: str | None) -> str:
 def coder_task(item: TaskItem) -> CoderTask:
     return CoderTask(
         id=parse_uuid(item.task_id) or item.task_id,
-        organization_id=_uuid_or(item.organization_id, ZERO_UUID) or ZERO_UUID,
+        organization_id=parse_uuid(item.organization_id) or ZERO_UUID,
         owner_id=parse_uuid(item.owner_id) or item.owner_id,
         owner_name=item.owner_name,
         name=item.name,
         display_name=item.display_name or item.name,
-        workspace_id=_uuid_or(item.workspace_id, None),
+        workspace_id=parse_uuid(item.workspace_id),
         workspace_name=item.workspace_name or "",
         workspace_agent_lifecycle=item.agent_lifecycle or None,
         initial_prompt=item.initial_prompt or "",
