@@ -39,6 +39,15 @@ def put_task(
     return {key: value["S"] for key, value in item.items()}
 
 
+def item_of(aws, task_id: str) -> dict:
+    """A task item as plain values (strings, and the service's transcript counter as an int); {} when
+    there is none."""
+    raw = aws.client("dynamodb").get_item(
+        TableName=aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True
+    )
+    return {key: value["S"] if "S" in value else int(value["N"]) for key, value in raw.get("Item", {}).items()}
+
+
 def stored_snapshot(aws, task_id: str, version: str) -> bytes:
     """The bytes of one stored version of a task's snapshot object."""
     return (

@@ -5,7 +5,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from tasklogs_core.adapters.observability import http_handler, logger, metrics
 from tasklogs_core.edge.http_errors import install_error_handlers
-from tasklogs_core.edge.requests import DOUBLED_LEADING_SLASHES, agent_token, path_parameter, request_body
+from tasklogs_core.edge.requests import (
+    DOUBLED_LEADING_SLASHES,
+    agent_token,
+    path_parameter,
+    raw_query,
+    request_body,
+)
 from tasklogs_core.use_cases.log_snapshot import UploadRequest, upload_log_snapshot
 
 # Also behind the API's $default route (template.yaml), where `//api/...` may arrive: stripped, it is
@@ -21,7 +27,7 @@ def post_log_snapshot(task: str) -> Response[str]:
         UploadRequest(
             token=agent_token(event.headers or {}),
             task_ref=path_parameter(event.raw_event, "task", task),
-            raw_query=event.raw_event.get("rawQueryString", ""),
+            raw_query=raw_query(event.raw_event),
             read_body=lambda: request_body(event.raw_event),
         )
     )

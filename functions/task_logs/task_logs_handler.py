@@ -22,8 +22,10 @@ def get_task_logs(user: str, task: str) -> Response[str]:
             path_parameter(event.raw_event, "user", user),
             path_parameter(event.raw_event, "task", task),
             remaining_ms=app.lambda_context.get_remaining_time_in_millis(),
+            if_none_match=event.headers.get("if-none-match"),
         ),
         accept_encoding=event.headers.get("accept-encoding"),
+        if_none_match=event.headers.get("if-none-match"),
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from devstack.demo.catalogue import PAUSED, RUNNING, TASKS_BY_NAME, UPLOAD_BODY, UPLOADED_CONVERSATION, upload_path
 from devstack.generators.events import http_api_event, load_event
 from tests.expected import EXPECTED_UPLOADS
-from tests.helpers import as_logs, put_task, stored_snapshot
+from tests.helpers import as_logs, item_of, put_task, stored_snapshot
 
 TIME = "2026-11-25T04:31:04.123456789Z"
 
@@ -40,12 +40,6 @@ def logs_event(task: dict) -> dict:
 
     return http_api_event("GET", f"/api/v2/tasks/me/{task['task_id']}/logs", claims=ALICE.claims)
 
-
-def item_of(aws, task_id: str) -> dict:
-    raw = aws.client("dynamodb").get_item(
-        TableName=aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True
-    )
-    return {key: value["S"] for key, value in raw["Item"].items()}
 
 
 def versions_of(aws, task_id: str) -> list[dict]:

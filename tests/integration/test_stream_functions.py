@@ -15,7 +15,7 @@ from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation, re
 from devstack.generators.events import http_api_event
 from devstack.runtime import lambda_runtime
 from devstack.runtime.streams import StreamPoller
-from tests.helpers import as_logs, put_task, stored_snapshot
+from tests.helpers import as_logs, item_of, put_task, stored_snapshot
 
 
 @pytest.fixture
@@ -28,12 +28,6 @@ def poller(handler_env) -> StreamPoller:
 def update(aws, task_id: str, **attributes: str) -> None:
     update_task(aws, task_id, attributes)
 
-
-def item_of(aws, task_id: str) -> dict:
-    raw = aws.client("dynamodb").get_item(
-        TableName=aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True
-    )
-    return {key: value["S"] for key, value in raw.get("Item", {}).items()}
 
 
 def object_exists(aws, task_id: str) -> bool:

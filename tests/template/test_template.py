@@ -79,7 +79,7 @@ TRANSCRIPT_WRITES = {
         ),
         (
             "PauseCaptureFunction",
-            {"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"} | TRANSCRIPT_WRITES,
+            {"dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"} | TRANSCRIPT_WRITES,
         ),
         (
             "SnapshotCleanupFunction",
@@ -87,6 +87,7 @@ TRANSCRIPT_WRITES = {
             | {"dynamodb:DeleteItem"},
         ),
         ("TasksFunction", {"dynamodb:GetItem", "dynamodb:Query"}),
+        ("TaskTranscriptFunction", {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:GetObjectVersion"}),
         ("UserAuthorizerFunction", set()),  # it only fetches the issuer's public keys
     ],
 )
@@ -132,6 +133,7 @@ def test_only_the_agent_upload_skips_the_user_authorizer_and_only_it_is_behind_d
     routes = {(method, path): (function, needs_jwt) for method, path, function, needs_jwt in http_api_routes()}
     assert routes == {
         ("GET", "/api/v2/tasks/{user}/{task}/logs"): ("TaskLogsFunction", True),
+        ("GET", "/api/v2/tasks/{user}/{task}/transcript"): ("TaskTranscriptFunction", True),
         ("GET", "/api/v2/tasks/{user}/{task}"): ("TasksFunction", True),
         ("GET", "/api/v2/tasks"): ("TasksFunction", True),
         ("POST", "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"): ("LogSnapshotFunction", False),
@@ -148,7 +150,7 @@ def test_only_functions_that_call_agents_join_the_vpc() -> None:
         for logical_id, res in load_template()["Resources"].items()
         if res["Type"] == "AWS::Serverless::Function" and "VpcConfig" in res["Properties"]
     }
-    assert in_vpc == {"TaskLogsFunction", "PauseCaptureFunction"}
+    assert in_vpc == {"TaskLogsFunction", "TaskTranscriptFunction", "PauseCaptureFunction"}
     assert "VpcConfig" not in load_template()["Globals"]["Function"]
 
 
@@ -333,6 +335,7 @@ def test_translated_roles_carry_only_the_expected_managed_policies(translated) -
     base = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
     assert managed == {
         "TaskLogsFunction": base | {"AWSLambdaVPCAccessExecutionRole"},
+        "TaskTranscriptFunction": base | {"AWSLambdaVPCAccessExecutionRole"},
         "LogSnapshotFunction": base,
         "PauseCaptureFunction": base | {"AWSLambdaVPCAccessExecutionRole", "AWSLambdaDynamoDBExecutionRole"},
         "SnapshotCleanupFunction": base | {"AWSLambdaDynamoDBExecutionRole"},

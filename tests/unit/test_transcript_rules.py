@@ -14,15 +14,17 @@ from tasklogs_core.domain.transcript import (
     SESSION_SEQ_BLOCK,
     Message,
     PageRequest,
-    SessionGap,
+    Placed,
+    SessionFacts,
     StoredMessage,
+    TranscriptGap,
     continues_session,
     ids_are_contiguous,
     merge,
+    page_gaps,
     parse_page_request,
     seq_of,
     session_for,
-    session_gaps,
     session_of_seq,
 )
 
@@ -232,20 +234,46 @@ def test_replaying_a_write_changes_nothing() -> None:
 # ---------------------------------------------------------------- gaps
 
 
+def _placed(session: int, message_id: int) -> Placed:
+    return Placed(seq_of(session, message_id), session, message_id)
+
+
+def _gap(after: tuple[int, int] | None, before: tuple[int, int], missing: int, reason: str) -> TranscriptGap:
+    return TranscriptGap(
+        after_seq=_placed(*after).seq if after else None,
+        before_seq=_placed(*before).seq,
+        missing=missing,
+        reason=reason,
+    )
+
+
 @pytest.mark.parametrize(
     ("ids", "contiguous", "dropped", "gaps"),
     [
         ([0, 1, 2], True, 0, []),
-        ([5, 6, 7], True, 0, [SessionGap(None, 5, 5, "not captured")]),
-        ([0, 1, 4, 5, 9], True, 0, [SessionGap(1, 4, 2, "not captured"), SessionGap(5, 9, 3, "not captured")]),
+        ([5, 6, 7], True, 0, [_gap(None, (1, 5), 5, "not captured")]),
+        ([0, 1, 4, 5, 9], True, 0, [_gap((1, 1), (1, 4), 2, "not captured"), _gap((1, 5), (1, 9), 3, "not captured")]),
         ([0, 7, 19], False, 0, []),  # ACP ids skip by nature: a hole proves nothing
-        ([40, 41], True, 40, [SessionGap(None, 40, 40, "over size limit")]),
-        ([7, 19], False, 12, [SessionGap(None, 7, 12, "over size limit")]),
+        ([40, 41], True, 40, [_gap(None, (1, 40), 40, "over size limit")]),
+        ([7, 19], False, 12, [_gap(None, (1, 7), 12, "over size limit")]),
         ([], True, 0, []),
     ],
 )
 def test_gaps_are_where_the_ids_say_messages_were_never_stored(ids, contiguous, dropped, gaps) -> None:
-    assert session_gaps(ids, ids_contiguous=contiguous, dropped_oldest=dropped) == gaps
+    facts = SessionFacts(ids_contiguous=contiguous, dropped_oldest=dropped)
+    entries = [_placed(1, i) for i in ids]
+    assert page_gaps(None, entries, None, lambda _session: facts) == gaps
+
+
+def test_a_session_that_opens_late_has_its_gap_after_the_previous_session() -> None:
+    """Session 2 starts at id 3 (its first three messages were never stored): the gap sits between the
+    last entry of session 1 and the first of session 2, whichever page holds either of them."""
+    last_of_1, first_of_2 = _placed(1, 9), _placed(2, 3)
+    facts = {1: SessionFacts(), 2: SessionFacts()}
+    gap = _gap((1, 9), (2, 3), 3, "not captured")
+    assert page_gaps(_placed(1, 7), [_placed(1, 8), last_of_1], first_of_2, facts.__getitem__) == [gap]  # older page
+    assert page_gaps(last_of_1, [first_of_2, _placed(2, 4)], None, facts.__getitem__) == [gap]  # newer page
+    assert page_gaps(None, [], None, facts.__getitem__) == []
 
 
 def test_whether_a_writes_ids_count_its_messages() -> None:

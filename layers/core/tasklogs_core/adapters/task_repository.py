@@ -1,7 +1,8 @@
 """Task items in DynamoDB (contract §3). SDK errors become domain errors.
 
-This service writes only its own attributes, `snapshot_at` and `snapshot_version`, and only through
-one conditional update, so no other writer's attribute is ever read-modify-written.
+This service writes only its own attributes, `snapshot_at`, `snapshot_version` and
+`transcript_revision`, each through one conditional update, so no other writer's attribute is ever
+read-modify-written.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ _LISTED_ATTRIBUTES = (
 )
 
 
+TRANSCRIPT_REVISION = "transcript_revision"
+
+
 class PointerUpdate(enum.Enum):
     STORED = "stored"  # the item now points at the new snapshot
     SUPERSEDED = "superseded"  # the item already points at a snapshot at least as new
@@ -51,8 +55,12 @@ class PointerUpdate(enum.Enum):
 
 def item_from_dynamodb(item: Mapping[str, Mapping[str, Any]]) -> TaskItem:
     # Every attribute of the contract is a string, so the low-level client's {"S": ...} is all we
-    # need; it is much cheaper to create and call than the boto3 resource layer.
-    return TaskItem.model_validate({name: value["S"] for name, value in item.items() if "S" in value})
+    # need (it is much cheaper to create and call than the boto3 resource layer); the one number is
+    # this service's own counter.
+    values = {name: value["S"] for name, value in item.items() if "S" in value}
+    if "N" in (revision := item.get(TRANSCRIPT_REVISION, {})):
+        values[TRANSCRIPT_REVISION] = int(revision["N"])
+    return TaskItem.model_validate(values)
 
 
 def _fits_key(value: str, max_bytes: int) -> bool:
@@ -203,6 +211,25 @@ class TaskRepository:
         except BotoCoreError as exc:
             raise SnapshotStoreError(f"UpdateItem failed: {type(exc).__name__}") from exc
         return PointerUpdate.STORED
+
+    def count_transcript_write(self, task_id: str) -> bool:
+        """Count one more write of the task's transcript (after its session header moved), so that a
+        reader's ETag changes with it. False when the task is missing or deleted."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression=f"ADD {TRANSCRIPT_REVISION} :one",
+                ConditionExpression="attribute_exists(task_id) AND attribute_not_exists(deleted_at)",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise SnapshotStoreError(f"UpdateItem failed: {type(exc).__name__}") from exc
+        except BotoCoreError as exc:
+            raise SnapshotStoreError(f"UpdateItem failed: {type(exc).__name__}") from exc
+        return True
 
     def forget_snapshot(self, task_id: str) -> None:
         """A deleted task's item no longer names a snapshot. Only while the item is still there and

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # type stubs, for checking only
 
 CHUNK_IDS = 256  # ids per chunk object: a page reads the one or two chunks its entries are in
 CHUNK_FORMAT = "tasklogs-transcript-chunk/1"
+_READERS = 10  # chunk reads in flight for a whole session: botocore's pool holds 10 connections
 
 
 def transcript_prefix(task_id: str) -> str:
@@ -43,6 +45,10 @@ class ChunkRef:
     version: str  # the S3 version the header points at ("" in an unversioned bucket: the latest)
     count: int
     content_bytes: int
+    # The lowest and highest id the chunk holds: a reader finds the chunk of a page's first entry, and
+    # the entries next to a page, from the header alone.
+    low: int
+    high: int
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,9 @@ class SessionHeader:
     chunks: Mapping[int, ChunkRef] = field(default_factory=dict)
     ids_contiguous: bool = True
     dropped_oldest: int = 0
+    # The `written_at` of the newest write with messages whose ids have no seq (beyond a session's
+    # block): that write's snapshot holds them and this session does not.
+    left_out_at: str = ""
 
     @property
     def entries(self) -> int:
@@ -62,10 +71,24 @@ class SessionHeader:
     def content_bytes(self) -> int:
         return sum(chunk.content_bytes for chunk in self.chunks.values())
 
+    @property
+    def first_id(self) -> int | None:
+        return min((chunk.low for chunk in self.chunks.values()), default=None)
+
+    @property
+    def last_id(self) -> int | None:
+        return max((chunk.high for chunk in self.chunks.values()), default=None)
+
 
 def _header_from_item(item: Mapping[str, Any]) -> SessionHeader:
     chunks = {
-        int(index): ChunkRef(ref["M"]["v"]["S"], int(ref["M"]["n"]["N"]), int(ref["M"]["b"]["N"]))
+        int(index): ChunkRef(
+            ref["M"]["v"]["S"],
+            int(ref["M"]["n"]["N"]),
+            int(ref["M"]["b"]["N"]),
+            int(ref["M"]["lo"]["N"]),
+            int(ref["M"]["hi"]["N"]),
+        )
         for index, ref in item.get("chunks", {}).get("M", {}).items()
     }
     return SessionHeader(
@@ -75,6 +98,7 @@ def _header_from_item(item: Mapping[str, Any]) -> SessionHeader:
         chunks=chunks,
         ids_contiguous=bool(item.get("ids_contiguous", {}).get("BOOL", True)),
         dropped_oldest=int(item.get("dropped_oldest", {}).get("N", "0")),
+        left_out_at=item.get("left_out_at", {}).get("S", ""),
     )
 
 
@@ -114,40 +138,77 @@ class TranscriptStore:
 
     # ---- reading
 
+    def sessions(self, task_id: str, *, start: int, newest_first: bool, count: int) -> list[SessionHeader]:
+        """Up to `count` session headers from session `start` on (it included), in either direction: one
+        Query, so a reader takes only the sessions its page reaches."""
+        condition = "task_id = :task AND #session " + ("<= :start" if newest_first else ">= :start")
+        answer = self._query(
+            {
+                "TableName": self._table,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeNames": {"#session": "session"},
+                "ExpressionAttributeValues": {":task": {"S": task_id}, ":start": {"N": str(start)}},
+                "ScanIndexForward": not newest_first,
+                "Limit": count,
+                "ConsistentRead": True,
+            }
+        )
+        return [self._header(item) for item in answer.get("Items", [])]
+
     def newest_sessions(self, task_id: str, count: int) -> list[SessionHeader]:
         """The task's newest `count` session headers, newest first."""
+        answer = self._query(
+            {
+                "TableName": self._table,
+                "KeyConditionExpression": "task_id = :task",
+                "ExpressionAttributeValues": {":task": {"S": task_id}},
+                "ScanIndexForward": False,
+                "Limit": count,
+                "ConsistentRead": True,
+            }
+        )
+        return [self._header(item) for item in answer.get("Items", [])]
+
+    def _query(self, request: dict[str, Any]) -> Any:
         try:
-            answer = self._dynamodb.query(
-                TableName=self._table,
-                KeyConditionExpression="task_id = :task",
-                ExpressionAttributeValues={":task": {"S": task_id}},
-                ScanIndexForward=False,
-                Limit=count,
-                ConsistentRead=True,
-            )
+            return self._dynamodb.query(**request)
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"Query failed: {type(exc).__name__}") from exc
+
+    @staticmethod
+    def _header(item: Mapping[str, Any]) -> SessionHeader:
         try:
-            return [_header_from_item(item) for item in answer.get("Items", [])]
+            return _header_from_item(item)
         except (KeyError, ValueError, TypeError, AttributeError) as exc:  # not an item this code wrote
             raise StorageError(f"Transcript header unreadable: {type(exc).__name__}") from exc
 
+    def read_chunk(self, task_id: str, header: SessionHeader, index: int) -> dict[int, StoredMessage]:
+        """The messages of one chunk of a session, as its header names it (a chunk it lacks: none)."""
+        ref = header.chunks.get(index)
+        if ref is None:
+            return {}
+        key = chunk_key(task_id, header.session, index)
+        try:
+            if ref.version:
+                answer = self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=ref.version)
+            else:
+                answer = self._s3.get_object(Bucket=self._bucket, Key=key)
+            return decode_chunk(answer["Body"].read())
+        except (ClientError, BotoCoreError, ValueError, KeyError, TypeError) as exc:
+            raise StorageError(f"Transcript chunk unreadable: {type(exc).__name__}") from exc
+
     def read_chunks(self, task_id: str, header: SessionHeader, chunks: Iterable[int]) -> dict[int, StoredMessage]:
-        """The messages of these chunks of a session, as its header names them (missing chunks: none)."""
+        """The messages of these chunks of a session, read side by side (a whole session's chunks are
+        many small objects: one after another they would take seconds)."""
+        wanted = sorted(set(chunks) & set(header.chunks))
         messages: dict[int, StoredMessage] = {}
-        for index in sorted(set(chunks)):
-            ref = header.chunks.get(index)
-            if ref is None:
-                continue
-            key = chunk_key(task_id, header.session, index)
-            try:
-                if ref.version:
-                    answer = self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=ref.version)
-                else:
-                    answer = self._s3.get_object(Bucket=self._bucket, Key=key)
-                messages.update(decode_chunk(answer["Body"].read()))
-            except (ClientError, BotoCoreError, ValueError, KeyError, TypeError) as exc:
-                raise StorageError(f"Transcript chunk unreadable: {type(exc).__name__}") from exc
+        if len(wanted) <= 1:
+            for index in wanted:
+                messages.update(self.read_chunk(task_id, header, index))
+            return messages
+        with ThreadPoolExecutor(max_workers=min(_READERS, len(wanted))) as pool:
+            for part in pool.map(lambda index: self.read_chunk(task_id, header, index), wanted):
+                messages.update(part)
         return messages
 
     # ---- writing
@@ -166,14 +227,23 @@ class TranscriptStore:
         except (ClientError, BotoCoreError) as exc:
             raise SnapshotStoreError(f"PutObject failed: {type(exc).__name__}") from exc
         content = sum(len(m.message.content.encode()) for m in kept)
-        return ChunkRef(answer.get("VersionId", ""), len(kept), content)
+        ids = [m.message.id for m in kept]
+        return ChunkRef(answer.get("VersionId", ""), len(kept), content, min(ids), max(ids))
 
     def commit(self, task_id: str, header: SessionHeader) -> bool:
         """Point the session at `header`'s chunks, if nobody else moved it since `header.revision`
         (0: the session must not exist yet). False when another writer was first: read again, merge
         again."""
         chunks = {
-            str(index): {"M": {"v": {"S": ref.version}, "n": {"N": str(ref.count)}, "b": {"N": str(ref.content_bytes)}}}
+            str(index): {
+                "M": {
+                    "v": {"S": ref.version},
+                    "n": {"N": str(ref.count)},
+                    "b": {"N": str(ref.content_bytes)},
+                    "lo": {"N": str(ref.low)},
+                    "hi": {"N": str(ref.high)},
+                }
+            }
             for index, ref in header.chunks.items()
         }
         item = {
@@ -185,6 +255,8 @@ class TranscriptStore:
             "ids_contiguous": {"BOOL": header.ids_contiguous},
             "dropped_oldest": {"N": str(header.dropped_oldest)},
         }
+        if header.left_out_at:
+            item["left_out_at"] = {"S": header.left_out_at}
         if header.revision == 0:
             condition, values = "attribute_not_exists(task_id)", None
         else:

@@ -193,6 +193,10 @@ class TaskItem(BaseModel):
     deleted_at: str | None = None
     snapshot_at: str | None = None
     snapshot_version: str | None = None
+    # This service's own: how many transcript writes the task has had (contract §7). Any change to the
+    # stored transcript changes it, so a reader's ETag (§8) of a task that is not active comes from
+    # the item alone.
+    transcript_revision: int = 0
     # Optional, for the task routes (contract §9): the control plane may write them.
     display_name: str | None = None
     initial_prompt: str | None = None

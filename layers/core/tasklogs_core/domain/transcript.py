@@ -2,13 +2,13 @@
 messages belong to, how a write merges into what is stored, where each entry's `seq` comes from, and
 which entries are known to be missing. docs/transcripts.md has the store built on them.
 
-Nothing here reads or writes anything; the store and the route (next to come) apply these rules.
+Nothing here reads or writes anything; the store, its writers and the route apply these rules.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qsl
@@ -58,6 +58,29 @@ class TranscriptGap(BaseModel):
     before_seq: int | None
     missing: int | None
     reason: Literal["not captured", "over size limit"]
+
+
+class LiveError(BaseModel):
+    message: str
+    detail: str = ""
+
+
+class TranscriptPage(BaseModel):
+    """The 200 body of GET .../transcript (contract §7)."""
+
+    entries: list[TranscriptEntry]
+    has_older: bool
+    has_newer: bool
+    status: str
+    live: bool
+    gaps: list[TranscriptGap]
+    live_error: LiveError | None = None
+
+    def to_ascii_json(self) -> bytes:
+        """ASCII JSON for the reason TaskLogsResponse.to_ascii_json gives; `live_error` only when the
+        agent was called and failed."""
+        leave_out = {"live_error"} if self.live_error is None else None
+        return self.__pydantic_serializer__.to_json(self, ensure_ascii=True, exclude=leave_out)
 
 
 # ---------------------------------------------------------------- the page a reader asks for (§7 Query)
@@ -201,37 +224,59 @@ def merge(
 
 
 @dataclass(frozen=True)
-class SessionGap:
-    """Ids known to have existed in a session but never stored: those after `after_id` and before
-    `before_id` (None: the session's start, or its unknown end). `missing` is their count when the
-    agent's ids tell it (AgentAPI numbers messages 0, 1, 2, ...), None when they do not."""
+class Placed:
+    """Where a held entry sits: its seq, its session, and the agent's id for it."""
 
-    after_id: int | None
-    before_id: int | None
-    missing: int | None
-    reason: Literal["not captured", "over size limit"]
+    seq: int
+    session: int
+    id: int
 
 
-def session_gaps(held_ids: Iterable[int], *, ids_contiguous: bool, dropped_oldest: int = 0) -> list[SessionGap]:
-    """The gaps of one session from the ids it holds. With contiguous ids (every write so far numbered
-    its messages 0, 1, 2, ... without a hole), a session not starting at 0 lacks its first ids and a
-    hole between two held ids is that many messages; with ids that skip (ACP agents), only a session
-    whose oldest entries were left out for size knows it lacks anything. `dropped_oldest`: how many
-    oldest messages a capture left out over TRANSCRIPT_SESSION_MAX_BYTES."""
-    ids = sorted(set(held_ids))
-    gaps: list[SessionGap] = []
-    if not ids:
-        return gaps
-    if dropped_oldest:
-        # The capture kept the newest messages: everything before the first held one was left out.
-        gaps.append(SessionGap(None, ids[0], dropped_oldest, "over size limit"))
-    elif ids_contiguous and ids[0] > 0:
-        gaps.append(SessionGap(None, ids[0], ids[0], "not captured"))
-    if ids_contiguous:
-        for before, after in itertools.pairwise(ids):
-            if after - before > 1:
-                gaps.append(SessionGap(before, after, after - before - 1, "not captured"))
-    return gaps
+@dataclass(frozen=True)
+class SessionFacts:
+    """What a session's writes told about its ids. `ids_contiguous`: every write numbered its messages
+    0, 1, 2, ... without a hole (AgentAPI's way; ACP agents' ids skip, and then a hole proves nothing).
+    `dropped_oldest`: how many oldest messages a capture left out over TRANSCRIPT_SESSION_MAX_BYTES."""
+
+    ids_contiguous: bool = True
+    dropped_oldest: int = 0
+
+
+def gap_between(earlier: Placed | None, later: Placed, facts: SessionFacts) -> TranscriptGap | None:
+    """The entries known to be missing between two entries next to each other in the transcript
+    (`earlier` None: `later` is its first), from the facts of `later`'s session. Within a session
+    with contiguous ids, a hole in the ids is that many messages; a session's first entry that is
+    not id 0 lacks the ones before it; a capture over the size limit says how many it left out."""
+    after_seq = earlier.seq if earlier else None
+    if earlier is not None and earlier.session == later.session:
+        missing = later.id - earlier.id - 1
+        if facts.ids_contiguous and missing > 0:
+            return TranscriptGap(after_seq=after_seq, before_seq=later.seq, missing=missing, reason="not captured")
+        return None
+    if facts.dropped_oldest:  # `later` opens its session
+        return TranscriptGap(
+            after_seq=after_seq, before_seq=later.seq, missing=facts.dropped_oldest, reason="over size limit"
+        )
+    if facts.ids_contiguous and later.id > 0:
+        return TranscriptGap(after_seq=after_seq, before_seq=later.seq, missing=later.id, reason="not captured")
+    return None
+
+
+def page_gaps(
+    before: Placed | None,
+    entries: Sequence[Placed],
+    after: Placed | None,
+    facts: Callable[[int], SessionFacts],
+) -> list[TranscriptGap]:
+    """The gaps that touch a page (contract §7): between two of its entries, between its first entry
+    and the one before it (`before`, None when the page starts the transcript), and between its last
+    and the one after it (`after`). `facts(session)` gives a session's facts."""
+    if not entries:
+        return []
+    pairs = [(before, entries[0]), *itertools.pairwise(entries)]
+    if after is not None:
+        pairs.append((entries[-1], after))
+    return [gap for earlier, later in pairs if (gap := gap_between(earlier, later, facts(later.session))) is not None]
 
 
 def ids_are_contiguous(messages: Iterable[Message]) -> bool:

@@ -28,12 +28,17 @@ def path_parameter(event: Mapping[str, Any], name: str, matched: str) -> str:
     return value if isinstance(value, str) else unquote(matched)
 
 
+def raw_query(event: Mapping[str, Any]) -> str:
+    """The query string as the client sent it (well-formed text; none: empty)."""
+    raw = event.get("rawQueryString")
+    return well_formed(raw) if isinstance(raw, str) else ""
+
+
 def query_parameter(event: Mapping[str, Any], name: str) -> str | None:
     """A query parameter's first value, read from the raw query string with form decoding: Go's
     `url.Values.Encode` and browsers send a space as `+`, so it is a space here, whatever API Gateway's
     own parsed parameters make of it."""
-    raw = event.get("rawQueryString")
-    for key, value in parse_qsl(raw if isinstance(raw, str) else "", keep_blank_values=True):
+    for key, value in parse_qsl(raw_query(event), keep_blank_values=True):
         if key == name:
             return value
     return None

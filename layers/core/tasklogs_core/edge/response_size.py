@@ -19,7 +19,9 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tasklogs_core.adapters.observability import logger, metrics
+from tasklogs_core.domain.conditional import body_etag, names_current
 from tasklogs_core.domain.models import TaskLogsResponse
+from tasklogs_core.edge.conditional_responses import not_modified, validators
 
 if TYPE_CHECKING:
     from tasklogs_core.use_cases.task_logs import ServedLogs
@@ -53,6 +55,7 @@ class FittedBody:
     is_base64: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     omitted_entries: int = 0
+    etag: str = ""  # of the whole body, before anything was fitted (contract §8)
 
     def text(self) -> str:
         """The body as the handler returns it (kept as bytes until the conversation is freed)."""
@@ -104,13 +107,15 @@ def _gzipped(body: bytes) -> bytes | None:
     return base64.b64encode(packed) if 4 * -(-len(packed) // 3) <= BODY_LIMIT else None
 
 
-def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool) -> FittedBody:
+def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool, etag: str | None = None) -> FittedBody:
+    """The body that fits; its ETag is `etag` when one was decided before reading, else the body's."""
     body = response.to_ascii_json()
+    etag = etag or body_etag(body)
     if _fits(body):
-        return FittedBody(body)
+        return FittedBody(body, etag=etag)
     gzip_headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
     if gzip_ok and (packed := _gzipped(body)) is not None:
-        return FittedBody(packed, True, gzip_headers)
+        return FittedBody(packed, True, gzip_headers, etag=etag)
     del body
 
     def encoded(kept: int) -> tuple[bytes, bool] | None:
@@ -132,16 +137,22 @@ def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool) -> FittedBod
     body, is_base64 = encoded(low) or (b'{"logs":[]}', False)
     omitted = len(response.logs) - low
     headers = {OMITTED_HEADER: str(omitted), **(gzip_headers if is_base64 else {})}
-    return FittedBody(body, is_base64, headers, omitted)
+    return FittedBody(body, is_base64, headers, omitted, etag)
 
 
-def logs_response(served: ServedLogs, *, accept_encoding: str | None) -> Response[str]:
-    """The HTTP response for served logs, fitted to Lambda's limit, logged and counted. Pass `served`
-    straight from the use case (hold no other reference): it is freed here before the body's str copy
-    is made, so the conversation is never in memory three times."""
+def logs_response(served: ServedLogs, *, accept_encoding: str | None, if_none_match: str | None) -> Response[str]:
+    """The HTTP response for served logs, fitted to Lambda's limit, logged and counted, or a 304 when
+    `if_none_match` names its ETag (contract §8). Pass `served` straight from the use case (hold no
+    other reference): it is freed here before the body's str copy is made, so the conversation is
+    never in memory three times."""
+    if served.logs is None:  # decided from the task item alone
+        assert served.etag is not None  # noqa: S101 - a 304 is only decided from an ETag
+        return not_modified(served.etag)
     status, snapshot, entries = served.status, served.logs.snapshot, len(served.logs.logs)
-    fitted = fit_logs_response(served.logs, gzip_ok=accepts_gzip(accept_encoding))
+    fitted = fit_logs_response(served.logs, gzip_ok=accepts_gzip(accept_encoding), etag=served.etag)
     del served
+    if names_current(if_none_match, fitted.etag):
+        return not_modified(fitted.etag)
     logger.info(
         "task logs served",
         extra={
@@ -156,7 +167,10 @@ def logs_response(served: ServedLogs, *, accept_encoding: str | None) -> Respons
     if fitted.omitted_entries:
         metrics.add_metric(name="LogsResponsesTruncated", unit=MetricUnit.Count, value=1)
     response = Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=fitted.text(), headers=fitted.headers
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=fitted.text(),
+        headers={**fitted.headers, **validators(fitted.etag)},
     )
     response.base64_encoded = fitted.is_base64
     return response

@@ -33,12 +33,13 @@ from tasklogs_core.domain.errors import (
     InvalidSnapshotFormat,
     InvalidTaskId,
     PayloadDecodeError,
+    SnapshotFetchError,
     SnapshotStoreError,
     StorageError,
     TaskNotFound,
     Unauthenticated,
 )
-from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, utc_now_rfc3339
+from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, TaskItem, utc_now_rfc3339
 from tasklogs_core.domain.text import parse_uuid, well_formed
 from tasklogs_core.domain.transcript import (
     Message,
@@ -82,7 +83,7 @@ def upload_log_snapshot(request: UploadRequest) -> None:
     )
     if stored.outcome is PointerUpdate.TASK_GONE:  # deleted (or handed to another agent) meanwhile
         raise TaskNotFound()
-    keep_in_transcript(target.task_id, messages, stored.snapshot_at, repository=repository)
+    keep_in_transcript(target.task_id, messages, stored.snapshot_at, repository=repository, before=target.task)
     logger.info(
         "log snapshot stored",
         extra={
@@ -101,6 +102,7 @@ def upload_log_snapshot(request: UploadRequest) -> None:
 class UploadTarget:
     task_id: str
     agent_token_sha256: str
+    task: TaskItem  # as found before this upload
 
 
 def token_sha256(token: str) -> str:
@@ -148,9 +150,9 @@ def authorize_upload(repository: TaskRepository, token: str | None, task_ref: st
     if fmt != SNAPSHOT_FORMAT:
         raise InvalidSnapshotFormat(fmt)
     # Step 4: missing, deleted and other agents' tasks look the same.
-    if not owns_task:
+    if not owns_task or task is None:
         raise TaskNotFound()
-    return UploadTarget(task_id=task_id, agent_token_sha256=token_hash)
+    return UploadTarget(task_id=task_id, agent_token_sha256=token_hash, task=task)
 
 
 def parse_upload(raw: bytes) -> list[AgentMessage]:
@@ -253,20 +255,30 @@ def keep_in_transcript(
     written_at: str,
     *,
     repository: TaskRepository,
+    before: TaskItem | None = None,
     transcripts: TranscriptStore | None = None,
 ) -> SessionHeader | None:
     """Add a write's messages (an upload's, or the capture's whole conversation) to the task's
-    transcript, as of `written_at` (the writer's start, the same instant its snapshot carries). The
-    snapshot is already stored, so a failure here is logged and counted, not the writer's answer."""
+    transcript, as of `written_at` (the writer's start, the same instant its snapshot carries), then
+    count the write on the task item (readers' ETags follow that count). `before`: the task item as
+    the writer found it; a snapshot it names that no transcript holds yet (stored by an earlier
+    version of this service) is kept first, as session 1. The snapshot is already stored, so a
+    failure here is logged and counted, not the writer's answer."""
     transcripts = transcripts or clients.transcript_store()
     try:
-        written = record_messages(task_id, messages, written_at, transcripts)
-        if written is None:
-            return None
-        task = repository.get(task_id)
-        if task is None or task.is_deleted:  # deleted while this write went on: nothing may stay behind
-            transcripts.remove_write(task_id, written.header.session, written.chunks)
-            return None
+        earlier = _earlier_snapshot(task_id, before, transcripts)
+        header = None
+        for batch, at in ((earlier, before.snapshot_at if before else None), (messages, written_at)):
+            if not batch or at is None:
+                continue
+            written = record_messages(task_id, batch, at, transcripts)
+            if written is None:
+                continue
+            if not repository.count_transcript_write(task_id):
+                # Deleted while this write went on: nothing may stay behind.
+                transcripts.remove_write(task_id, written.header.session, written.chunks)
+                return None
+            header = written.header
     except (StorageError, SnapshotStoreError) as exc:
         cause = type(exc.__cause__).__name__ if exc.__cause__ else None
         logger.error(
@@ -275,7 +287,26 @@ def keep_in_transcript(
         )
         metrics.add_metric(name="TranscriptWriteFailures", unit=MetricUnit.Count, value=1)
         return None
-    return written.header
+    return header
+
+
+def _earlier_snapshot(task_id: str, before: TaskItem | None, transcripts: TranscriptStore) -> list[AgentMessage]:
+    """The messages of the snapshot `before` names, when the task has no transcript yet (contract §7:
+    snapshots stored before transcripts existed stay readable, as session 1). One that cannot be read
+    is left where it is (the reader shows it as session 1 all the same) and logged."""
+    if before is None or not before.snapshot_at or before.transcript_revision:
+        return []
+    if transcripts.newest_sessions(task_id, 1):
+        return []
+    try:
+        raw = clients.snapshot_store().read(task_id, before.snapshot_version)
+        stored = SnapshotEnvelope.model_validate_json(raw).data.messages
+        return [AgentMessage(id=m.id, content=m.content, role=m.role, time=m.time) for m in stored]
+    except (SnapshotFetchError, ValidationError) as exc:
+        logger.warning(
+            "earlier snapshot not kept in the transcript", extra={"task_id": task_id, "error": type(exc).__name__}
+        )
+        return []
 
 
 @dataclass(frozen=True)
@@ -292,9 +323,11 @@ def record_messages(
     from tasklogs_core.adapters.transcript_store import SessionHeader, chunk_of
 
     incoming = [Message(m.id, m.role, m.content, m.time) for m in messages]
-    if not incoming:
+    # An id beyond a session's seq block cannot be placed (docs/transcripts.md): left out, and said so.
+    placeable = [m for m in incoming if seq_of(1, m.id) is not None]
+    if not placeable:
         return None
-    touched = {chunk_of(m.id) for m in incoming if m.id >= 0}
+    touched = {chunk_of(m.id) for m in placeable}
     for attempt in range(MAX_TRANSCRIPT_ROUNDS):
         if attempt:  # another writer moved the session first
             time.sleep(random.uniform(0, min(_BACKOFF_SECONDS, 0.01 * 2**attempt)))  # noqa: S311 - jitter
@@ -305,8 +338,6 @@ def record_messages(
             header, stored = SessionHeader(session=newest[0].session + 1 if newest else 1), {}
         else:
             header, stored = newest[index], held[index]
-        # An id beyond its session's seq block cannot be placed (docs/transcripts.md): left out.
-        placeable = [m for m in incoming if seq_of(header.session, m.id) is not None]
         merged = merge(stored, placeable, written_at)
         put = {
             chunk: transcripts.put_chunk(
@@ -319,6 +350,7 @@ def record_messages(
             chunks={**header.chunks, **put},
             written_at=max(header.written_at, written_at),
             ids_contiguous=header.ids_contiguous and ids_are_contiguous(incoming),
+            left_out_at=max(header.left_out_at, written_at) if len(placeable) < len(incoming) else header.left_out_at,
         )
         if transcripts.commit(task_id, updated):
             return TranscriptWrite(replace(updated, revision=header.revision + 1), put)

@@ -161,5 +161,5 @@ def capture_at_pause(
     stored = store_snapshot(task.task_id, kept, repository=repository, store=store, started_at=started_at)
     if stored.outcome is not PointerUpdate.TASK_GONE:
         # The transcript keeps the whole conversation, not the snapshot's newest 64 KiB.
-        keep_in_transcript(task.task_id, fetched, started_at, repository=repository)
+        keep_in_transcript(task.task_id, fetched, started_at, repository=repository, before=task)
     return Capture(stored, len(fetched), len(kept))
