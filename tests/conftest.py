@@ -100,6 +100,23 @@ def tasks_api(handler_env: LocalAws) -> Callable[..., Answer]:
 
 
 @pytest.fixture
+def transcript(handler_env: LocalAws) -> Callable[..., Answer]:
+    """GET .../transcript: the real TaskTranscriptFunction handler."""
+    return _invoker("TaskTranscriptFunction")
+
+
+@pytest.fixture
+def poller(handler_env: LocalAws):
+    """The tasks table's stream, read by the local event source mapping into the real stream functions;
+    everything before the test is history."""
+    from devstack.runtime.streams import StreamPoller
+
+    poller = StreamPoller(handler_env, lambda_runtime.invoke)
+    poller.drain()
+    return poller
+
+
+@pytest.fixture
 def function_log():
     """`watch(logical_id)` → a StringIO receiving that function's structured log lines (the Powertools
     Logger keeps the stdout it saw at import, which pytest's per-test capture does not see). Functions

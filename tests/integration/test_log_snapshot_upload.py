@@ -41,7 +41,6 @@ def logs_event(task: dict) -> dict:
     return http_api_event("GET", f"/api/v2/tasks/me/{task['task_id']}/logs", claims=ALICE.claims)
 
 
-
 def versions_of(aws, task_id: str) -> list[dict]:
     key = f"task-snapshots/{task_id}.json"
     return [

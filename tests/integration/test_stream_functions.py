@@ -18,16 +18,8 @@ from devstack.runtime.streams import StreamPoller
 from tests.helpers import as_logs, item_of, put_task, stored_snapshot
 
 
-@pytest.fixture
-def poller(handler_env) -> StreamPoller:
-    poller = StreamPoller(handler_env, lambda_runtime.invoke)
-    poller.drain()  # everything before this test is history
-    return poller
-
-
 def update(aws, task_id: str, **attributes: str) -> None:
     update_task(aws, task_id, attributes)
-
 
 
 def object_exists(aws, task_id: str) -> bool:

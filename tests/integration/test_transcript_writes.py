@@ -12,7 +12,6 @@ from devstack.demo.catalogue import RUNNING, upload_path
 from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation
 from devstack.generators.events import http_api_event
 from devstack.runtime import lambda_runtime
-from devstack.runtime.streams import StreamPoller
 from tasklogs_core.adapters.transcript_store import CHUNK_IDS, transcript_prefix
 from tests.helpers import put_task
 from tests.integration.test_stream_functions import pause, update
@@ -23,13 +22,6 @@ def transcripts(handler_env):
     from tasklogs_core.adapters import clients
 
     return clients.transcript_store()
-
-
-@pytest.fixture
-def poller(handler_env) -> StreamPoller:
-    poller = StreamPoller(handler_env, lambda_runtime.invoke)
-    poller.drain()
-    return poller
 
 
 def sessions(transcripts, task_id: str) -> list[dict[int, tuple[str, str]]]:

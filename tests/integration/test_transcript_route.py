@@ -1,0 +1,450 @@
+"""GET /api/v2/tasks/{user}/{task}/transcript (contract §7) and conditional requests on it and on /logs
+(§8), end to end: the real handlers, moto server, the fake AgentAPI over loopback. Stored sessions are
+made the way production makes them: agent uploads through LogSnapshotFunction, captures at pause."""
+
+import json
+import uuid
+
+import pytest
+
+from devstack.demo.catalogue import ALICE, BOB, FAILED, PAUSED, RUNNING, snapshot_envelope
+from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
+from devstack.generators.events import http_api_event
+from tasklogs_core.adapters.snapshot_store import snapshot_key
+from tasklogs_core.domain.transcript import SESSION_SEQ_BLOCK, seq_of
+from tests.helpers import as_logs, item_of, put_task
+from tests.integration.test_stream_functions import pause, update
+from tests.integration.test_transcript_writes import upload
+
+
+def get(api, name: str, query: str = "", *, headers: dict | None = None, caller=ALICE):
+    route = f"/api/v2/tasks/{caller.username if caller else 'me'}/{name}/transcript"
+    return api(http_api_event("GET", route, claims=caller.claims if caller else None, raw_query=query, headers=headers))
+
+
+def logs(invoke, name: str, *, headers: dict | None = None):
+    return invoke(http_api_event("GET", f"/api/v2/tasks/me/{name}/logs", claims=ALICE.claims, headers=headers))
+
+
+def new_task(aws, fake: FakeAgentAPI, messages: list[dict], state: dict = RUNNING) -> tuple[dict, str]:
+    name = f"transcript-{uuid.uuid4().hex[:6]}"
+    task = put_task(aws, name, state, agent=fake.agent(name, Scenario(messages=messages)))
+    return task, name
+
+
+def restarted(*turns: str, greeting_of: list[dict]) -> list[dict]:
+    """A run of an agent without state persistence: it starts again at id 0 with the same greeting."""
+    messages = conversation(*turns)
+    messages[0] = {**messages[0], "content": greeting_of[0]["content"]}
+    return messages
+
+
+def seqs(answer) -> list[int]:
+    return [entry["seq"] for entry in answer.body["entries"]]
+
+
+def texts(answer) -> list[str]:
+    return [entry["content"] for entry in answer.body["entries"]]
+
+
+# ---------------------------------------------------------------- sessions and seqs
+
+
+def test_sessions_read_in_order_each_with_its_own_block_of_seqs(handler_env, transcript, fake_agentapi) -> None:
+    first = conversation("Add a page", "Added it.")
+    task, name = new_task(handler_env, fake_agentapi, first, PAUSED)
+    second = restarted("Now add tests", "Added tests.", greeting_of=first)
+    assert upload(task, first) == 204
+    assert upload(task, second) == 204  # a restarted agent: it repeats only the greeting
+
+    answer = get(transcript, name)
+    assert answer.status == 200
+    assert seqs(answer) == [0, 1, 2, SESSION_SEQ_BLOCK, SESSION_SEQ_BLOCK + 1, SESSION_SEQ_BLOCK + 2]
+    assert [e["session"] for e in answer.body["entries"]] == [1, 1, 1, 2, 2, 2]
+    assert texts(answer) == [m["content"] for m in first + second]
+    entry = answer.body["entries"][1]
+    assert entry == {
+        "seq": 1,
+        "session": 1,
+        "id": 1,
+        "content": "Add a page",
+        "type": "input",
+        "time": first[1]["time"],
+        "final": True,
+    }
+    assert answer.body | {"entries": None} == {
+        "entries": None,
+        "has_older": False,
+        "has_newer": False,
+        "status": "paused",
+        "live": False,
+        "gaps": [],
+    }
+
+
+def test_a_replayed_history_never_appears_twice(handler_env, transcript, fake_agentapi) -> None:
+    """An agent with AgentAPI's state file replays its earlier messages: the same session goes on."""
+    first = conversation("Add a page", "Added it.")
+    task, name = new_task(handler_env, fake_agentapi, first, PAUSED)
+    assert upload(task, first) == 204
+    resumed = conversation("Add a page", "Added it.", "Now the footer", "Footer added.")
+    assert upload(task, resumed) == 204
+    answer = get(transcript, name)
+    assert seqs(answer) == [0, 1, 2, 3, 4]
+    assert texts(answer) == [m["content"] for m in resumed]
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_pages_walk_the_whole_transcript_both_ways_without_a_seam(handler_env, transcript, fake_agentapi) -> None:
+    first = conversation(*[f"turn {i}" for i in range(9)])  # ids 0-9
+    second = restarted(*[f"again {i}" for i in range(6)], greeting_of=first)  # ids 0-6
+    task, name = new_task(handler_env, fake_agentapi, first, PAUSED)
+    assert upload(task, first) == 204
+    assert upload(task, second) == 204
+    everything = [seq_of(1, m["id"]) for m in first] + [seq_of(2, m["id"]) for m in second]
+
+    newest = get(transcript, name, "limit=4")
+    assert seqs(newest) == everything[-4:]
+    assert (newest.body["has_older"], newest.body["has_newer"]) == (True, False)
+
+    backwards, cursor = [], None
+    while True:
+        page = get(transcript, name, "limit=4" + (f"&before={cursor}" if cursor is not None else ""))
+        assert page.status == 200 and seqs(page) == sorted(seqs(page))
+        backwards = seqs(page) + backwards
+        if not page.body["has_older"]:
+            break
+        cursor = seqs(page)[0]
+    assert backwards == everything
+
+    forwards, cursor = [], -1
+    while True:
+        page = get(transcript, name, f"limit=5&after={cursor}" if cursor >= 0 else "limit=5&before=0")
+        if cursor < 0:  # nothing before the first entry; the transcript goes on after it
+            assert seqs(page) == [] and page.body["has_newer"] and not page.body["has_older"]
+            page = get(transcript, name, "limit=5&after=0")
+            forwards = [0]
+        forwards += seqs(page)
+        if not page.body["has_newer"]:
+            break
+        cursor = seqs(page)[-1]
+    assert forwards == everything
+
+    past_the_end = get(transcript, name, f"after={everything[-1]}")
+    assert seqs(past_the_end) == [] and past_the_end.body["has_older"] and not past_the_end.body["has_newer"]
+
+
+def test_a_page_stops_early_to_stay_under_1_mib(handler_env, transcript, fake_agentapi) -> None:
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.domain.models import AgentMessage
+    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+
+    big = "x" * 300_000
+    messages = [
+        AgentMessage(id=i, content=f"{i}{big}", role="agent" if i % 2 == 0 else "user", time=m["time"])
+        for i, m in enumerate(conversation(*["turn"] * 7))
+    ]
+    task, name = new_task(handler_env, fake_agentapi, [], PAUSED)
+    keep_in_transcript(task["task_id"], messages, "2026-11-25T10:00:00.000000Z", repository=clients.task_repository())
+
+    answer = get(transcript, name, "limit=10")
+    body = json.dumps(answer.body)
+    assert len(body) < 1024 * 1024
+    assert seqs(answer) == [5, 6, 7]
+    assert answer.body["has_older"]
+    # One entry over the limit still comes alone, so a reader always gets past it.
+    lone = "y" * (1100 * 1024)
+    keep_in_transcript(
+        task["task_id"],
+        [AgentMessage(id=8, content=lone, role="user", time=messages[0].time)],
+        "2026-11-25T10:00:01.000000Z",
+        repository=clients.task_repository(),
+    )
+    assert seqs(get(transcript, name, "limit=10")) == [seq_of(2, 8)]  # it shares no id: a session of its own
+
+
+@pytest.mark.parametrize(
+    ("query", "fields"),
+    [
+        ("limit=0", ["limit"]),
+        ("limit=1001", ["limit"]),
+        ("limit=ten", ["limit"]),
+        ("after=-1", ["after"]),
+        ("before=1.5", ["before"]),
+        ("after=1&before=9", ["after", "before"]),
+        ("page=2", ["page"]),
+        ("limit=5&limit=6", ["limit"]),
+        ("limit=0&after=x&sort=asc", ["limit", "after", "sort"]),
+    ],
+)
+def test_a_bad_query_is_400_naming_each_field(handler_env, transcript, query: str, fields: list[str]) -> None:
+    answer = get(transcript, "refactor-auth", query)
+    assert answer.status == 400
+    assert answer.body["message"] == "Invalid query parameters."
+    assert sorted({v["field"] for v in answer.body["validations"]}) == sorted(fields)
+
+
+@pytest.mark.parametrize(
+    ("caller", "name"),
+    [(ALICE, "no-such-task"), (BOB, "refactor-auth"), (ALICE, "7a5c0000-0000-4000-8000-999999999999")],
+)
+def test_missing_or_someone_elses_task_is_404(handler_env, transcript, caller, name: str) -> None:
+    answer = get(transcript, name, caller=caller)
+    assert (answer.status, answer.body) == (404, {"message": "Resource not found."})
+
+
+def test_another_users_path_is_404(handler_env, transcript) -> None:
+    event = http_api_event("GET", "/api/v2/tasks/bob/refactor-auth/transcript", claims=ALICE.claims)
+    assert transcript(event).status == 404
+
+
+# ---------------------------------------------------------------- gaps
+
+
+def test_entries_that_were_never_stored_show_as_gaps(handler_env, transcript, fake_agentapi) -> None:
+    """Coder's shutdown script sends the last 10 messages: a session whose earlier part was never
+    uploaded starts late, and the gap sits before its first entry, after the previous session's last."""
+    first = conversation(*[f"turn {i}" for i in range(13)])  # ids 0-13
+    second = restarted("again", "done again", "more", greeting_of=first)  # ids 0-3
+    task, name = new_task(handler_env, fake_agentapi, first, PAUSED)
+    assert upload(task, first[-10:]) == 204  # ids 4-13
+    assert upload(task, second[2:]) == 204  # ids 2-3, of a run that shares no id with the first
+
+    whole = get(transcript, name)
+    b = SESSION_SEQ_BLOCK
+    assert seqs(whole) == [*range(4, 14), b + 2, b + 3]
+    late_start = {"after_seq": 13, "before_seq": b + 2, "missing": 2, "reason": "not captured"}
+    assert whole.body["gaps"] == [
+        {"after_seq": None, "before_seq": 4, "missing": 4, "reason": "not captured"},
+        late_start,
+    ]
+    # A page touching a gap reports it, on either side; one that does not, does not.
+    assert get(transcript, name, "after=5&limit=2").body["gaps"] == []
+    older = get(transcript, name, f"before={b + 2}&limit=1")
+    assert seqs(older) == [13] and older.body["gaps"] == [late_start]
+    newer = get(transcript, name, "after=13&limit=1")
+    assert seqs(newer) == [b + 2] and newer.body["gaps"] == [late_start]
+
+
+def test_acp_ids_that_skip_make_no_gaps(handler_env, transcript, fake_agentapi) -> None:
+    messages = [{**m, "id": m["id"] * 3 + 1} for m in conversation("a", "b", "c")]
+    task, name = new_task(handler_env, fake_agentapi, messages, PAUSED)
+    assert upload(task, messages) == 204
+    answer = get(transcript, name)
+    assert seqs(answer) == [1, 4, 7, 10] and answer.body["gaps"] == []
+
+
+# ---------------------------------------------------------------- live
+
+
+def test_the_live_session_is_read_from_the_agent_with_its_last_agent_message_not_final(
+    handler_env, transcript, fake_agentapi
+) -> None:
+    stored = conversation("Add a page", "Adding")
+    task, name = new_task(handler_env, fake_agentapi, stored)
+    assert upload(task, stored) == 204
+    fake_agentapi.scenarios[name].messages = conversation("Add a page", "Added it.", "Now tests", "Writing tes")
+
+    answer = get(transcript, name)
+    assert answer.body["status"] == "active" and answer.body["live"] is True
+    assert texts(answer)[2:] == ["Added it.", "Now tests", "Writing tes"]
+    assert [e["final"] for e in answer.body["entries"]] == [True, True, True, True, False]
+
+    # Following: after the highest final seq, the unfinished message comes again until it is final.
+    follow = get(transcript, name, "after=3")
+    assert seqs(follow) == [4] and follow.body["entries"][0]["final"] is False
+    fake_agentapi.scenarios[name].messages = conversation(
+        "Add a page", "Added it.", "Now tests", "Tests written.", "Ok"
+    )
+    follow = get(transcript, name, "after=3")
+    assert texts(follow) == ["Tests written.", "Ok"] and all(e["final"] for e in follow.body["entries"])
+
+
+def test_a_restarted_live_agent_is_a_new_session_after_the_stored_one(handler_env, transcript, fake_agentapi) -> None:
+    first = conversation("Add a page", "Added it.")
+    task, name = new_task(handler_env, fake_agentapi, first)
+    assert upload(task, first) == 204
+    fake_agentapi.scenarios[name].messages = restarted("Start over", greeting_of=first)
+    answer = get(transcript, name)
+    assert seqs(answer) == [0, 1, 2, SESSION_SEQ_BLOCK, SESSION_SEQ_BLOCK + 1]
+    assert answer.body["live"] is True
+
+
+def test_pages_that_end_before_the_live_session_never_call_the_agent(handler_env, transcript, fake_agentapi) -> None:
+    one = conversation("one", "1")
+    two = restarted("two", "2", greeting_of=one)
+    three = restarted("three", "3", greeting_of=one)
+    task, name = new_task(handler_env, fake_agentapi, three)
+    for run in (one, two, three):
+        assert upload(task, run) == 204
+    agent_path = f"/agents/{name}/messages"
+
+    def agent_calls() -> int:
+        return sum(1 for _, path in fake_agentapi.requests if path == agent_path)
+
+    before = agent_calls()
+    old = get(transcript, name, f"before={seq_of(2, 0)}")
+    assert seqs(old) == [0, 1, 2] and old.body["live"] is False
+    assert agent_calls() == before
+    assert get(transcript, name).body["live"] is True
+    assert agent_calls() == before + 1
+
+
+def test_an_unreachable_agent_leaves_the_stored_entries_and_says_why(handler_env, transcript, fake_agentapi) -> None:
+    stored = conversation("Add a page", "Added it.")
+    task, name = new_task(handler_env, fake_agentapi, stored)
+    assert upload(task, stored) == 204
+    fake_agentapi.scenarios[name].mode = Mode.HTTP_ERROR
+    answer = get(transcript, name)
+    assert answer.status == 200
+    assert seqs(answer) == [0, 1, 2] and answer.body["live"] is False
+    assert answer.body["live_error"]["message"] == "Failed to get messages from task app."
+    assert "HTTP 500" in answer.body["live_error"]["detail"]
+    assert all(entry["final"] for entry in answer.body["entries"])
+
+
+def test_stored_history_is_readable_in_every_state(handler_env, transcript, fake_agentapi) -> None:
+    stored = conversation("Add a page", "Added it.")
+    task, name = new_task(handler_env, fake_agentapi, stored)
+    assert upload(task, stored) == 204
+    update(handler_env, task["task_id"], **FAILED)
+    answer = get(transcript, name)
+    assert answer.status == 200 and answer.body["status"] == "error" and seqs(answer) == [0, 1, 2]
+    assert "live_error" not in answer.body
+
+
+# ---------------------------------------------------------------- before transcripts existed
+
+
+def seed_old_layout(aws, fake: FakeAgentAPI, messages: list[dict], state: dict = PAUSED) -> tuple[dict, str]:
+    """A task as an earlier version left it (contract §4): a snapshot object, the item pointing at it, no
+    transcript at all."""
+    name = f"old-{uuid.uuid4().hex[:6]}"
+    task_id = str(uuid.uuid4())
+    put = aws.client("s3").put_object(
+        Bucket=aws.bucket_name, Key=snapshot_key(task_id), Body=snapshot_envelope(messages)
+    )
+    task = put_task(
+        aws,
+        name,
+        state,
+        task_id=task_id,
+        agent=fake.agent(name, Scenario(messages=messages)),
+        version=put["VersionId"],
+        snapshot_at="2026-11-01T09:00:00.000000Z",
+    )
+    return task, name
+
+
+def test_a_snapshot_from_before_transcripts_reads_as_session_1_and_is_kept_by_the_next_write(
+    handler_env, transcript, invoke, fake_agentapi
+) -> None:
+    old = conversation("Add a page", "Added it.")
+    task, name = seed_old_layout(handler_env, fake_agentapi, old)
+    answer = get(transcript, name)
+    assert seqs(answer) == [0, 1, 2] and texts(answer) == [m["content"] for m in old]
+    assert logs(invoke, name).body["logs"] == as_logs(old)
+
+    # The next upload shares only the greeting and the first prompt: the old snapshot stays session 1.
+    newer = restarted("Something else", greeting_of=old)
+    assert upload(task, newer) == 204
+    answer = get(transcript, name)
+    assert seqs(answer) == [0, 1, 2, SESSION_SEQ_BLOCK, SESSION_SEQ_BLOCK + 1]
+    assert texts(answer) == [m["content"] for m in old + newer]
+    assert item_of(handler_env, task["task_id"])["transcript_revision"] == 2  # the old snapshot, then the upload
+
+
+# ---------------------------------------------------------------- /logs: the newest session, whole (§5)
+
+
+def test_paused_logs_are_the_newest_session_whole_not_its_newest_64_kib(
+    handler_env, poller, invoke, fake_agentapi
+) -> None:
+    long = conversation(*[f"{i} " + "words " * 400 for i in range(60)])  # about 145 KB
+    task, name = new_task(handler_env, fake_agentapi, long)
+    pause(handler_env, poller, task["task_id"])
+    item = item_of(handler_env, task["task_id"])
+    answer = logs(invoke, name)
+    assert answer.body["logs"] == as_logs(long)
+    assert answer.body["snapshot"] is True and answer.body["snapshot_at"] == item["snapshot_at"]
+
+
+# ---------------------------------------------------------------- conditional requests (§8)
+
+
+def calls_of(log) -> list[tuple[str, str]]:
+    reports = [json.loads(line) for line in log.getvalue().splitlines()]
+    [report] = [r for r in reports if r.get("message") == "dependency calls"]
+    return [(call["dependency"], call["operation"]) for call in report["calls"]]
+
+
+@pytest.mark.parametrize("route", ["transcript", "logs"])
+def test_a_paused_tasks_304_costs_one_getitem_and_no_s3_read(
+    handler_env, transcript, invoke, fake_agentapi, function_log, route: str
+) -> None:
+    stored = conversation("Add a page", "Added it.")
+    task, _ = new_task(handler_env, fake_agentapi, stored, PAUSED)
+    assert upload(task, stored) == 204
+    api = transcript if route == "transcript" else invoke
+    by_uuid = task["task_id"]
+
+    def read(headers=None):
+        if route == "transcript":
+            return get(api, by_uuid, headers=headers)
+        return logs(api, by_uuid, headers=headers)
+
+    first = read()
+    etag = first.headers["ETag"]
+    assert first.status == 200 and etag.startswith('W/"')
+    assert first.headers["Cache-Control"] == "private, no-cache"
+
+    log = function_log("TaskTranscriptFunction" if route == "transcript" else "TaskLogsFunction")
+    again = read({"if-none-match": etag})
+    assert (again.status, again.body) == (304, None)
+    assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == "private, no-cache"
+    assert calls_of(log) == [("dynamodb", "GetItem")]
+
+    # Any list naming it, by weak comparison, and `*`, are 304 as well; another tag is not.
+    assert read({"if-none-match": f'"other", {etag.removeprefix("W/")}'}).status == 304
+    assert read({"if-none-match": "*"}).status == 304
+    assert read({"if-none-match": '"other"'}).status == 200
+
+    # A new write changes the body, and so the ETag.
+    assert upload(task, conversation("Add a page", "Added it.", "More")) == 204
+    changed = read({"if-none-match": etag})
+    assert changed.status == 200 and changed.headers["ETag"] != etag
+
+
+def test_a_transcript_etag_belongs_to_its_page(handler_env, transcript, fake_agentapi) -> None:
+    stored = conversation("Add a page", "Added it.")
+    task, name = new_task(handler_env, fake_agentapi, stored, PAUSED)
+    assert upload(task, stored) == 204
+    whole = get(transcript, name).headers["ETag"]
+    assert get(transcript, name, "limit=1").headers["ETag"] != whole
+    assert get(transcript, name, "limit=1", headers={"if-none-match": whole}).status == 200
+
+
+@pytest.mark.parametrize("route", ["transcript", "logs"])
+def test_an_active_tasks_etag_follows_the_agents_answer(
+    handler_env, transcript, invoke, fake_agentapi, route: str
+) -> None:
+    messages = conversation("Add a page", "Adding")
+    _, name = new_task(handler_env, fake_agentapi, messages)
+
+    def read(headers=None):
+        return get(transcript, name, headers=headers) if route == "transcript" else logs(invoke, name, headers=headers)
+
+    etag = read().headers["ETag"]
+    assert read({"if-none-match": etag}).status == 304
+    fake_agentapi.scenarios[name].messages = conversation("Add a page", "Added it.")
+    changed = read({"if-none-match": etag})
+    assert changed.status == 200 and changed.headers["ETag"] != etag
+
+
+def test_errors_carry_no_etag(handler_env, transcript, invoke) -> None:
+    assert "ETag" not in get(transcript, "no-such-task").headers
+    failing = http_api_event("GET", "/api/v2/tasks/me/flaky-build/logs", claims=ALICE.claims)
+    answer = invoke(failing)
+    assert answer.status == 409 and "ETag" not in answer.headers
