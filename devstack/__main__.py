@@ -10,7 +10,15 @@ import uuid
 
 
 def run(port: int) -> None:
-    from devstack.demo.catalogue import ALICE, TASKS, demo_requests, seed, story_requests, task_route_requests
+    from devstack.demo.catalogue import (
+        ALICE,
+        TASKS,
+        demo_requests,
+        seed,
+        story_requests,
+        task_route_requests,
+        transcript_requests,
+    )
     from devstack.demo.control import DemoControl
     from devstack.demo.fake_agentapi import FakeAgentAPI
     from devstack.runtime import lambda_runtime
@@ -28,7 +36,7 @@ def run(port: int) -> None:
         seed(aws, fake)
         lambda_runtime.set_local_environment(aws.environment())
         poller = StreamPoller(aws, runtime.invoke).start()
-        front = LocalApiGateway(port=port, control=DemoControl(aws, poller), runtime=runtime).start()
+        front = LocalApiGateway(port=port, control=DemoControl(aws, poller, fake), runtime=runtime).start()
     except BaseException:
         if poller:
             poller.stop()
@@ -45,6 +53,12 @@ def run(port: int) -> None:
         print(f"curl -s {auth}{front.url}{path}\n")
     print("# ---- Coder's CLI and VS Code extension: the task routes, the token in Coder-Session-Token:\n")
     for name, (path, query, caller, expect) in task_route_requests().items():
+        auth = f'-H "Coder-Session-Token: {caller.token}" ' if caller else ""
+        url = f"{front.url}{path}" + (f"?{query}" if query else "")
+        print(f"# {expect}  [events/{name}.json]")
+        print(f'curl -s {auth}"{url}"\n')
+    print("# ---- Transcripts: the whole conversation across pauses, a page at a time (contract §7):\n")
+    for name, (path, query, caller, expect) in transcript_requests().items():
         auth = f'-H "Coder-Session-Token: {caller.token}" ' if caller else ""
         url = f"{front.url}{path}" + (f"?{query}" if query else "")
         print(f"# {expect}  [events/{name}.json]")

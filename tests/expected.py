@@ -1,4 +1,4 @@
-"""What each event in events/ must answer (contract §5, §6): status and the exact error message."""
+"""What each event in events/ must answer (contract §5, §6, §7, §9): status and the exact error message."""
 
 UNAVAILABLE = "Failed to get messages from task app."
 SNAPSHOT_DECODE = "Internal error decoding task snapshot."
@@ -32,6 +32,7 @@ EXPECTED = {
     "logs_missing_task": (404, "Resource not found."),
     "logs_no_claims": (401, "Unauthorized."),
     "logs_release_notes": (200, None),
+    "logs_port_rate_limiter": (200, None),
     "logs_metadata_url": (502, "Task app URL is not configured."),
 }
 
@@ -76,6 +77,20 @@ EXPECTED_TASK_ROUTES = {
     "tasks_list_other_owner": (200, None),
     "tasks_list_unknown_key": (400, INVALID_QUERY),
     "tasks_list_bad_status": (400, INVALID_QUERY),
+}
+
+# Transcript pages (contract §7): event name → (status, message for errors or None for 200).
+EXPECTED_TRANSCRIPTS = {
+    "transcript_two_sessions": (200, None),
+    "transcript_older_page": (200, None),
+    "transcript_newer_page": (200, None),
+    "transcript_live": (200, None),
+    "transcript_agent_down": (200, None),
+    "transcript_from_old_snapshot": (200, None),
+    "transcript_failed_task": (200, None),
+    "transcript_bad_query": (400, INVALID_QUERY),
+    "transcript_someone_elses": (404, "Resource not found."),
+    "transcript_no_claims": (401, "Unauthorized."),
 }
 
 # The user authorizer (contract §2): event name → the username it lets through, or None for API

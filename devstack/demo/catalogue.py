@@ -55,6 +55,36 @@ PAUSED_CONVERSATION = conversation(
     "Add a billing page", "Added /billing with a Stripe form.", start_ns=_SNAPSHOT_EPOCH_NS
 )
 
+# A task paused twice, by an agent without state persistence: each run is a session of its own
+# (contract §7). Only the last 10 messages of the first run were uploaded (what Coder's shutdown
+# script sends), so its first 3 show as a gap; the second run was captured whole at its pause.
+_FIRST_RUN = conversation(
+    "Port the rate limiter to Rust",
+    "Read limiter.go: a token bucket per API key.",
+    "Keep the same config format",
+    "Kept it: limits.toml parses into LimiterConfig.",
+    "Add a benchmark",
+    "Added benches/bucket.rs: 41 ns per check.",
+    "Now wire it into the gateway",
+    "Wired: gateway/src/main.rs builds one Limiter per route.",
+    "Run the tests",
+    "All 112 tests pass.",
+    "Open a draft PR",
+    "Opened draft PR #482.",
+    start_ns=_SNAPSHOT_EPOCH_NS - 86_400_000_000_000,
+)
+_SECOND_RUN = conversation(
+    "Address the review on PR #482",
+    "Renamed Bucket::take to try_acquire and documented the refill rate.",
+    "Push it",
+    "Pushed 3 commits to port-rate-limiter.",
+    start_ns=_SNAPSHOT_EPOCH_NS - 3_600_000_000_000,
+)
+TWO_SESSIONS = (
+    ("2026-11-16T08:45:00.000000Z", _FIRST_RUN[-10:]),
+    ("2026-11-17T07:33:00.000000Z", _SECOND_RUN),
+)
+
 
 @dataclass(frozen=True)
 class DemoTask:
@@ -67,6 +97,8 @@ class DemoTask:
     agent_url: str | None = None  # "refused" or a literal URL instead of a fake agent
     snapshot: bytes | None = None  # stored object body
     snapshot_at: str | None = None  # set without `snapshot`: the item points at a missing object
+    # Transcript writes (written_at, AgentAPI messages), stored as uploads store them (contract §7)
+    transcript: tuple[tuple[str, list[dict]], ...] = ()
     deleted: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -186,6 +218,15 @@ TASKS = [
     DemoTask("bobs-task", _task_id(19), RUNNING, "404 for alice (someone else's task)", owner=BOB, agent=Scenario()),
     DemoTask("release-notes", _task_id(20), PAUSED, "200 the snapshot its agent uploaded (empty until one is)"),
     DemoTask(
+        "port-rate-limiter",
+        _task_id(22),
+        PAUSED,
+        "200 the newest of its two stored sessions, whole",
+        snapshot=snapshot_envelope(TWO_SESSIONS[-1][1]),
+        snapshot_at=TWO_SESSIONS[-1][0],
+        transcript=TWO_SESSIONS,
+    ),
+    DemoTask(
         "metadata-url",
         _task_id(21),
         RUNNING,
@@ -248,6 +289,23 @@ def seed(aws: LocalAws, fake: FakeAgentAPI, tasks: list[DemoTask] = TASKS) -> No
             )
             version = put.get("VersionId")
         dynamodb.put_item(TableName=aws.table_name, Item=task_item(task, url, version))
+        if task.transcript:
+            _store_transcript(aws, task)
+
+
+def _store_transcript(aws: LocalAws, task: DemoTask) -> None:
+    """The task's transcript writes, through the writers' own code (log_snapshot.record_messages)."""
+    from tasklogs_core.adapters.task_repository import TaskRepository
+    from tasklogs_core.adapters.transcript_store import TranscriptStore
+    from tasklogs_core.domain.models import AgentMessage
+    from tasklogs_core.use_cases.log_snapshot import record_messages
+
+    dynamodb = aws.client("dynamodb")
+    store = TranscriptStore(dynamodb, aws.client("s3"), aws.transcripts_table_name, aws.bucket_name)
+    repository = TaskRepository(dynamodb, aws.table_name)
+    for written_at, messages in task.transcript:
+        record_messages(task.task_id, [AgentMessage.model_validate(m) for m in messages], written_at, store)
+        repository.count_transcript_write(task.task_id)
 
 
 def logs_path(user: str, task: str) -> str:
@@ -277,7 +335,59 @@ def demo_requests() -> dict[str, tuple[str, DemoUser | None, str]]:
 
 
 def demo_events() -> dict[str, dict[str, Any]]:
-    return {**logs_events(), **task_route_events(), **authorizer_events(), **upload_events()}
+    return {
+        **logs_events(),
+        **transcript_events(),
+        **task_route_events(),
+        **authorizer_events(),
+        **upload_events(),
+    }
+
+
+# ---------------------------------------------------------------- transcripts (contract §7, §8)
+
+
+def transcript_path(user: str, task: str) -> str:
+    return f"/api/v2/tasks/{user}/{task}/transcript"
+
+
+def transcript_requests() -> dict[str, tuple[str, str, DemoUser | None, str]]:
+    """Event name → (path, raw query, caller or None for no claims, what it answers)."""
+    two = "port-rate-limiter"
+    return {
+        "transcript_two_sessions": (transcript_path("me", two), "", ALICE, "200 both sessions, a gap before the first"),
+        "transcript_older_page": (transcript_path("me", two), "before=1048576&limit=5", ALICE, "200 five entries"),
+        "transcript_newer_page": (transcript_path("me", two), "after=12&limit=2", ALICE, "200 session 2 begins"),
+        "transcript_live": (transcript_path("me", "refactor-auth"), "", ALICE, "200 live from the agent"),
+        "transcript_agent_down": (
+            transcript_path("me", "agent-down"),
+            "",
+            ALICE,
+            "200 no entries, live_error: the agent refuses connections",
+        ),
+        "transcript_from_old_snapshot": (
+            transcript_path("me", "add-billing-page"),
+            "",
+            ALICE,
+            "200 a snapshot stored before transcripts, as session 1",
+        ),
+        "transcript_failed_task": (transcript_path("me", "flaky-build"), "", ALICE, '200 status "error", no entries'),
+        "transcript_bad_query": (
+            transcript_path("me", two),
+            "after=1&before=9&limit=0",
+            ALICE,
+            "400 naming after, before and limit",
+        ),
+        "transcript_someone_elses": (transcript_path("bob", "bobs-task"), "", ALICE, "404 someone else's task"),
+        "transcript_no_claims": (transcript_path("me", two), "", None, "401 no verified claims"),
+    }
+
+
+def transcript_events() -> dict[str, dict[str, Any]]:
+    requests = {name: (path, query, caller) for name, (path, query, caller, _) in transcript_requests().items()}
+    return _user_events(
+        requests, ("coder-session-token", "<verified by the authorizer>"), "tasklogs", "local-transcript"
+    )
 
 
 # ---------------------------------------------------------------- task routes (contract §9)
@@ -512,7 +622,13 @@ def upload_events() -> dict[str, dict[str, Any]]:
 def story_requests(base_url: str) -> dict[str, tuple[str, str]]:
     """Step name → (curl command, what it shows), in the order to run them."""
     active = TASKS_BY_NAME["refactor-auth"]
-    logs = f'curl -s -H "Authorization: Bearer {ALICE.token}" {base_url}{logs_path("me", active.name)}'
+    alice = f'-H "Authorization: Bearer {ALICE.token}"'
+    logs = f"curl -s {alice} {base_url}{logs_path('me', active.name)}"
+    transcript_url = f"{base_url}{transcript_path('me', active.name)}"
+    transcript = f"curl -s {alice} {transcript_url}"
+    # The ETag of the page, then the same request naming it: 304, with nothing read but the task item.
+    etag = f"$(curl -s -o /dev/null -D - {alice} {transcript_url} | tr -d '\\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')"
+    not_modified = f'curl -s -o /dev/null -w "%{{http_code}}\\n" {alice} -H "If-None-Match: {etag}" {transcript_url}'
     control = f"curl -s -X POST {base_url}/_devstack/tasks/{active.name}"
     upload = (
         f'curl -s -o /dev/null -w "%{{http_code}}\\n" -X POST '
@@ -520,12 +636,17 @@ def story_requests(base_url: str) -> dict[str, tuple[str, str]]:
         f'-H "Coder-Session-Token: {UPLOAD_TASK.agent_token}" -H "Content-Type: application/json" '
         f"--data-binary '{UPLOAD_BODY.decode()}'"
     )
-    upload_logs = f'curl -s -H "Authorization: Bearer {ALICE.token}" {base_url}{logs_path("me", UPLOAD_TASK.name)}'
+    upload_logs = f"curl -s {alice} {base_url}{logs_path('me', UPLOAD_TASK.name)}"
     return {
         "pause": (f"{control}/pause", "the build stops; the capture stores the agent's conversation"),
-        "logs_paused": (logs, "200 logs from the snapshot, with snapshot_at"),
-        "resume": (f"{control}/resume", "the build starts again; the task is active"),
-        "logs_resumed": (logs, "200 live logs again, no snapshot fields"),
+        "logs_paused": (logs, "200 logs from the stored session, with snapshot_at"),
+        "transcript_paused": (transcript, "200 the transcript: session 1, stored"),
+        "transcript_not_modified": (not_modified, "304: the page has not changed (one GetItem, no S3 read)"),
+        "resume": (f"{control}/resume", "the build starts again; the agent starts a new run (no state file)"),
+        "logs_resumed": (logs, "200 live logs of the new run, no snapshot fields"),
+        "transcript_resumed": (transcript, "200 session 1 stored, then session 2 live from the agent"),
+        "pause_again": (f"{control}/pause", "the second pause captures session 2"),
+        "transcript_two_pauses": (transcript, "200 both sessions, stored: nothing of the first run was lost"),
         "agent_upload": (
             upload,
             "204: the agent of release-notes uploads its snapshot, as Coder's shutdown script does",

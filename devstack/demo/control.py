@@ -2,7 +2,8 @@
 the demo can pause, resume and delete a task and show what the stream functions did.
 
     POST /_devstack/tasks/<name>/pause   build turns to stop (the capture runs), then finishes
-    POST /_devstack/tasks/<name>/resume  build starts again; agent ready, app healthy
+    POST /_devstack/tasks/<name>/resume  build starts again; agent ready, app healthy; a demo agent
+                                         starts a new run, as one without AgentAPI's state file does
     POST /_devstack/tasks/<name>/delete  soft delete (deleted_at); the cleanup runs
     GET  /_devstack/tasks/<name>         the item's state and its snapshot object
 """
@@ -13,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from devstack.demo.catalogue import TASKS_BY_NAME
+from devstack.demo.fake_agentapi import FakeAgentAPI, conversation
 from devstack.runtime.aws import LocalAws
 from devstack.runtime.streams import StreamPoller
 
@@ -31,9 +33,11 @@ RESUMED = {
 
 
 class DemoControl:
-    def __init__(self, aws: LocalAws, poller: StreamPoller) -> None:
+    def __init__(self, aws: LocalAws, poller: StreamPoller, fake: FakeAgentAPI | None = None) -> None:
         self._aws = aws
         self._poller = poller
+        self._fake = fake
+        self._runs: dict[str, int] = {}
         self._dynamodb = aws.client("dynamodb")
         self._s3 = aws.client("s3")
 
@@ -53,6 +57,7 @@ class DemoControl:
             self._poller.drain()  # the capture runs while the agent is still up
             self._update(task_id, PAUSE_DONE)
         elif action == "resume":
+            self._restart_agent(name)
             self._update(task_id, RESUMED)
         elif action == "delete":
             from tasklogs_core.domain.models import utc_now_rfc3339
@@ -60,6 +65,15 @@ class DemoControl:
             self._update(task_id, {"deleted_at": utc_now_rfc3339()})
         self._poller.drain()
         return 200, self.describe(name)
+
+    def _restart_agent(self, name: str) -> None:
+        """The agent starts over at message id 0 with a new prompt: its transcript gains a session."""
+        if self._fake is None or name not in self._fake.scenarios:
+            return
+        run = self._runs[name] = self._runs.get(name, 1) + 1
+        self._fake.scenarios[name].messages = conversation(
+            f"Run {run}: carry on from the branch", f"Run {run}: picked up the branch; the tests pass."
+        )
 
     def _update(self, task_id: str, attributes: dict[str, str]) -> None:
         update_task(self._aws, task_id, attributes)
@@ -80,6 +94,13 @@ class DemoControl:
         except ClientError:
             current = None
         versions = self._s3.list_object_versions(Bucket=self._aws.bucket_name, Prefix=key).get("Versions", [])
+        sessions = self._dynamodb.query(
+            TableName=self._aws.transcripts_table_name,
+            KeyConditionExpression="task_id = :task",
+            ExpressionAttributeValues={":task": {"S": task_id}},
+            Select="COUNT",
+        )["Count"]
+        chunks = self._s3.list_object_versions(Bucket=self._aws.bucket_name, Prefix=f"transcripts/{task_id}/")
         return {
             "task": name,
             "task_id": task_id,
@@ -87,6 +108,7 @@ class DemoControl:
             "snapshot_at": item.snapshot_at,
             "snapshot_version": item.snapshot_version,
             "snapshot_object": {"key": key, "exists": current is not None, "versions_kept": len(versions)},
+            "transcript": {"sessions": sessions, "object_versions_kept": len(chunks.get("Versions", []))},
         }
 
 

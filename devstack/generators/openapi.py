@@ -16,6 +16,7 @@ ensure_layer_on_path()
 
 OPENAPI_PATH = ROOT / "docs" / "openapi.json"
 LOGS_PATH = "/api/v2/tasks/{user}/{task}/logs"
+TRANSCRIPT_PATH = "/api/v2/tasks/{user}/{task}/transcript"
 UPLOAD_PATH = "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"
 TASK_PATH = "/api/v2/tasks/{user}/{task}"
 TASKS_PATH = "/api/v2/tasks"
@@ -27,6 +28,8 @@ USER_SECURITY = [{"userJwt": []}, {"userSessionToken": []}]
 def _schemas() -> dict[str, Any]:
     from tasklogs_core.domain.coder_task import TasksListResponse
     from tasklogs_core.domain.models import AgentMessages, TaskLogsResponse
+    from tasklogs_core.domain.status import TaskStatus
+    from tasklogs_core.domain.transcript import TranscriptPage
     from tasklogs_core.edge.http_errors import ErrorBody
 
     schemas: dict[str, Any] = {}
@@ -35,6 +38,7 @@ def _schemas() -> dict[str, Any]:
         ("Error", ErrorBody),
         ("AgentMessages", AgentMessages),
         ("TasksListResponse", TasksListResponse),
+        ("TranscriptPage", TranscriptPage),
     )
     for name, model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -53,6 +57,15 @@ def _schemas() -> dict[str, Any]:
         task[key] = {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]}
     for key in ("created_at", "updated_at"):
         task[key]["format"] = "date-time"
+    schemas["TranscriptEntry"]["properties"]["time"]["format"] = "date-time"
+    schemas["TranscriptEntry"]["required"] = list(schemas["TranscriptEntry"]["properties"])
+    page = schemas["TranscriptPage"]
+    page["properties"]["live_error"] = {
+        "$ref": "#/components/schemas/LiveError",
+        "description": "Only when the agent was called and failed: §5's message and detail",
+    }
+    page["required"] = [key for key in page["properties"] if key != "live_error"]
+    page["properties"]["status"] = {"type": "string", "enum": [status.value for status in TaskStatus]}
     schemas["CoderTask"]["required"] = list(task)  # every field is always sent, as Go's encoder does
     schemas["CoderTask"]["description"] = (
         "Go's codersdk.Task (contract §9). Fields this service has no source for hold Coder's zero values."
@@ -85,6 +98,7 @@ def document() -> dict[str, Any]:
     # `$default` only serves the upload by another spelling (`//api/...`), documented on the upload.
     assert routes == {
         ("GET", LOGS_PATH): True,
+        ("GET", TRANSCRIPT_PATH): True,
         ("GET", TASK_PATH): True,
         ("GET", TASKS_PATH): True,
         ("POST", UPLOAD_PATH): False,
@@ -114,6 +128,38 @@ def document() -> dict[str, Any]:
         errors.SnapshotFetchError,
         errors.StorageError,
     )
+    transcript_errors = _errors(
+        errors.Unauthenticated,
+        errors.TaskNotFound,
+        errors.InvalidQueryParameters,
+        errors.SnapshotDecodeError,
+        errors.UnsupportedSnapshotFormat,
+        errors.InvalidSnapshotData,
+        errors.SnapshotFetchError,
+        errors.StorageError,
+    )
+    if_none_match = {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "An ETag from an earlier answer: 304 while it is still current (contract §8)",
+    }
+    validators = {
+        "ETag": {"description": "weak; changes whenever the body would", "schema": {"type": "string"}},
+        "Cache-Control": {"schema": {"type": "string", "const": "private, no-cache"}},
+    }
+    not_modified = {"304": {"description": "Not modified: the ETag named is current", "headers": validators}}
+
+    def seq_param(name: str, description: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+            "description": description,
+        }
+
     upload_errors = _errors(
         errors.Unauthenticated,
         errors.InvalidTaskId,
@@ -138,24 +184,67 @@ def document() -> dict[str, Any]:
                 "get": {
                     "operationId": "getTaskLogs",
                     "summary": "Live logs of an active task, or its stored snapshot",
+                    "description": (
+                        "A task that is not active shows its newest stored session, whole; `snapshot_at` is when"
+                        " it was last written."
+                    ),
                     "security": USER_SECURITY,
-                    "parameters": [user_param, task_ref_param],
+                    "parameters": [user_param, task_ref_param, if_none_match],
                     "responses": {
                         "200": {
                             "description": "Logs; `snapshot` and `snapshot_at` only when read from a snapshot",
                             "headers": {
+                                **validators,
                                 OMITTED_HEADER: {
                                     "description": (
                                         "older entries left out to fit Lambda's 6 MB response (no gzip accepted)"
                                     ),
                                     "schema": {"type": "string", "pattern": "^[0-9]+$"},
-                                }
+                                },
                             },
                             "content": {
                                 "application/json": {"schema": {"$ref": "#/components/schemas/TaskLogsResponse"}}
                             },
                         },
+                        **not_modified,
                         **logs_errors,
+                    },
+                }
+            },
+            TRANSCRIPT_PATH: {
+                "get": {
+                    "operationId": "getTaskTranscript",
+                    "summary": "The task's whole conversation across pauses, a page at a time",
+                    "description": (
+                        "Entries ascend by `seq`. Without a cursor, the newest `limit` entries; a page also stops"
+                        " early to keep its body under 1 MiB. To follow a task, call again with `after` = the"
+                        " highest `seq` of a final entry received. Stored sessions are readable in every state;"
+                        " the agent is called only when the task is active and the page reaches its live session."
+                    ),
+                    "security": USER_SECURITY,
+                    "parameters": [
+                        user_param,
+                        task_ref_param,
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200},
+                        },
+                        seq_param("after", "the oldest `limit` entries with a greater `seq` (not with `before`)"),
+                        seq_param("before", "the newest `limit` entries with a smaller `seq` (not with `after`)"),
+                        if_none_match,
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "One page",
+                            "headers": validators,
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/TranscriptPage"}}
+                            },
+                        },
+                        **not_modified,
+                        **transcript_errors,
                     },
                 }
             },

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from devstack.runtime.template_resources import ROOT
-from tests.expected import EXPECTED, EXPECTED_TASK_ROUTES
+from tests.expected import EXPECTED, EXPECTED_TASK_ROUTES, EXPECTED_TRANSCRIPTS
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def run_printed(command: str) -> str:
 def test_printed_curl_commands_work_as_printed(stack) -> None:
     _, lines = stack
     curls = printed_curls(lines)
-    expected = EXPECTED | EXPECTED_TASK_ROUTES
+    expected = EXPECTED | EXPECTED_TASK_ROUTES | EXPECTED_TRANSCRIPTS
     assert set(curls) == set(expected)
     for name, command in sorted(curls.items()):
         run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
@@ -83,7 +83,8 @@ def test_printed_curl_commands_work_as_printed(stack) -> None:
         body = json.loads(run.stdout)
         status, message = expected[name]
         if message is None:
-            assert isinstance(body.get("logs", body.get("tasks", body.get("id"))), list | str), (name, body)
+            answer = body.get("logs", body.get("tasks", body.get("entries", body.get("id"))))
+            assert isinstance(answer, list | str), (name, body)
         elif status == 401:  # API Gateway's own authorizer answer: no token was sent
             assert body == {"message": "Unauthorized"}, (name, body)
         else:
@@ -150,8 +151,13 @@ def test_the_pause_resume_story_works_as_printed(stack) -> None:
     assert list(story) == [
         "pause",
         "logs_paused",
+        "transcript_paused",
+        "transcript_not_modified",
         "resume",
         "logs_resumed",
+        "transcript_resumed",
+        "pause_again",
+        "transcript_two_pauses",
         "agent_upload",
         "logs_uploaded",
         "delete",
@@ -164,9 +170,23 @@ def test_the_pause_resume_story_works_as_printed(stack) -> None:
     assert paused["status"] == "paused" and paused["snapshot_object"]["exists"] and paused["snapshot_at"]
     from_snapshot = json.loads(run_printed(story["logs_paused"]))
     assert from_snapshot == {"logs": live["logs"], "snapshot": True, "snapshot_at": paused["snapshot_at"]}
+    first = json.loads(run_printed(story["transcript_paused"]))
+    assert first["status"] == "paused" and not first["live"]
+    assert [e["content"] for e in first["entries"]] == [e["content"] for e in live["logs"]]
+    assert {e["session"] for e in first["entries"]} == {1}
+    assert run_printed(story["transcript_not_modified"]).strip() == "304"
 
     assert json.loads(run_printed(story["resume"]))["status"] == "active"
-    assert json.loads(run_printed(story["logs_resumed"])) == live
+    second_run = json.loads(run_printed(story["logs_resumed"]))["logs"]
+    assert second_run != live["logs"] and second_run[1]["content"].startswith("Run 2:")
+    resumed = json.loads(run_printed(story["transcript_resumed"]))
+    assert resumed["live"] and resumed["entries"] == first["entries"] + resumed["entries"][len(first["entries"]) :]
+    assert [e["content"] for e in resumed["entries"] if e["session"] == 2] == [e["content"] for e in second_run]
+
+    assert json.loads(run_printed(story["pause_again"]))["transcript"]["sessions"] == 2
+    both = json.loads(run_printed(story["transcript_two_pauses"]))
+    assert both["status"] == "paused" and not both["live"]
+    assert [(e["seq"], e["content"]) for e in both["entries"]] == [(e["seq"], e["content"]) for e in resumed["entries"]]
 
     assert run_printed(story["agent_upload"]).strip() == "204"
     uploaded = json.loads(run_printed(story["logs_uploaded"]))
@@ -179,6 +199,7 @@ def test_the_pause_resume_story_works_as_printed(stack) -> None:
         "versions_kept": 0,
     }  # every version gone (§10)
     assert deleted["snapshot_at"] is None and deleted["snapshot_version"] is None
+    assert deleted["transcript"] == {"sessions": 0, "object_versions_kept": 0}
     assert json.loads(run_printed(story["logs_deleted"])) == {"message": "Resource not found."}
 
 

@@ -9,9 +9,10 @@ import pytest
 
 from devstack.demo.catalogue import ALICE, BOB, FAILED, PAUSED, RUNNING, snapshot_envelope
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
-from devstack.generators.events import http_api_event
+from devstack.generators.events import http_api_event, load_event
 from tasklogs_core.adapters.snapshot_store import snapshot_key
 from tasklogs_core.domain.transcript import SESSION_SEQ_BLOCK, seq_of
+from tests.expected import EXPECTED_TRANSCRIPTS
 from tests.helpers import as_logs, item_of, put_task
 from tests.integration.test_stream_functions import pause, update
 from tests.integration.test_transcript_writes import upload
@@ -45,6 +46,39 @@ def seqs(answer) -> list[int]:
 
 def texts(answer) -> list[str]:
     return [entry["content"] for entry in answer.body["entries"]]
+
+
+# ---------------------------------------------------------------- events/ (the demo catalogue)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_TRANSCRIPTS))
+def test_every_event_answers_per_contract(transcript, name: str) -> None:
+    status, message = EXPECTED_TRANSCRIPTS[name]
+    answer = transcript(load_event(name))
+    assert answer.status == status, answer.body
+    if message is not None:
+        assert answer.body["message"] == message
+    else:
+        assert set(answer.body) >= {"entries", "has_older", "has_newer", "status", "live", "gaps"}
+
+
+def test_the_demo_task_paused_twice_shows_both_sessions_and_the_gap(transcript, invoke) -> None:
+    from devstack.demo.catalogue import TWO_SESSIONS
+
+    first, second = (messages for _, messages in TWO_SESSIONS)
+    answer = transcript(load_event("transcript_two_sessions"))
+    assert texts(answer) == [m["content"] for m in first + second]
+    assert answer.body["gaps"] == [{"after_seq": None, "before_seq": 3, "missing": 3, "reason": "not captured"}]
+    assert transcript(load_event("transcript_newer_page")).body["entries"][0]["seq"] == SESSION_SEQ_BLOCK
+    assert invoke(load_event("logs_port_rate_limiter")).body == {
+        "logs": as_logs(second),
+        "snapshot": True,
+        "snapshot_at": TWO_SESSIONS[-1][0],
+    }
+    live = transcript(load_event("transcript_live")).body
+    assert live["live"] and live["status"] == "active" and live["entries"][-1]["final"] is False
+    down = transcript(load_event("transcript_agent_down")).body
+    assert down["entries"] == [] and down["live_error"]["message"] == "Failed to get messages from task app."
 
 
 # ---------------------------------------------------------------- sessions and seqs
