@@ -482,3 +482,26 @@ def test_errors_carry_no_etag(handler_env, transcript, invoke) -> None:
     failing = http_api_event("GET", "/api/v2/tasks/me/flaky-build/logs", claims=ALICE.claims)
     answer = invoke(failing)
     assert answer.status == 409 and "ETag" not in answer.headers
+
+
+# ---------------------------------------------------------------- TRANSCRIPT_SESSION_MAX_BYTES
+
+
+def test_a_capture_over_the_session_limit_keeps_the_newest_and_reports_the_rest(
+    handler_env, poller, transcript, fake_agentapi, monkeypatch
+) -> None:
+    from tasklogs_core.adapters import clients
+
+    monkeypatch.setenv("TRANSCRIPT_SESSION_MAX_BYTES", str(64 * 1024))
+    clients.reset()
+    long = conversation(*[f"{i:03d} " + "x" * 4000 for i in range(40)])  # ids 0-40, about 160 KB of content
+    task, name = new_task(handler_env, fake_agentapi, long)
+    pause(handler_env, poller, task["task_id"])
+
+    answer = get(transcript, name, "limit=1000")
+    kept = seqs(answer)
+    assert kept == list(range(kept[0], 41)) and 10 < kept[0] < 30
+    assert sum(len(text.encode()) for text in texts(answer)) <= 64 * 1024
+    assert answer.body["gaps"] == [
+        {"after_seq": None, "before_seq": kept[0], "missing": kept[0], "reason": "over size limit"}
+    ]

@@ -21,6 +21,7 @@ from tasklogs_core.domain.transcript import (
     continues_session,
     ids_are_contiguous,
     merge,
+    newest_within,
     page_gaps,
     parse_page_request,
     seq_of,
@@ -260,7 +261,7 @@ def _gap(after: tuple[int, int] | None, before: tuple[int, int], missing: int, r
     ],
 )
 def test_gaps_are_where_the_ids_say_messages_were_never_stored(ids, contiguous, dropped, gaps) -> None:
-    facts = SessionFacts(ids_contiguous=contiguous, dropped_oldest=dropped)
+    facts = SessionFacts(ids_contiguous=contiguous, dropped_oldest=dropped, kept_from=ids[0] if dropped else 0)
     entries = [_placed(1, i) for i in ids]
     assert page_gaps(None, entries, None, lambda _session: facts) == gaps
 
@@ -274,6 +275,25 @@ def test_a_session_that_opens_late_has_its_gap_after_the_previous_session() -> N
     assert page_gaps(_placed(1, 7), [_placed(1, 8), last_of_1], first_of_2, facts.__getitem__) == [gap]  # older page
     assert page_gaps(last_of_1, [first_of_2, _placed(2, 4)], None, facts.__getitem__) == [gap]  # newer page
     assert page_gaps(None, [], None, facts.__getitem__) == []
+
+
+def test_a_capture_keeps_the_newest_messages_within_the_session_limit() -> None:
+    messages = conversation("a" * 10, "b" * 10, "c" * 10)
+    assert newest_within(messages, 20) == (messages[-2:], 1)
+    assert newest_within(messages, 19) == (messages[-1:], 2)
+    assert newest_within(messages, 10**6) == (messages, 0)
+    assert newest_within([], 0) == ([], 0)
+
+
+def test_gaps_left_by_the_size_limit_say_so_and_older_ones_do_not() -> None:
+    """A session first uploaded in part (ids 5-6), then captured over the limit (kept from id 20): the
+    hole up to 20 was left out for size, the ids before 5 were never captured."""
+    facts = SessionFacts(ids_contiguous=True, dropped_oldest=20, kept_from=20)
+    entries = [_placed(1, 5), _placed(1, 6), _placed(1, 20)]
+    assert page_gaps(None, entries, None, lambda _session: facts) == [
+        _gap(None, (1, 5), 5, "over size limit"),
+        _gap((1, 6), (1, 20), 13, "over size limit"),
+    ]
 
 
 def test_whether_a_writes_ids_count_its_messages() -> None:

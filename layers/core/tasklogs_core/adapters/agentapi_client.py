@@ -179,13 +179,13 @@ def _problem_summary(response: httpx.Response, body: bytes) -> str:
     return ": ".join(parts)
 
 
-def _read_body(response: httpx.Response) -> bytes:
+def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
     """The whole body as bytes (pydantic-core would copy a bytearray), refusing more than the cap."""
     chunks, size = [], 0
     for chunk in response.iter_bytes():
         size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            raise TaskAppUnavailable(f"The task app response is larger than {MAX_RESPONSE_BYTES} bytes.")
+        if size > max_bytes:
+            raise TaskAppUnavailable(f"The task app response is larger than {max_bytes} bytes.")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -222,19 +222,29 @@ class AgentApiClient:
         )
 
     @overload
-    def get_messages(self, agentapi_url: str | None, deadline: float) -> AgentMessages: ...
+    def get_messages(self, agentapi_url: str | None, deadline: float, *, max_bytes: int = ...) -> AgentMessages: ...
 
     @overload
-    def get_messages(self, agentapi_url: str | None, deadline: float, shape: type[Messages]) -> Messages: ...
+    def get_messages(
+        self, agentapi_url: str | None, deadline: float, shape: type[Messages], *, max_bytes: int = ...
+    ) -> Messages: ...
 
-    def get_messages(self, agentapi_url: str | None, deadline: float, shape: type[Any] = AgentMessages) -> Any:
+    def get_messages(
+        self,
+        agentapi_url: str | None,
+        deadline: float,
+        shape: type[Any] = AgentMessages,
+        *,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> Any:
         """The agent's conversation; `deadline` is a time.monotonic() value. `shape` is AgentMessages
-        for code that works on the text, RelayedMessages for code that passes it on."""
+        for code that works on the text, RelayedMessages for code that passes it on. A longer answer
+        than `max_bytes` is refused (the capture at pause takes more than a reader)."""
         url = messages_url(agentapi_url)
         token = _deadline.set(deadline)
         try:
             with timed("agent", "GET /messages") as call:
-                status, response, body = self._fetch(url)
+                status, response, body = self._fetch(url, max_bytes)
                 call.ok = 200 <= status < 300
         except httpx.TimeoutException:
             raise TaskAppTimeout("The task app did not answer before the request deadline.") from None
@@ -256,6 +266,6 @@ class AgentApiClient:
                 f"The task app response does not match the AgentAPI schema at {where}: {problem}."
             ) from None
 
-    def _fetch(self, url: str) -> tuple[int, httpx.Response, bytes]:
+    def _fetch(self, url: str, max_bytes: int) -> tuple[int, httpx.Response, bytes]:
         with self._http.stream("GET", url, headers={"Accept": "application/json"}) as response:
-            return response.status_code, response, _read_body(response)
+            return response.status_code, response, _read_body(response, max_bytes)

@@ -27,6 +27,9 @@ class Settings(BaseModel):
     # CIDRs the agents live in (comma-separated in the environment); none: any address but loopback and
     # link-local.
     agentapi_allowed_networks: Annotated[tuple[IpNetwork, ...], BeforeValidator(_networks)] = ()
+    # Entry content the capture at pause keeps of one session (contract §7); older entries become an
+    # `over size limit` gap.
+    transcript_session_max_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
 
 
 @cache
@@ -41,6 +44,7 @@ def get_settings() -> Settings:
         agentapi_timeout_seconds=os.environ.get("AGENTAPI_TIMEOUT_SECONDS") or 8.0,
         response_margin_seconds=os.environ.get("RESPONSE_MARGIN_SECONDS") or 1.0,
         agentapi_allowed_networks=os.environ.get("AGENTAPI_ALLOWED_NETWORKS", ""),
+        transcript_session_max_bytes=os.environ.get("TRANSCRIPT_SESSION_MAX_BYTES") or 16 * 1024 * 1024,
     )
 
 

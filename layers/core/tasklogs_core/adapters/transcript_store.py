@@ -62,6 +62,8 @@ class SessionHeader:
     # The `written_at` of the newest write with messages whose ids have no seq (beyond a session's
     # block): that write's snapshot holds them and this session does not.
     left_out_at: str = ""
+    # A capture over TRANSCRIPT_SESSION_MAX_BYTES kept the ids from `kept_from` on; how many it left out.
+    kept_from: int = 0
 
     @property
     def entries(self) -> int:
@@ -99,6 +101,7 @@ def _header_from_item(item: Mapping[str, Any]) -> SessionHeader:
         ids_contiguous=bool(item.get("ids_contiguous", {}).get("BOOL", True)),
         dropped_oldest=int(item.get("dropped_oldest", {}).get("N", "0")),
         left_out_at=item.get("left_out_at", {}).get("S", ""),
+        kept_from=int(item.get("kept_from", {}).get("N", "0")),
     )
 
 
@@ -257,6 +260,8 @@ class TranscriptStore:
         }
         if header.left_out_at:
             item["left_out_at"] = {"S": header.left_out_at}
+        if header.kept_from:
+            item["kept_from"] = {"N": str(header.kept_from)}
         if header.revision == 0:
             condition, values = "attribute_not_exists(task_id)", None
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel
@@ -236,10 +236,16 @@ class Placed:
 class SessionFacts:
     """What a session's writes told about its ids. `ids_contiguous`: every write numbered its messages
     0, 1, 2, ... without a hole (AgentAPI's way; ACP agents' ids skip, and then a hole proves nothing).
-    `dropped_oldest`: how many oldest messages a capture left out over TRANSCRIPT_SESSION_MAX_BYTES."""
+    `dropped_oldest`: how many oldest messages a capture left out over TRANSCRIPT_SESSION_MAX_BYTES,
+    keeping the ids from `kept_from` on."""
 
     ids_contiguous: bool = True
     dropped_oldest: int = 0
+    kept_from: int = 0
+
+    def reason(self, before_id: int) -> Literal["not captured", "over size limit"]:
+        """Why messages before `before_id` are missing: left out for size, or never stored at all."""
+        return "over size limit" if self.dropped_oldest and before_id <= self.kept_from else "not captured"
 
 
 def gap_between(earlier: Placed | None, later: Placed, facts: SessionFacts) -> TranscriptGap | None:
@@ -251,15 +257,37 @@ def gap_between(earlier: Placed | None, later: Placed, facts: SessionFacts) -> T
     if earlier is not None and earlier.session == later.session:
         missing = later.id - earlier.id - 1
         if facts.ids_contiguous and missing > 0:
-            return TranscriptGap(after_seq=after_seq, before_seq=later.seq, missing=missing, reason="not captured")
+            return TranscriptGap(
+                after_seq=after_seq, before_seq=later.seq, missing=missing, reason=facts.reason(later.id)
+            )
         return None
-    if facts.dropped_oldest:  # `later` opens its session
+    # `later` opens its session.
+    if facts.ids_contiguous and later.id > 0:
+        return TranscriptGap(after_seq=after_seq, before_seq=later.seq, missing=later.id, reason=facts.reason(later.id))
+    if facts.dropped_oldest and later.id <= facts.kept_from:  # ids that skip: the capture's count is all we know
         return TranscriptGap(
             after_seq=after_seq, before_seq=later.seq, missing=facts.dropped_oldest, reason="over size limit"
         )
-    if facts.ids_contiguous and later.id > 0:
-        return TranscriptGap(after_seq=after_seq, before_seq=later.seq, missing=later.id, reason="not captured")
     return None
+
+
+class HasContent(Protocol):
+    @property
+    def content(self) -> str: ...
+
+
+Kept = TypeVar("Kept", bound=HasContent)
+
+
+def newest_within(messages: Sequence[Kept], max_content_bytes: int) -> tuple[list[Kept], int]:
+    """The newest messages whose content (UTF-8) fits in `max_content_bytes`, and how many of the oldest
+    were left out (contract §7: what the capture keeps of a session)."""
+    used = 0
+    for index in range(len(messages) - 1, -1, -1):
+        used += len(messages[index].content.encode())
+        if used > max_content_bytes:
+            return list(messages[index + 1 :]), index + 1
+    return list(messages), 0
 
 
 def page_gaps(

@@ -256,22 +256,25 @@ def keep_in_transcript(
     *,
     repository: TaskRepository,
     before: TaskItem | None = None,
+    dropped_oldest: int = 0,
     transcripts: TranscriptStore | None = None,
 ) -> SessionHeader | None:
     """Add a write's messages (an upload's, or the capture's whole conversation) to the task's
     transcript, as of `written_at` (the writer's start, the same instant its snapshot carries), then
     count the write on the task item (readers' ETags follow that count). `before`: the task item as
     the writer found it; a snapshot it names that no transcript holds yet (stored by an earlier
-    version of this service) is kept first, as session 1. The snapshot is already stored, so a
+    version of this service) is kept first, as session 1. `dropped_oldest`: how many of the oldest
+    messages the writer left out for size (TRANSCRIPT_SESSION_MAX_BYTES). The snapshot is already stored, so a
     failure here is logged and counted, not the writer's answer."""
     transcripts = transcripts or clients.transcript_store()
     try:
         earlier = _earlier_snapshot(task_id, before, transcripts)
         header = None
-        for batch, at in ((earlier, before.snapshot_at if before else None), (messages, written_at)):
+        batches = ((earlier, before.snapshot_at if before else None, 0), (messages, written_at, dropped_oldest))
+        for batch, at, dropped in batches:
             if not batch or at is None:
                 continue
-            written = record_messages(task_id, batch, at, transcripts)
+            written = record_messages(task_id, batch, at, transcripts, dropped_oldest=dropped)
             if written is None:
                 continue
             if not repository.count_transcript_write(task_id):
@@ -316,7 +319,12 @@ class TranscriptWrite:
 
 
 def record_messages(
-    task_id: str, messages: list[AgentMessage], written_at: str, transcripts: TranscriptStore
+    task_id: str,
+    messages: list[AgentMessage],
+    written_at: str,
+    transcripts: TranscriptStore,
+    *,
+    dropped_oldest: int = 0,
 ) -> TranscriptWrite | None:
     """Merge `messages` into the session they continue, or into a new one (contract §7): chunks first,
     then the header, conditionally; on a lost race, read and merge again."""
@@ -351,6 +359,8 @@ def record_messages(
             written_at=max(header.written_at, written_at),
             ids_contiguous=header.ids_contiguous and ids_are_contiguous(incoming),
             left_out_at=max(header.left_out_at, written_at) if len(placeable) < len(incoming) else header.left_out_at,
+            dropped_oldest=max(header.dropped_oldest, dropped_oldest),
+            kept_from=max(header.kept_from, min(m.id for m in placeable)) if dropped_oldest else header.kept_from,
         )
         if transcripts.commit(task_id, updated):
             return TranscriptWrite(replace(updated, revision=header.revision + 1), put)

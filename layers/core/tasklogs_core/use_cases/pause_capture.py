@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tasklogs_core.adapters import clients
+from tasklogs_core.adapters.agentapi_client import MAX_RESPONSE_BYTES
 from tasklogs_core.adapters.deadlines import agent_deadline
 from tasklogs_core.adapters.observability import logger, metrics
+from tasklogs_core.adapters.settings import get_settings
 from tasklogs_core.adapters.stream_records import task_change
 from tasklogs_core.adapters.task_repository import PointerUpdate
 from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES, unknown_role, unknown_role_detail
@@ -27,6 +29,7 @@ from tasklogs_core.domain.errors import (
     TaskAppUrlNotConfigured,
 )
 from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, StoredMessage, utc_now_rfc3339
+from tasklogs_core.domain.transcript import newest_within
 from tasklogs_core.use_cases.log_snapshot import StoredSnapshot, keep_in_transcript, store_snapshot
 
 if TYPE_CHECKING:
@@ -154,12 +157,21 @@ def capture_at_pause(
     store_snapshot). Agent failures raise the read path's errors (TaskAppUnavailable,
     TaskAppTimeout, ...) for the caller to count."""
     started_at = clock()
-    fetched = agent.get_messages(task.agentapi_url, deadline).messages
+    session_max = get_settings().transcript_session_max_bytes
+    fetched = agent.get_messages(task.agentapi_url, deadline, max_bytes=capture_response_limit(session_max)).messages
     if (found := unknown_role(fetched)) is not None:
         raise InvalidTaskAppResponse(unknown_role_detail(found[1]))
     kept = fit_within(fetched)
     stored = store_snapshot(task.task_id, kept, repository=repository, store=store, started_at=started_at)
     if stored.outcome is not PointerUpdate.TASK_GONE:
-        # The transcript keeps the whole conversation, not the snapshot's newest 64 KiB.
-        keep_in_transcript(task.task_id, fetched, started_at, repository=repository, before=task)
+        # The transcript keeps the whole conversation, not the snapshot's newest 64 KiB: up to
+        # TRANSCRIPT_SESSION_MAX_BYTES of it (contract §7), the oldest left out beyond.
+        whole, dropped = newest_within(fetched, session_max)
+        keep_in_transcript(task.task_id, whole, started_at, repository=repository, before=task, dropped_oldest=dropped)
     return Capture(stored, len(fetched), len(kept))
+
+
+def capture_response_limit(session_max_bytes: int) -> int:
+    """How much of the agent's answer the capture reads: the session's content limit, with room for
+    its JSON (every message's keys and escapes), and never less than a reader takes."""
+    return max(MAX_RESPONSE_BYTES, 2 * session_max_bytes + 1024 * 1024)

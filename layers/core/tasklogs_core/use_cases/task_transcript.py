@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tasklogs_core.adapters import clients
@@ -209,7 +209,7 @@ class TranscriptReader:
                     self.chunks_read += 1
                 return self._chunks[key]
 
-            facts = SessionFacts(header.ids_contiguous, header.dropped_oldest)
+            facts = SessionFacts(header.ids_contiguous, header.dropped_oldest, header.kept_from)
             self._sources[header.session] = SessionSource(header.session, facts, load, frozenset(header.chunks))
         return self._sources[header.session]
 
@@ -285,8 +285,8 @@ class TranscriptReader:
             self._sources[number] = source
         kept = {m.id: m for m in messages if seq_of(source.number, m.id) is not None}
         source.live = kept
-        source.facts = SessionFacts(
-            source.facts.ids_contiguous and ids_are_contiguous(messages), source.facts.dropped_oldest
+        source.facts = replace(
+            source.facts, ids_contiguous=source.facts.ids_contiguous and ids_are_contiguous(messages)
         )
         source._loaded.clear()
         newest = max(kept, default=None)
