@@ -166,6 +166,9 @@ def assert_contract(result: dict, allowed: set[int], ok_key: str = "logs") -> No
     if status == 204:
         assert not result.get("body")
         return
+    if status == 304:
+        assert not result.get("body") and result["headers"]["ETag"].startswith('W/"')
+        return
     assert result["headers"]["Content-Type"] == "application/json"
     body = json.loads(result["body"]) if not result.get("isBase64Encoded") else None
     if status == 200:
@@ -262,6 +265,41 @@ def task_route_property(examples: int):
     return check
 
 
+def transcript_property(examples: int):
+    """GET .../transcript: any segments, headers (If-None-Match among them), queries and claims get a
+    page, a 304, or a client error (contract §7, §8), never a 5xx."""
+    number = st.one_of(
+        st.integers(-5, 2**53 + 5).map(str), st.sampled_from(["", "1.5", "1e3", "+1", "0x10", "２"]), odd_text
+    )
+    field = st.sampled_from(["limit", "after", "before", "LIMIT", "page"])
+    structured = st.lists(st.tuples(field, number), max_size=4).map(
+        lambda pairs: "&".join(f"{quote(k)}={quote(v, safe='', errors='replace')}" for k, v in pairs)
+    )
+    etag = st.one_of(st.none(), odd_text, st.sampled_from(["*", 'W/"x"', '"a", W/"b"', 'W/"', ",,"]))
+
+    @settings(max_examples=examples, **SETTINGS)
+    @given(
+        user=user_segment,
+        task=st.one_of(task_segment, st.sampled_from(["port-rate-limiter", "refactor-auth", "flaky-build"])),
+        hdrs=headers,
+        raw_query=st.one_of(query, structured),
+        claim=claims,
+        if_none_match=etag,
+    )
+    def check(user, task, hdrs, raw_query, claim, if_none_match) -> None:
+        path = f"/api/v2/tasks/{quote(user, safe='', errors='replace')}/{quote(task, safe='', errors='replace')}"
+        if if_none_match is not None:
+            hdrs = {**hdrs, "if-none-match": if_none_match}
+        try:
+            event = http_api_event("GET", f"{path}/transcript", claims=claim, headers=hdrs, raw_query=raw_query)
+        except ValueError:
+            return
+        event["pathParameters"] = {"user": user, "task": task}
+        _run("TaskTranscriptFunction", event, {200, 304, 400, 401, 404}, ok_key="entries")
+
+    return check
+
+
 def authorizer_property(examples: int):
     """The user authorizer, whatever the headers: it lets a request through with the verified subject,
     or raises API Gateway's "Unauthorized"; never any other error (a 500 for the caller)."""
@@ -291,6 +329,15 @@ def authorizer_property(examples: int):
 
 def test_task_routes_answer_any_event_per_contract(handler_env) -> None:
     task_route_property(DEFAULT_EXAMPLES)()
+
+
+def test_the_transcript_route_answers_any_event_per_contract(handler_env) -> None:
+    transcript_property(DEFAULT_EXAMPLES)()
+
+
+@pytest.mark.slow
+def test_the_transcript_route_answers_5000_events_per_contract(handler_env) -> None:
+    transcript_property(5_000)()
 
 
 def test_the_authorizer_answers_any_headers_with_a_verdict(handler_env) -> None:
