@@ -18,6 +18,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent)]
 import cold_start  # noqa: E402
 import memory  # noqa: E402
 import read_path  # noqa: E402
+import transcripts  # noqa: E402
 import write_path  # noqa: E402
 from report import summary  # noqa: E402
 
@@ -47,6 +48,8 @@ def main() -> None:
     figures += memory.run()
     print()
     figures += write_path.run(11 if args.quick else 101)
+    print()
+    figures += transcripts.run(5 if args.quick else 31)
     all_hold = summary(figures)
     sys.exit(1 if args.strict and not all_hold else 0)
 

@@ -22,6 +22,9 @@ TARGETS = [
     "live path, 5.0 MB /messages",
     "live path, first 5 MB request",
     "upload path, 64 KiB",
+    "tail page, 20 sessions 50 MB",
+    "304 poll, paused task",
+    "capture of a 16 MiB session, peak RSS",
 ]
 
 
@@ -55,3 +58,4 @@ def test_make_bench_prints_every_figure_and_every_target() -> None:
     assert [line.split("] ", 1)[1].split(":")[0] for line in summary] == TARGETS
     assert all(line.lstrip().startswith(("[holds ]", "[MISSED]")) for line in summary)
     assert out.count("ratio") >= 9 and "baseline" in out
+    assert "following a paused task" in out and "following an active task" in out

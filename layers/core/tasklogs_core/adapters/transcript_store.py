@@ -8,6 +8,8 @@ domain errors."""
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ if TYPE_CHECKING:  # type stubs, for checking only
 
 CHUNK_IDS = 256  # ids per chunk object: a page reads the one or two chunks its entries are in
 CHUNK_FORMAT = "tasklogs-transcript-chunk/1"
+KEPT_CHUNK_BYTES = 16 * 1024 * 1024  # chunk bodies a warm container keeps (decoded, they take ~2-3x)
 _READERS = 10  # chunk reads in flight for a whole session: botocore's pool holds 10 connections
 
 
@@ -45,10 +48,6 @@ class ChunkRef:
     version: str  # the S3 version the header points at ("" in an unversioned bucket: the latest)
     count: int
     content_bytes: int
-    # The lowest and highest id the chunk holds: a reader finds the chunk of a page's first entry, and
-    # the entries next to a page, from the header alone.
-    low: int
-    high: int
 
 
 @dataclass(frozen=True)
@@ -73,26 +72,29 @@ class SessionHeader:
     def content_bytes(self) -> int:
         return sum(chunk.content_bytes for chunk in self.chunks.values())
 
-    @property
-    def first_id(self) -> int | None:
-        return min((chunk.low for chunk in self.chunks.values()), default=None)
 
-    @property
-    def last_id(self) -> int | None:
-        return max((chunk.high for chunk in self.chunks.values()), default=None)
+def _encode_chunk_refs(chunks: Mapping[int, ChunkRef]) -> str:
+    # One string, not a map of maps: a header is read on every page, and a string costs DynamoDB the
+    # same bytes but costs botocore (and moto) one value to parse instead of five per chunk.
+    return json.dumps(
+        [[index, ref.version, ref.count, ref.content_bytes] for index, ref in sorted(chunks.items())],
+        separators=(",", ":"),
+    )
+
+
+def _chunk_refs_from_item(item: Mapping[str, Any]) -> dict[int, ChunkRef]:
+    stored = item.get("chunks", {})
+    if "S" in stored:
+        return {int(index): ChunkRef(str(v), int(n), int(b)) for index, v, n, b in json.loads(stored["S"])}
+    # Headers written before the string form: a map of maps.
+    return {
+        int(index): ChunkRef(ref["M"]["v"]["S"], int(ref["M"]["n"]["N"]), int(ref["M"]["b"]["N"]))
+        for index, ref in stored.get("M", {}).items()
+    }
 
 
 def _header_from_item(item: Mapping[str, Any]) -> SessionHeader:
-    chunks = {
-        int(index): ChunkRef(
-            ref["M"]["v"]["S"],
-            int(ref["M"]["n"]["N"]),
-            int(ref["M"]["b"]["N"]),
-            int(ref["M"]["lo"]["N"]),
-            int(ref["M"]["hi"]["N"]),
-        )
-        for index, ref in item.get("chunks", {}).get("M", {}).items()
-    }
+    chunks = _chunk_refs_from_item(item)
     return SessionHeader(
         session=int(item["session"]["N"]),
         revision=int(item["revision"]["N"]),
@@ -138,6 +140,11 @@ class TranscriptStore:
         self._s3 = s3_client
         self._table = table
         self._bucket = bucket
+        # A chunk version never changes, so a warm container keeps the ones it read: a follower polling
+        # the live session every 2 s reads its stored chunks once, not 30 times a minute.
+        self._kept: OrderedDict[tuple[str, str], tuple[dict[int, StoredMessage], int]] = OrderedDict()
+        self._kept_bytes = 0
+        self._kept_lock = threading.Lock()  # read_chunks reads side by side
 
     # ---- reading
 
@@ -191,14 +198,32 @@ class TranscriptStore:
         if ref is None:
             return {}
         key = chunk_key(task_id, header.session, index)
+        with self._kept_lock:
+            if (kept := self._kept.get((key, ref.version))) is not None:
+                self._kept.move_to_end((key, ref.version))
+                return kept[0]
         try:
             if ref.version:
                 answer = self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=ref.version)
             else:
                 answer = self._s3.get_object(Bucket=self._bucket, Key=key)
-            return decode_chunk(answer["Body"].read())
+            body = answer["Body"].read()
+            messages = decode_chunk(body)
         except (ClientError, BotoCoreError, ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"Transcript chunk unreadable: {type(exc).__name__}") from exc
+        if ref.version:  # only a named version is known never to change
+            self._keep((key, ref.version), messages, len(body))
+        return messages
+
+    def _keep(self, key: tuple[str, str], messages: dict[int, StoredMessage], size: int) -> None:
+        with self._kept_lock:
+            if key in self._kept:
+                return
+            self._kept[key] = (messages, size)
+            self._kept_bytes += size
+            while self._kept_bytes > KEPT_CHUNK_BYTES:
+                _, (_, dropped) = self._kept.popitem(last=False)
+                self._kept_bytes -= dropped
 
     def read_chunks(self, task_id: str, header: SessionHeader, chunks: Iterable[int]) -> dict[int, StoredMessage]:
         """The messages of these chunks of a session, read side by side (a whole session's chunks are
@@ -230,31 +255,18 @@ class TranscriptStore:
         except (ClientError, BotoCoreError) as exc:
             raise SnapshotStoreError(f"PutObject failed: {type(exc).__name__}") from exc
         content = sum(len(m.message.content.encode()) for m in kept)
-        ids = [m.message.id for m in kept]
-        return ChunkRef(answer.get("VersionId", ""), len(kept), content, min(ids), max(ids))
+        return ChunkRef(answer.get("VersionId", ""), len(kept), content)
 
     def commit(self, task_id: str, header: SessionHeader) -> bool:
         """Point the session at `header`'s chunks, if nobody else moved it since `header.revision`
         (0: the session must not exist yet). False when another writer was first: read again, merge
         again."""
-        chunks = {
-            str(index): {
-                "M": {
-                    "v": {"S": ref.version},
-                    "n": {"N": str(ref.count)},
-                    "b": {"N": str(ref.content_bytes)},
-                    "lo": {"N": str(ref.low)},
-                    "hi": {"N": str(ref.high)},
-                }
-            }
-            for index, ref in header.chunks.items()
-        }
         item = {
             "task_id": {"S": task_id},
             "session": {"N": str(header.session)},
             "revision": {"N": str(header.revision + 1)},
             "written_at": {"S": header.written_at},
-            "chunks": {"M": chunks},
+            "chunks": {"S": _encode_chunk_refs(header.chunks)},
             "ids_contiguous": {"BOOL": header.ids_contiguous},
             "dropped_oldest": {"N": str(header.dropped_oldest)},
         }

@@ -190,7 +190,10 @@ class TranscriptReader:
         self._sources: dict[int, SessionSource] = {}
         self._chunks: dict[tuple[int, int], Mapping[int, StoredMessage]] = {}
         self.chunks_read = 0
-        self.newest = [self._source_of(header) for header in store.newest_sessions(task.task_id, _MATCHED)]
+        # The live session is matched against the newest two; otherwise the newest one is where a walk
+        # starts.
+        count = _MATCHED if derive_status(task) is TaskStatus.ACTIVE else 1
+        self.newest = [self._source_of(header) for header in store.newest_sessions(task.task_id, count)]
         self._legacy = None
         if not self.newest and read_legacy is not None:
             self._legacy = self._legacy_source(read_legacy, task.snapshot_at or "")
