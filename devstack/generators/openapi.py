@@ -151,12 +151,12 @@ def document() -> dict[str, Any]:
     }
     not_modified = {"304": {"description": "Not modified: the ETag named is current", "headers": validators}}
 
-    def seq_param(name: str, description: str) -> dict[str, Any]:
+    def seq_param(name: str, description: str, minimum: int) -> dict[str, Any]:
         return {
             "name": name,
             "in": "query",
             "required": False,
-            "schema": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+            "schema": {"type": "integer", "minimum": minimum, "maximum": 2**53 - 1},
             "description": description,
         }
 
@@ -231,8 +231,12 @@ def document() -> dict[str, Any]:
                             "required": False,
                             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200},
                         },
-                        seq_param("after", "the oldest `limit` entries with a greater `seq` (not with `before`)"),
-                        seq_param("before", "the newest `limit` entries with a smaller `seq` (not with `after`)"),
+                        seq_param(
+                            "after",
+                            "the oldest `limit` entries with a greater `seq`; -1: from the first (not with `before`)",
+                            -1,
+                        ),
+                        seq_param("before", "the newest `limit` entries with a smaller `seq` (not with `after`)", 0),
                         if_none_match,
                     ],
                     "responses": {

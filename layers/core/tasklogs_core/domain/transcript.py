@@ -93,7 +93,7 @@ MAX_PAGE_BYTES = 1024 * 1024 - 4096
 @dataclass(frozen=True)
 class PageRequest:
     limit: int = DEFAULT_LIMIT
-    after: int | None = None  # the oldest `limit` entries with a greater seq
+    after: int | None = None  # the oldest `limit` entries with a greater seq (-1: from the first)
     before: int | None = None  # the newest `limit` entries with a smaller seq; neither: the newest
 
 
@@ -106,8 +106,8 @@ def _integer(text: str) -> int | None:
 
 
 def parse_page_request(raw_query: str) -> PageRequest:
-    """`limit` 1-1000, at most one of `after`/`before` (seqs, >= 0); anything else is a 400 naming
-    each bad field (contract §7)."""
+    """`limit` 1-1000, at most one of `after` (a seq, or -1 for the first page) and `before` (a seq);
+    anything else is a 400 naming each bad field (contract §7)."""
     values: dict[str, list[str]] = {}
     for key, value in parse_qsl(raw_query or "", keep_blank_values=True):
         values.setdefault(key, []).append(value)
@@ -121,7 +121,8 @@ def parse_page_request(raw_query: str) -> PageRequest:
             problems.append((key, f'Query param "{key}" provided more than once, found {len(given)} times.'))
             continue
         number = _integer(given[0])
-        low = 1 if key == "limit" else 0
+        # `after=-1` pages from the very first entry: there is no seq below 0 to name.
+        low = {"limit": 1, "after": -1, "before": 0}[key]
         high = MAX_LIMIT if key == "limit" else 2**53 - 1
         if number is None or not low <= number <= high:
             problems.append((key, f'Query param "{key}" must be an integer from {low} to {high}.'))
