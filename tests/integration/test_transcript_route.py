@@ -205,7 +205,7 @@ def test_a_page_stops_early_to_stay_under_1_mib(handler_env, transcript, fake_ag
         ("limit=0", ["limit"]),
         ("limit=1001", ["limit"]),
         ("limit=ten", ["limit"]),
-        ("after=-1", ["after"]),
+        ("after=-2", ["after"]),
         ("before=1.5", ["before"]),
         ("after=1&before=9", ["after", "before"]),
         ("page=2", ["page"]),
