@@ -7,7 +7,17 @@ import uuid
 
 import pytest
 
-from devstack.demo.catalogue import ALICE, BOB, FAILED, PAUSED, RUNNING, snapshot_envelope
+from devstack.demo.catalogue import (
+    ALICE,
+    BOB,
+    FAILED,
+    INITIALIZING,
+    PAUSED,
+    PENDING,
+    RUNNING,
+    STOPPING,
+    snapshot_envelope,
+)
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
 from devstack.generators.events import http_api_event, load_event
 from tasklogs_core.adapters.snapshot_store import snapshot_key
@@ -339,14 +349,58 @@ def test_an_unreachable_agent_leaves_the_stored_entries_and_says_why(handler_env
     assert all(entry["final"] for entry in answer.body["entries"])
 
 
-def test_stored_history_is_readable_in_every_state(handler_env, transcript, fake_agentapi) -> None:
+@pytest.mark.parametrize(
+    ("state", "status"),
+    [
+        (FAILED, "error"),
+        (STOPPING, "unknown"),
+        (PAUSED, "paused"),
+        (INITIALIZING, "initializing"),
+        (PENDING, "pending"),
+    ],
+)
+def test_stored_history_is_readable_in_every_state(handler_env, transcript, fake_agentapi, state, status) -> None:
     stored = conversation("Add a page", "Added it.")
     task, name = new_task(handler_env, fake_agentapi, stored)
     assert upload(task, stored) == 204
-    update(handler_env, task["task_id"], **FAILED)
+    handler_env.client("dynamodb").update_item(
+        TableName=handler_env.table_name,
+        Key={"task_id": {"S": task["task_id"]}},
+        UpdateExpression="REMOVE build_transition, build_job_status, agent_lifecycle, app_health",
+    )
+    if state:
+        update(handler_env, task["task_id"], **state)
+    before = len(fake_agentapi.requests)
     answer = get(transcript, name)
-    assert answer.status == 200 and answer.body["status"] == "error" and seqs(answer) == [0, 1, 2]
-    assert "live_error" not in answer.body
+    assert answer.status == 200 and answer.body["status"] == status and seqs(answer) == [0, 1, 2]
+    assert "live_error" not in answer.body and len(fake_agentapi.requests) == before  # no agent call
+
+
+def test_a_page_reads_what_it_shows_not_the_conversation(handler_env, transcript, fake_agentapi, function_log) -> None:
+    """Contract §7, Cost: the newest page of six sessions of 300 messages each (two chunks a session)
+    reads one header Query and the one chunk its entries are in."""
+    first = conversation(*[f"turn {i}" for i in range(299)])
+    task, _ = new_task(handler_env, fake_agentapi, first, PAUSED)
+    for run in range(6):
+        messages = restarted(*[f"run {run} turn {i}" for i in range(299)], greeting_of=first)
+        assert upload(task, messages[-200:]) == 204  # ids 100-299: one chunk (256-299) and part of another
+    from tasklogs_core.adapters import clients
+
+    clients.reset()  # a container that has read no chunk yet (the writers above shared this one)
+    log = function_log("TaskTranscriptFunction")
+    answer = get(transcript, task["task_id"], "limit=40")
+    assert seqs(answer)[-1] == seq_of(6, 299) and len(seqs(answer)) == 40
+    assert calls_of(log) == [("dynamodb", "GetItem"), ("dynamodb", "Query"), ("s3", "GetObject")]
+    # The same container again: a chunk version never changes, so it is not read twice.
+    again = function_log("TaskTranscriptFunction")
+    assert get(transcript, task["task_id"], "limit=40").body == answer.body
+    assert calls_of(again) == [("dynamodb", "GetItem"), ("dynamodb", "Query")]
+    clients.reset()
+    older = function_log("TaskTranscriptFunction")
+    assert len(seqs(get(transcript, task["task_id"], f"before={seq_of(3, 150)}&limit=40"))) == 40
+    # Sessions 3 and 2 only: their headers (one Query of up to four) and the chunks the entries are in.
+    reads = [("dynamodb", "GetItem"), ("dynamodb", "Query"), ("dynamodb", "Query"), ("s3", "GetObject")]
+    assert sorted(calls_of(older)) == reads
 
 
 # ---------------------------------------------------------------- before transcripts existed

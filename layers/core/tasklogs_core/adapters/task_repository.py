@@ -58,8 +58,8 @@ def item_from_dynamodb(item: Mapping[str, Mapping[str, Any]]) -> TaskItem:
     # need (it is much cheaper to create and call than the boto3 resource layer); the one number is
     # this service's own counter.
     values = {name: value["S"] for name, value in item.items() if "S" in value}
-    if "N" in (revision := item.get(TRANSCRIPT_REVISION, {})):
-        values[TRANSCRIPT_REVISION] = int(revision["N"])
+    if (revision := item.get(TRANSCRIPT_REVISION, {}).get("N", "")).isdigit():  # only ever written by ADD 1
+        values[TRANSCRIPT_REVISION] = int(revision)
     return TaskItem.model_validate(values)
 
 

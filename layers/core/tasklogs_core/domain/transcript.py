@@ -149,6 +149,19 @@ class Message:
     time: str
 
 
+class Said(Protocol):
+    """Anything with a message's four fields (AgentAPI's messages as parsed, Message itself)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def time(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class StoredMessage:
     """A message as a session keeps it, with the server time of the write that brought it."""
@@ -274,7 +287,7 @@ def gap_between(earlier: Placed | None, later: Placed, facts: SessionFacts) -> T
 
 class HasContent(Protocol):
     @property
-    def content(self) -> str: ...
+    def content(self) -> str | bytes: ...  # text, or its UTF-8 as the agent sent it
 
 
 Kept = TypeVar("Kept", bound=HasContent)
@@ -285,7 +298,8 @@ def newest_within(messages: Sequence[Kept], max_content_bytes: int) -> tuple[lis
     were left out (contract §7: what the capture keeps of a session)."""
     used = 0
     for index in range(len(messages) - 1, -1, -1):
-        used += len(messages[index].content.encode())
+        content = messages[index].content
+        used += len(content) if isinstance(content, bytes) else len(content.encode())
         if used > max_content_bytes:
             return list(messages[index + 1 :]), index + 1
     return list(messages), 0

@@ -15,7 +15,7 @@ import hmac
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
@@ -43,6 +43,7 @@ from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, TaskItem
 from tasklogs_core.domain.text import parse_uuid, well_formed
 from tasklogs_core.domain.transcript import (
     Message,
+    Said,
     ids_are_contiguous,
     merge,
     seq_of,
@@ -251,7 +252,7 @@ _BACKOFF_SECONDS = 0.2
 
 def keep_in_transcript(
     task_id: str,
-    messages: list[AgentMessage],
+    messages: Sequence[Said],
     written_at: str,
     *,
     repository: TaskRepository,
@@ -270,7 +271,10 @@ def keep_in_transcript(
     try:
         earlier = _earlier_snapshot(task_id, before, transcripts)
         header = None
-        batches = ((earlier, before.snapshot_at if before else None, 0), (messages, written_at, dropped_oldest))
+        batches: tuple[tuple[Sequence[Said], str | None, int], ...] = (
+            (earlier, before.snapshot_at if before else None, 0),
+            (messages, written_at, dropped_oldest),
+        )
         for batch, at, dropped in batches:
             if not batch or at is None:
                 continue
@@ -320,7 +324,7 @@ class TranscriptWrite:
 
 def record_messages(
     task_id: str,
-    messages: list[AgentMessage],
+    messages: Sequence[Said],
     written_at: str,
     transcripts: TranscriptStore,
     *,
@@ -330,7 +334,7 @@ def record_messages(
     then the header, conditionally; on a lost race, read and merge again."""
     from tasklogs_core.adapters.transcript_store import SessionHeader, chunk_of
 
-    incoming = [Message(m.id, m.role, m.content, m.time) for m in messages]
+    incoming = [m if isinstance(m, Message) else Message(m.id, m.role, m.content, m.time) for m in messages]
     # An id beyond a session's seq block cannot be placed (docs/transcripts.md): left out, and said so.
     placeable = [m for m in incoming if seq_of(1, m.id) is not None]
     if not placeable:

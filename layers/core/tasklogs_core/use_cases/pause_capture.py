@@ -8,6 +8,7 @@ Coder relies only on the agent's best-effort shutdown script; this covers agents
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,8 +29,15 @@ from tasklogs_core.domain.errors import (
     TaskAppUnavailable,
     TaskAppUrlNotConfigured,
 )
-from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, StoredMessage, utc_now_rfc3339
-from tasklogs_core.domain.transcript import newest_within
+from tasklogs_core.domain.models import (
+    AgentMessage,
+    RelayedMessage,
+    RelayedMessages,
+    SnapshotEnvelope,
+    StoredMessage,
+    utc_now_rfc3339,
+)
+from tasklogs_core.domain.transcript import Message, newest_within
 from tasklogs_core.use_cases.log_snapshot import StoredSnapshot, keep_in_transcript, store_snapshot
 
 if TYPE_CHECKING:
@@ -158,17 +166,44 @@ def capture_at_pause(
     TaskAppTimeout, ...) for the caller to count."""
     started_at = clock()
     session_max = get_settings().transcript_session_max_bytes
-    fetched = agent.get_messages(task.agentapi_url, deadline, max_bytes=capture_response_limit(session_max)).messages
+    # Relayed: each message's text stays the UTF-8 the agent sent (one byte a character where Python
+    # text takes two for any message with a non-ASCII character) until it is taken, one at a time.
+    fetched = agent.get_messages(
+        task.agentapi_url, deadline, RelayedMessages, max_bytes=capture_response_limit(session_max)
+    ).messages
     if (found := unknown_role(fetched)) is not None:
         raise InvalidTaskAppResponse(unknown_role_detail(found[1]))
-    kept = fit_within(fetched)
+    fetched_count = len(fetched)
+    # The snapshot: the newest 64 KiB, fitted from the newest messages that can hold them.
+    newest, _ = newest_within(fetched, MAX_UPLOAD_BYTES)
+    kept = fit_within([_as_agent_message(m) for m in newest or fetched[-1:]])
     stored = store_snapshot(task.task_id, kept, repository=repository, store=store, started_at=started_at)
     if stored.outcome is not PointerUpdate.TASK_GONE:
         # The transcript keeps the whole conversation, not the snapshot's newest 64 KiB: up to
         # TRANSCRIPT_SESSION_MAX_BYTES of it (contract §7), the oldest left out beyond.
         whole, dropped = newest_within(fetched, session_max)
-        keep_in_transcript(task.task_id, whole, started_at, repository=repository, before=task, dropped_oldest=dropped)
-    return Capture(stored, len(fetched), len(kept))
+        del fetched, newest
+        messages = _as_text(whole)
+        keep_in_transcript(
+            task.task_id, messages, started_at, repository=repository, before=task, dropped_oldest=dropped
+        )
+    return Capture(stored, fetched_count, len(kept))
+
+
+def _as_agent_message(message: RelayedMessage) -> AgentMessage:
+    return AgentMessage(id=message.id, content=message.content.decode(), role=message.role, time=message.time)
+
+
+def _as_text(relayed: list[RelayedMessage]) -> list[Message]:
+    """The messages as text, each one's UTF-8 let go as soon as its text is made (the caller holds no
+    other reference): the conversation is never in memory twice over."""
+    pending = deque(relayed)
+    relayed.clear()
+    messages = []
+    while pending:
+        message = pending.popleft()
+        messages.append(Message(message.id, message.role, message.content.decode(), message.time))
+    return messages
 
 
 def capture_response_limit(session_max_bytes: int) -> int:

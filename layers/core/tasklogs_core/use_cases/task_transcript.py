@@ -163,6 +163,14 @@ class SessionSource:
     def stored(self, chunk: int) -> Mapping[int, StoredMessage]:
         return self.load(chunk) if chunk in self.stored_chunks else {}
 
+    def lay(self, live: dict[int, Message], *, contiguous: bool) -> None:
+        """The agent's messages over the stored ones: the agent's text is the newest."""
+        self.live = live
+        self.facts = replace(self.facts, ids_contiguous=self.facts.ids_contiguous and contiguous)
+        self._loaded.clear()
+        newest = max(live, default=None)
+        self.newest_live = newest if newest is not None and live[newest].role == "agent" else None
+
     def messages(self, chunk: int) -> dict[int, Message]:
         if chunk not in self._loaded:
             held = {message_id: kept.message for message_id, kept in self.stored(chunk).items()}
@@ -286,14 +294,10 @@ class TranscriptReader:
             number = self.newest[0].number + 1 if self.newest else 1
             source = SessionSource(number, SessionFacts(), lambda _chunk: {}, frozenset())
             self._sources[number] = source
-        kept = {m.id: m for m in messages if seq_of(source.number, m.id) is not None}
-        source.live = kept
-        source.facts = replace(
-            source.facts, ids_contiguous=source.facts.ids_contiguous and ids_are_contiguous(messages)
+        source.lay(
+            {m.id: m for m in messages if seq_of(source.number, m.id) is not None},
+            contiguous=ids_are_contiguous(messages),
         )
-        source._loaded.clear()
-        newest = max(kept, default=None)
-        source.newest_live = newest if newest is not None and kept[newest].role == "agent" else None
         self.live = source
 
     # ---- walking
