@@ -56,13 +56,16 @@ def _run_messages(r: int, earlier: list[dict], new: int) -> list[dict]:
 
 
 def _window(data, run: Run, held: list[int], *, first_of_fresh_run: bool) -> tuple[int, int]:
-    """Which ids a write holds. A fresh run's first write may be any window (so gaps happen); any other
-    write holds at least two ids its session holds already, as an agent's own next upload does (a write
-    sharing one id, or none, is another session by §7's rule; the docs name that case)."""
+    """Which ids a write holds. A session's first write may be any window of two messages or more (so
+    gaps happen); any other write holds at least two ids its session holds already, as an agent's own
+    next upload does. A write sharing one id, or none, with its session is ambiguous by §7's rule: a
+    restarted agent looks the same (docs/transcripts.md, Known limits)."""
     last = len(run.messages) - 1
-    if first_of_fresh_run:  # holding something of its own: the greeting alone repeats any session
+    if first_of_fresh_run or not held:
+        # At least two messages, one of them its own: the greeting alone repeats any session, and one
+        # message alone is all the next write could share with it (a lone id proves nothing, §7).
         end = data.draw(st.integers(1, last))
-        return max(0, end - data.draw(st.integers(0, 9))), end
+        return max(0, end - data.draw(st.integers(1, 9))), end
     if len(held) < 2:  # the whole of what is held, and on
         return 0, data.draw(st.integers(max(held, default=0), last))
     start = data.draw(st.integers(max(0, held[-1] - 9), held[-2]))

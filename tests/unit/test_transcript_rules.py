@@ -148,6 +148,17 @@ def test_a_lone_common_id_proves_a_session_only_when_it_matches() -> None:
     assert not continues_session(held(greeting), conversation("Welcome to Codex", "Hi"))
 
 
+def test_a_lone_common_id_caught_mid_rewrite_still_continues_its_session() -> None:
+    """An upload held message 2 as the agent had it then (the newest of that write, so provisional);
+    the next write shares only that id, finished: the same session, not another (found by
+    tests/integration/test_transcript_histories.py)."""
+    caught = merge({}, conversation("Welcome", "Add a page", "Addi")[2:], _stamp(1))
+    whole = conversation("Welcome", "Add a page", "Added.")
+    assert session_for([caught], whole) == 0
+    settled = {i: StoredMessage(kept.message, kept.written_at) for i, kept in caught.items()}  # not provisional
+    assert session_for([settled], whole) is None
+
+
 def test_acp_ids_with_gaps_match_on_the_ids_both_hold() -> None:
     stored = [Message(0, "agent", "hi", "t"), Message(7, "user", "go", "t"), Message(19, "agent", "…", "t")]
     now = [*stored[:2], Message(19, "agent", "done", "t"), Message(23, "user", "thanks", "t")]

@@ -182,8 +182,9 @@ def continues_session(
     of the write that stored it (`provisional`: a capture can catch the agent mid-message, and the
     session's later writes still hold the finished text). A user message is never rewritten: excepting
     it would let a restarted agent, whose greeting matches, take over an earlier session and overwrite
-    its messages, which §7 forbids. A lone common id must agree as well: it is all a restarted agent
-    shares with any session, so it proves nothing otherwise."""
+    its messages, which §7 forbids. A lone common id must agree as well, unless the stored one is
+    provisional: it is all a restarted agent shares with any session (its greeting), so otherwise it
+    proves nothing."""
     by_id = {message.id: message for message in incoming}
     common = sorted(message_id for message_id in by_id if message_id in stored)
     if not common:
@@ -194,7 +195,7 @@ def continues_session(
 
     newest = common[-1]
     for message_id in common:
-        excepted = len(common) > 1 and (message_id == newest or message_id in provisional)
+        excepted = message_id in provisional or (len(common) > 1 and message_id == newest)
         if excepted and rewritable(message_id):
             continue
         mine, theirs = stored[message_id], by_id[message_id]
