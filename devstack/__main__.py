@@ -52,17 +52,9 @@ def run(port: int) -> None:
         print(f"# {expect}  [events/{name}.json]")
         print(f"curl -s {auth}{front.url}{path}\n")
     print("# ---- Coder's CLI and VS Code extension: the task routes, the token in Coder-Session-Token:\n")
-    for name, (path, query, caller, expect) in task_route_requests().items():
-        auth = f'-H "Coder-Session-Token: {caller.token}" ' if caller else ""
-        url = f"{front.url}{path}" + (f"?{query}" if query else "")
-        print(f"# {expect}  [events/{name}.json]")
-        print(f'curl -s {auth}"{url}"\n')
+    _print_session_token_curls(front.url, task_route_requests())
     print("# ---- Transcripts: the whole conversation across pauses, a page at a time (contract §7):\n")
-    for name, (path, query, caller, expect) in transcript_requests().items():
-        auth = f'-H "Coder-Session-Token: {caller.token}" ' if caller else ""
-        url = f"{front.url}{path}" + (f"?{query}" if query else "")
-        print(f"# {expect}  [events/{name}.json]")
-        print(f'curl -s {auth}"{url}"\n')
+    _print_session_token_curls(front.url, transcript_requests())
     print("# ---- The pause/resume story, in this order (each /_devstack call plays the control plane):\n")
     for name, (command, expect) in story_requests(front.url).items():
         print(f"# {expect}  [story/{name}]")
@@ -88,6 +80,16 @@ def run(port: int) -> None:
         fake.stop()
         aws.stop()
         print("\nstopped", flush=True)
+
+
+def _print_session_token_curls(base_url: str, requests: dict) -> None:
+    """One curl per event (name → path, raw query, caller, what it answers), the token in
+    Coder-Session-Token as Coder's clients send it."""
+    for name, (path, query, caller, expect) in requests.items():
+        auth = f'-H "Coder-Session-Token: {caller.token}" ' if caller else ""
+        url = f"{base_url}{path}" + (f"?{query}" if query else "")
+        print(f"# {expect}  [events/{name}.json]")
+        print(f'curl -s {auth}"{url}"\n')
 
 
 def main() -> None:

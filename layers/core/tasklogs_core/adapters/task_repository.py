@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklogs_core.adapters.conditional_writes import conditionally
 from tasklogs_core.domain.errors import SnapshotStoreError, StorageError, TaskListTooLarge, TaskNotFound
 from tasklogs_core.domain.identity import names_caller
 from tasklogs_core.domain.models import Caller, TaskItem
@@ -215,21 +216,16 @@ class TaskRepository:
     def count_transcript_write(self, task_id: str) -> bool:
         """Count one more write of the task's transcript (after its session header moved), so that a
         reader's ETag changes with it. False when the task is missing or deleted."""
-        try:
-            self._client.update_item(
+        return conditionally(
+            "UpdateItem",
+            lambda: self._client.update_item(
                 TableName=self._table,
                 Key={"task_id": {"S": task_id}},
                 UpdateExpression=f"ADD {TRANSCRIPT_REVISION} :one",
                 ConditionExpression="attribute_exists(task_id) AND attribute_not_exists(deleted_at)",
                 ExpressionAttributeValues={":one": {"N": "1"}},
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise SnapshotStoreError(f"UpdateItem failed: {type(exc).__name__}") from exc
-        except BotoCoreError as exc:
-            raise SnapshotStoreError(f"UpdateItem failed: {type(exc).__name__}") from exc
-        return True
+            ),
+        )
 
     def forget_snapshot(self, task_id: str) -> None:
         """A deleted task's item no longer names a snapshot. Only while the item is still there and

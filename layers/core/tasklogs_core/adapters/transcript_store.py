@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasklogs_core.adapters.conditional_writes import conditionally
 from tasklogs_core.adapters.snapshot_store import delete_versions
 from tasklogs_core.domain.errors import SnapshotStoreError, StorageError
 from tasklogs_core.domain.transcript import Message, StoredMessage
@@ -281,15 +282,7 @@ class TranscriptStore:
         request: dict[str, Any] = {"TableName": self._table, "Item": item, "ConditionExpression": condition}
         if values:
             request["ExpressionAttributeValues"] = values
-        try:
-            self._dynamodb.put_item(**request)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise SnapshotStoreError(f"PutItem failed: {type(exc).__name__}") from exc
-        except BotoCoreError as exc:
-            raise SnapshotStoreError(f"PutItem failed: {type(exc).__name__}") from exc
-        return True
+        return conditionally("PutItem", lambda: self._dynamodb.put_item(**request))
 
     # ---- deleting (contract §10)
 

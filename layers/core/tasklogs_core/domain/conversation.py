@@ -8,6 +8,7 @@ from typing import Protocol
 SNAPSHOT_FORMAT = "agentapi"
 # AgentAPI role → log entry type (contract §5); no other role is valid anywhere.
 LOG_TYPE_BY_ROLE = {"user": "input", "agent": "output"}
+ROLE_BY_LOG_TYPE = {log_type: role for role, log_type in LOG_TYPE_BY_ROLE.items()}
 # Coder's limit for a snapshot upload; the AgentAPI module's shutdown script trims to fit it, and the
 # capture at pause keeps a conversation within it too.
 MAX_UPLOAD_BYTES = 65_536

@@ -33,9 +33,9 @@ from tasklogs_core.domain.errors import (
     InvalidSnapshotFormat,
     InvalidTaskId,
     PayloadDecodeError,
-    SnapshotFetchError,
     SnapshotStoreError,
     StorageError,
+    TaskLogsError,
     TaskNotFound,
     Unauthenticated,
 )
@@ -297,7 +297,7 @@ def keep_in_transcript(
     return header
 
 
-def _earlier_snapshot(task_id: str, before: TaskItem | None, transcripts: TranscriptStore) -> list[AgentMessage]:
+def _earlier_snapshot(task_id: str, before: TaskItem | None, transcripts: TranscriptStore) -> list[Message]:
     """The messages of the snapshot `before` names, when the task has no transcript yet (contract §7:
     snapshots stored before transcripts existed stay readable, as session 1). One that cannot be read
     is left where it is (the reader shows it as session 1 all the same) and logged."""
@@ -305,11 +305,12 @@ def _earlier_snapshot(task_id: str, before: TaskItem | None, transcripts: Transc
         return []
     if transcripts.newest_sessions(task_id, 1):
         return []
+    from tasklogs_core.use_cases.task_logs import snapshot_messages  # only on a task's first transcript write
+
     try:
-        raw = clients.snapshot_store().read(task_id, before.snapshot_version)
-        stored = SnapshotEnvelope.model_validate_json(raw).data.messages
-        return [AgentMessage(id=m.id, content=m.content, role=m.role, time=m.time) for m in stored]
-    except (SnapshotFetchError, ValidationError) as exc:
+        # Read as the transcript route reads it, so the seqs a reader saw stay.
+        return snapshot_messages(clients.snapshot_store().read(task_id, before.snapshot_version))
+    except TaskLogsError as exc:  # unreadable, or not a snapshot this service can read
         logger.warning(
             "earlier snapshot not kept in the transcript", extra={"task_id": task_id, "error": type(exc).__name__}
         )

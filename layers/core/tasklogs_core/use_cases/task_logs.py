@@ -15,7 +15,13 @@ from tasklogs_core.adapters.deadlines import agent_deadline
 from tasklogs_core.adapters.observability import logger
 from tasklogs_core.adapters.settings import get_settings
 from tasklogs_core.domain.conditional import names_current, weak_etag
-from tasklogs_core.domain.conversation import LOG_TYPE_BY_ROLE, SNAPSHOT_FORMAT, unknown_role, unknown_role_detail
+from tasklogs_core.domain.conversation import (
+    LOG_TYPE_BY_ROLE,
+    ROLE_BY_LOG_TYPE,
+    SNAPSHOT_FORMAT,
+    unknown_role,
+    unknown_role_detail,
+)
 from tasklogs_core.domain.errors import (
     InvalidSnapshotData,
     InvalidTaskAppResponse,
@@ -37,6 +43,7 @@ from tasklogs_core.domain.models import (
     TaskLogsResponse,
 )
 from tasklogs_core.domain.status import SNAPSHOT_STATUSES, TaskStatus, derive_status
+from tasklogs_core.domain.transcript import Message
 from tasklogs_core.domain.validation import json_path
 
 if TYPE_CHECKING:  # the clients' modules import httpx and botocore: load them only on their paths
@@ -113,6 +120,15 @@ def decode_snapshot(raw: bytes) -> list[LogEntry]:
         return to_log_entries(snapshot.data.messages)
     except UnknownRole as exc:
         raise InvalidSnapshotData(str(exc)) from None
+
+
+def snapshot_messages(raw: bytes) -> list[Message]:
+    """A stored snapshot's messages as the transcript holds them (a snapshot from before transcripts is
+    session 1, contract §7), checked as `decode_snapshot` checks them."""
+    return [
+        Message(entry.id, ROLE_BY_LOG_TYPE[entry.type], entry.content.decode(), entry.time)
+        for entry in decode_snapshot(raw)
+    ]
 
 
 def _snapshot_problem(raw: bytes, failure: ValidationError) -> TaskLogsError:

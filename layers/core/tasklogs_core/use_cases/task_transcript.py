@@ -95,7 +95,7 @@ def serve_task_transcript(
         if names_current(if_none_match, etag):
             return ServedTranscript(status, etag, None)
     deadline = agent_deadline(remaining_ms)  # from the invocation's start, whatever reading takes
-    reader = TranscriptReader(task, clients.transcript_store(), read_legacy=_legacy_reader(task))
+    reader = TranscriptReader(task, status, clients.transcript_store(), read_legacy=_legacy_reader(task))
     page, live_error = read_page(reader, request, status, agent=lambda: _live_messages(task, deadline))
     return ServedTranscript(status, etag, page, live_error, reader.chunks_read)
 
@@ -122,13 +122,9 @@ def _legacy_reader(task: TaskItem) -> Callable[[], list[Message]] | None:
         return None
 
     def read() -> list[Message]:
-        from tasklogs_core.use_cases.task_logs import decode_snapshot
+        from tasklogs_core.use_cases.task_logs import snapshot_messages
 
-        raw = clients.snapshot_store().read(task.task_id, task.snapshot_version)
-        return [
-            Message(entry.id, "user" if entry.type == "input" else "agent", entry.content.decode(), entry.time)
-            for entry in decode_snapshot(raw)
-        ]
+        return snapshot_messages(clients.snapshot_store().read(task.task_id, task.snapshot_version))
 
     return read
 
@@ -191,7 +187,12 @@ class TranscriptReader:
     """The task's transcript as one ordered walk over its entries, in either direction from a seq."""
 
     def __init__(
-        self, task: TaskItem, store: TranscriptStore, *, read_legacy: Callable[[], list[Message]] | None
+        self,
+        task: TaskItem,
+        status: TaskStatus,
+        store: TranscriptStore,
+        *,
+        read_legacy: Callable[[], list[Message]] | None,
     ) -> None:
         self._task_id = task.task_id
         self._store = store
@@ -200,7 +201,7 @@ class TranscriptReader:
         self.chunks_read = 0
         # The live session is matched against the newest two; otherwise the newest one is where a walk
         # starts.
-        count = _MATCHED if derive_status(task) is TaskStatus.ACTIVE else 1
+        count = _MATCHED if status is TaskStatus.ACTIVE else 1
         self.newest = [self._source_of(header) for header in store.newest_sessions(task.task_id, count)]
         self._legacy = None
         if not self.newest and read_legacy is not None:
