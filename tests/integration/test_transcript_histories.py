@@ -13,8 +13,9 @@ the newest write that held it, session by session; its gaps are exactly the ids 
 every seq a reader has seen keeps its entry (session and id) from then on. HISTORY_EXAMPLES sets how
 many histories (150 pass in about 20 s).
 
-Not played: an upload that shares no id with what its session holds (a resumed agent's last 10
-messages far ahead of what is stored): §7 makes that a session of its own (docs/transcripts.md).
+Not played: a write opening a session that §7 cannot tell from a continuation of a stored one
+(`_opens_a_session_unmistakably`), and an upload that shares no id with what its session holds (a
+resumed agent's last 10 messages far ahead of what is stored): §7 makes that a session of its own (docs/transcripts.md).
 """
 
 import itertools
@@ -70,6 +71,20 @@ def _window(data, run: Run, held: list[int], *, first_of_fresh_run: bool) -> tup
         return 0, data.draw(st.integers(max(held, default=0), last))
     start = data.draw(st.integers(max(0, held[-1] - 9), held[-2]))
     return start, data.draw(st.integers(held[-1], last))
+
+
+def _opens_a_session_unmistakably(window: list[dict], stored: list[dict[int, tuple[str, str]]]) -> bool:
+    """Whether a write that opens a session can be told from every stored one by §7's rule: it shares no
+    id with a session, or it disagrees on a user message below the newest id they share (a user message
+    is never rewritten, nor excepted as the newest). Anything less is what a rewrite of the session's
+    last agent message looks like (for instance the run's two newest ids, the older of them the agent
+    message a capture stored last), so the test does not play it."""
+    ids = {m["id"] for m in window}
+    for session in stored:
+        common = sorted(ids & session.keys())
+        if common and not any(i % 2 == 1 and i < common[-1] for i in common):
+            return False
+    return True
 
 
 def _written(run: Run, start: int, end: int, cut: bool) -> list[dict]:
@@ -171,7 +186,13 @@ def test_random_histories_match_the_ground_truth(handler_env, transcript, data) 
             held = sorted(truth.sessions[_expected_session(truth, run_sessions, r, runs)])
             start, end = _window(data, runs[r], held, first_of_fresh_run=first and not resumed)
             cut = end > start and data.draw(st.booleans(), label="caught mid-rewrite")
-            write(r, _written(runs[r], start, end, cut))
-            first = False
-        if not data.draw(st.booleans(), label="agent gone at pause"):
-            write(r, _written(runs[r], 0, len(runs[r].messages) - 1, False))  # the capture: everything
+            window = _written(runs[r], start, end, cut)
+            if held or _opens_a_session_unmistakably(window, truth.sessions):
+                write(r, window)
+                first = False
+        capture = _written(runs[r], 0, len(runs[r].messages) - 1, False)  # the capture: everything
+        held = truth.sessions[_expected_session(truth, run_sessions, r, runs)]
+        if not data.draw(st.booleans(), label="agent gone at pause") and (
+            held or _opens_a_session_unmistakably(capture, truth.sessions)
+        ):
+            write(r, capture)
