@@ -17,7 +17,7 @@ help: ## List the targets
 
 venv: $(VENV)/.installed ## Create .venv with every dependency
 
-$(VENV)/.installed: requirements-dev.txt layers/core/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/core/requirements.txt cli/pyproject.toml
 	@test -x $(PY) || "$(BOOT_PYTHON)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@

@@ -1,0 +1,3 @@
+from tasklogs_cli.main import run
+
+run()

@@ -1,0 +1,231 @@
+"""What the reader sees. The conversation goes to stdout as text, a table or JSON lines; what the reader
+must know about it (paused, gaps, the task's state, errors) goes to stderr, so a pipe gets only the
+conversation. Rich decides colour: on a terminal, none when piped or when NO_COLOR is set."""
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from tasklogs_cli.api import ApiError
+
+
+class Output(StrEnum):
+    TEXT = "text"
+    TABLE = "table"
+    JSON = "json"
+
+
+STATUS_STYLES = {
+    "active": "bold green",
+    "paused": "bold yellow",
+    "pending": "blue",
+    "initializing": "blue",
+    "error": "bold red",
+    "unknown": "magenta",
+}
+_UNBOUNDED = 100_000
+WHO = {"input": ("you", "bold cyan", "cyan"), "output": ("agent", "bold green", "")}
+
+
+def consoles() -> tuple[Console, Console]:
+    """stdout for the conversation, stderr for notes. No highlighting (content is shown as it is), and
+    soft wrap: the terminal wraps long lines itself, so box drawing in agent output keeps its shape."""
+    out = Console(highlight=False, soft_wrap=True)
+    if not out.is_terminal:  # piped: tables as wide as their content, never cut at 80 columns
+        out = Console(highlight=False, soft_wrap=True, width=_UNBOUNDED)
+    return out, Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def local_time(value: str) -> str:
+    """An RFC 3339 time in the reader's local time zone."""
+    try:
+        return parse_time(value).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return value
+
+
+def ago(value: str, now: datetime | None = None) -> str:
+    """'3 hours ago' for an RFC 3339 time."""
+    seconds = int(((now or datetime.now(UTC)) - parse_time(value)).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def gap_note(gap: dict[str, Any]) -> str:
+    """'12 earlier messages were not captured' for a §7 gap."""
+    missing = gap.get("missing")
+    where = "earlier " if gap.get("after_seq") is None else "later " if gap.get("before_seq") is None else ""
+    if isinstance(missing, int):
+        count = f"{missing} {where}message{'s' if missing != 1 else ''}"
+    else:
+        count = f"Some {where}messages"
+    if gap.get("reason") == "over size limit":
+        return f"{count} left out: over the session size limit"
+    return f"{count} {'was' if missing == 1 else 'were'} not captured"
+
+
+def print_error(err: Console, error: ApiError) -> None:
+    """The contract's message and detail, and each validation: never a traceback."""
+    line = Text("error: ", style="bold red")
+    line.append(error.message)
+    err.print(line)
+    if error.detail:
+        err.print(Text(f"  {error.detail}"))
+    for name, detail in error.validations:
+        err.print(Text(f"  {name}: {detail}"))
+
+
+def note(err: Console, text: str, style: str = "yellow") -> None:
+    err.print(Text(text, style=style))
+
+
+class ConversationPrinter:
+    """Prints transcript entries (§7) in order, with gap notes and session breaks where they fall. On a
+    terminal a still-changing last message (`final: false`) is drawn in place below the rest and
+    redrawn until it is final; elsewhere only final entries are printed when `hold_provisional`."""
+
+    def __init__(self, out: Console, err: Console, output: Output, *, hold_provisional: bool) -> None:
+        self._out, self._err, self._output = out, err, output
+        self._hold = hold_provisional
+        self._session: int | None = None
+        self._gaps_told: set[tuple[int | None, int | None]] = set()
+        self._table_header_shown = False
+        self._live: Live | None = None
+        self._shown_provisional: str | None = None
+
+    # ---- entries
+    def show(self, entries: list[dict[str, Any]], gaps: list[dict[str, Any]]) -> None:
+        """Prints final entries (and non-final ones unless held), the gaps among them, and redraws the
+        provisional one."""
+        provisional = None
+        printable = []
+        for entry in entries:
+            if self._hold and not entry.get("final", True):
+                provisional = entry
+            else:
+                printable.append(entry)
+        if printable:
+            self._clear_provisional()
+        rows: list[dict[str, Any]] = []
+        for entry in printable:
+            before = [g for g in gaps if g.get("before_seq") == entry["seq"]]
+            if before or (self._session is not None and entry["session"] != self._session):
+                self._flush_rows(rows)
+            self._tell_gaps(before)
+            if entry["session"] != self._session and (self._session is not None or entry["session"] > 1):
+                self._session_break(entry["session"])
+            self._session = entry["session"]
+            rows.append(entry)
+        self._flush_rows(rows)
+        if printable:  # a gap after the newest entry
+            self._tell_gaps([g for g in gaps if g.get("before_seq") is None])
+        if self._hold:
+            self._draw_provisional(provisional)
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _flush_rows(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self._output is Output.JSON:
+            for entry in rows:
+                self._out.print(json.dumps(entry, ensure_ascii=False), markup=False, soft_wrap=True)
+        elif self._output is Output.TABLE:
+            self._out.print(self._table(rows))
+        else:
+            for entry in rows:
+                self._out.print(self._text(entry))
+        rows.clear()
+
+    def _text(self, entry: dict[str, Any]) -> RenderableType:
+        who, header_style, body_style = WHO.get(entry["type"], WHO["output"])
+        header = Text(f"{who} · {local_time(entry['time'])}", style=header_style)
+        if not entry.get("final", True):
+            header.append(" (still writing)", style="dim")
+        # The content exactly as the agent's terminal had it: no markup, no re-wrapping.
+        return Group(header, Text(entry["content"], style=body_style, end="\n"), Text(""))
+
+    def _table(self, rows: list[dict[str, Any]]) -> Table:
+        table = Table(show_header=not self._table_header_shown, show_lines=False, box=None, pad_edge=False)
+        table.add_column("SESSION", justify="right", no_wrap=True, width=7)
+        table.add_column("TIME", no_wrap=True, width=19)
+        table.add_column("WHO", no_wrap=True, width=5)
+        table.add_column("CONTENT", overflow="fold")
+        for entry in rows:
+            who, header_style, body_style = WHO.get(entry["type"], WHO["output"])
+            table.add_row(
+                str(entry["session"]),
+                local_time(entry["time"]),
+                Text(who, style=header_style),
+                Text(entry["content"], style=body_style),
+            )
+        self._table_header_shown = True
+        return table
+
+    def _session_break(self, session: int) -> None:
+        if self._output is Output.TEXT:
+            self._out.print(Text(f"── session {session} ──", style="dim"))
+            self._out.print()
+
+    def _tell_gaps(self, gaps: list[dict[str, Any]]) -> None:
+        for gap in gaps:
+            key = (gap.get("after_seq"), gap.get("before_seq"))
+            if key not in self._gaps_told:
+                self._gaps_told.add(key)
+                note(self._err, gap_note(gap), style="dim yellow")
+
+    # ---- the message still being written
+    def _draw_provisional(self, entry: dict[str, Any] | None) -> None:
+        if entry is None:
+            self._clear_provisional()
+            return
+        if not self._out.is_terminal or self._output is Output.JSON:
+            return  # printed once it is final
+        if self._live is None:
+            self._live = Live(console=self._out, auto_refresh=False, transient=True, vertical_overflow="crop")
+            self._live.start()
+        key = f"{entry['seq']}:{entry['content']}"
+        if key != self._shown_provisional:
+            self._live.update(self._text(entry), refresh=True)
+            self._shown_provisional = key
+
+    def _clear_provisional(self) -> None:
+        if self._live is not None:
+            self._live.update(Text(""), refresh=True)
+            self._live.stop()
+            self._live = None
+        self._shown_provisional = None
+
+
+def tasks_table(tasks: list[dict[str, Any]]) -> Table:
+    table = Table(box=None, pad_edge=False)
+    table.add_column("NAME", no_wrap=True, overflow="ellipsis")
+    table.add_column("STATUS", no_wrap=True, min_width=12)
+    table.add_column("CREATED", no_wrap=True, min_width=19)
+    table.add_column("ID", no_wrap=True, min_width=36)
+    for task in tasks:
+        status = str(task.get("status", ""))
+        created = str(task.get("created_at") or "")
+        table.add_row(
+            Text(str(task.get("name", ""))),
+            Text(status, style=STATUS_STYLES.get(status, "")),
+            local_time(created) if created and not created.startswith("0001-") else "",
+            str(task.get("id", "")),
+        )
+    return table

@@ -1,0 +1,65 @@
+"""What the tasklogs CLI says about a conversation: gap notes and ages (render.py)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tasklogs_cli.api import TaskRef
+from tasklogs_cli.render import ago, gap_note
+
+
+@pytest.mark.parametrize(
+    ("gap", "said"),
+    [
+        (
+            {"after_seq": None, "before_seq": 5, "missing": 12, "reason": "not captured"},
+            "12 earlier messages were not captured",
+        ),
+        (
+            {"after_seq": None, "before_seq": 5, "missing": 1, "reason": "not captured"},
+            "1 earlier message was not captured",
+        ),
+        ({"after_seq": 3, "before_seq": 7, "missing": 3, "reason": "not captured"}, "3 messages were not captured"),
+        (
+            {"after_seq": 3, "before_seq": None, "missing": 2, "reason": "not captured"},
+            "2 later messages were not captured",
+        ),
+        (
+            {"after_seq": 3, "before_seq": 9, "missing": None, "reason": "not captured"},
+            "Some messages were not captured",
+        ),
+        (
+            {"after_seq": None, "before_seq": 9, "missing": 40, "reason": "over size limit"},
+            "40 earlier messages left out: over the session size limit",
+        ),
+    ],
+)
+def test_gap_notes(gap, said) -> None:
+    assert gap_note(gap) == said
+
+
+@pytest.mark.parametrize(
+    ("then", "said"),
+    [
+        ("2026-11-26T11:59:30Z", "just now"),
+        ("2026-11-26T11:59:00Z", "1 minute ago"),
+        ("2026-11-26T09:00:00.123456789Z", "2 hours ago"),
+        ("2026-11-19T12:00:00+00:00", "7 days ago"),
+    ],
+)
+def test_ages(then, said) -> None:
+    assert ago(then, now=datetime(2026, 11, 26, 12, 0, tzinfo=UTC)) == said
+
+
+@pytest.mark.parametrize(
+    ("typed", "path"),
+    [
+        ("fix-ci", "/api/v2/tasks/me/fix-ci"),
+        ("alice/fix-ci", "/api/v2/tasks/alice/fix-ci"),
+        ("a/b/c", "/api/v2/tasks/a%2Fb/c"),  # a name never holds a slash: the owner part is sent escaped
+        ("../x?y", "/api/v2/tasks/%2E%2E/x%3Fy"),
+        ("..", "/api/v2/tasks/me/%2E%2E"),
+    ],
+)
+def test_task_references_become_one_path_segment_each(typed, path) -> None:
+    assert TaskRef.parse(typed).path() == path
