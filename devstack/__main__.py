@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import uuid
+from pathlib import Path
 
 
 def run(port: int) -> None:
@@ -55,6 +56,12 @@ def run(port: int) -> None:
     _print_session_token_curls(front.url, task_route_requests())
     print("# ---- Transcripts: the whole conversation across pauses, a page at a time (contract §7):\n")
     _print_session_token_curls(front.url, transcript_requests())
+    print("# ---- The tasklogs CLI (README: The tasklogs CLI), in another shell:\n")
+    tasklogs = Path(sys.executable).parent / "tasklogs"
+    print(f"export TASKLOGS_URL={front.url} TASKLOGS_TOKEN={ALICE.token}")
+    for args in ("tasks", "logs port-rate-limiter", "logs add-billing-page --tail 2 -o table", "logs refactor-auth -f"):
+        print(f"{tasklogs} {args}")
+    print()
     print("# ---- The pause/resume story, in this order (each /_devstack call plays the control plane):\n")
     for name, (command, expect) in story_requests(front.url).items():
         print(f"# {expect}  [story/{name}]")

@@ -92,6 +92,23 @@ def test_printed_curl_commands_work_as_printed(stack) -> None:
 
 
 @pytest.mark.slow
+def test_printed_tasklogs_commands_work_as_printed(stack) -> None:
+    """The CLI block: its `export` line, then each command (the --follow one is run and ended with Ctrl-C)."""
+    _, lines = stack
+    start = next(i for i, line in enumerate(lines) if line.startswith("export TASKLOGS_URL="))
+    commands = list(itertools.takewhile(lambda line: line.strip(), lines[start + 1 :]))
+    assert [c.split()[1] for c in commands] == ["tasks", "logs", "logs", "logs"]
+    export = lines[start].strip()
+    for command in commands:
+        follow = command.strip().endswith(" -f")
+        script = f"{export}; timeout --preserve-status -s INT 3 {command.strip()}" if follow else f"{export}; {command.strip()}"
+        run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+        assert run.returncode == (130 if follow else 0), (command, run.stderr)
+        assert run.stdout.strip(), command
+        assert "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("header", ["Coder-Session-Token", "Authorization"])
 def test_coder_clients_request_sequences_work_against_make_run(stack, header) -> None:
     """`coder task logs <name>` (task by identifier, then logs by id) and the VS Code extension (list,
