@@ -101,7 +101,8 @@ def test_printed_tasklogs_commands_work_as_printed(stack) -> None:
     export = lines[start].strip()
     for command in commands:
         follow = command.strip().endswith(" -f")
-        script = f"{export}; timeout --preserve-status -s INT 3 {command.strip()}" if follow else f"{export}; {command.strip()}"
+        interrupted = "timeout --preserve-status -s INT 3 " if follow else ""
+        script = f"{export}; {interrupted}{command.strip()}"
         run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
         assert run.returncode == (130 if follow else 0), (command, run.stderr)
         assert run.stdout.strip(), command
