@@ -26,6 +26,7 @@ def run(port: int) -> None:
     from devstack.runtime.aws import start_local_aws
     from devstack.runtime.containers import LocalLambda
     from devstack.runtime.front import LocalApiGateway
+    from devstack.runtime.local_idp import LocalSignIn
     from devstack.runtime.streams import StreamPoller
 
     lambda_runtime.ensure_layer_on_path()  # the control routes and the stream poller read task items with it
@@ -37,7 +38,9 @@ def run(port: int) -> None:
         seed(aws, fake)
         lambda_runtime.set_local_environment(aws.environment())
         poller = StreamPoller(aws, runtime.invoke).start()
-        front = LocalApiGateway(port=port, control=DemoControl(aws, poller, fake), runtime=runtime).start()
+        front = LocalApiGateway(
+            port=port, control=DemoControl(aws, poller, fake), runtime=runtime, sign_in=LocalSignIn(ALICE.claims)
+        ).start()
     except BaseException:
         if poller:
             poller.stop()
@@ -56,6 +59,7 @@ def run(port: int) -> None:
     _print_session_token_curls(front.url, task_route_requests())
     print("# ---- Transcripts: the whole conversation across pauses, a page at a time (contract §7):\n")
     _print_session_token_curls(front.url, transcript_requests())
+    print(f"# ---- The web viewer: open {front.url}/viewer in a browser (the local stack signs you in as alice)\n")
     print("# ---- The tasklogs CLI (README: The tasklogs CLI), in another shell:\n")
     tasklogs = Path(sys.executable).parent / "tasklogs"
     print(f"export TASKLOGS_URL={front.url} TASKLOGS_TOKEN={ALICE.token}")

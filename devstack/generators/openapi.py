@@ -20,6 +20,8 @@ TRANSCRIPT_PATH = "/api/v2/tasks/{user}/{task}/transcript"
 UPLOAD_PATH = "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"
 TASK_PATH = "/api/v2/tasks/{user}/{task}"
 TASKS_PATH = "/api/v2/tasks"
+VIEWER_PATH = "/viewer"
+VIEWER_FILE_PATH = "/viewer/{name}"
 OMITTED_TASKS_HEADER = "X-Tasklogs-Omitted-Tasks"
 # Every user route: the token in `Authorization: Bearer` or in `Coder-Session-Token` (contract §2).
 USER_SECURITY = [{"userJwt": []}, {"userSessionToken": []}]
@@ -31,6 +33,7 @@ def _schemas() -> dict[str, Any]:
     from tasklogs_core.domain.status import TaskStatus
     from tasklogs_core.domain.transcript import TranscriptPage
     from tasklogs_core.edge.http_errors import ErrorBody
+    from tasklogs_core.use_cases.viewer import ViewerSignIn
 
     schemas: dict[str, Any] = {}
     models = (
@@ -39,6 +42,7 @@ def _schemas() -> dict[str, Any]:
         ("AgentMessages", AgentMessages),
         ("TasksListResponse", TasksListResponse),
         ("TranscriptPage", TranscriptPage),
+        ("ViewerSignIn", ViewerSignIn),
     )
     for name, model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -103,6 +107,8 @@ def document() -> dict[str, Any]:
         ("GET", TASKS_PATH): True,
         ("POST", UPLOAD_PATH): False,
         ("ANY", "$default"): False,
+        ("GET", VIEWER_PATH): False,
+        ("GET", VIEWER_FILE_PATH): False,
     }, "template routes changed: update openapi.py"
     user_param = {
         "name": "user",
@@ -344,6 +350,49 @@ def document() -> dict[str, Any]:
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AgentMessages"}}},
                     },
                     "responses": {"204": {"description": "Stored"}, **upload_errors},
+                }
+            },
+            VIEWER_PATH: {
+                "get": {
+                    "operationId": "getViewer",
+                    "summary": "The web viewer's page (no token: it signs people in, then reads the API with theirs)",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "The page; its Content-Security-Policy allows this origin's scripts only",
+                            "headers": {"Content-Security-Policy": {"schema": {"type": "string"}}},
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
+            VIEWER_FILE_PATH: {
+                "get": {
+                    "operationId": "getViewerFile",
+                    "summary": "The viewer's script, style, or sign-in settings (an OIDC public client's)",
+                    "security": [],
+                    "parameters": [
+                        {
+                            "name": "name",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                            "example": "config.json",
+                            "description": "`app.js`, `app.css`, `index.html` or `config.json`",
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The file",
+                            "content": {
+                                "text/javascript": {"schema": {"type": "string"}},
+                                "text/css": {"schema": {"type": "string"}},
+                                "text/html": {"schema": {"type": "string"}},
+                                "application/json": {"schema": {"$ref": "#/components/schemas/ViewerSignIn"}},
+                            },
+                        },
+                        **_errors(errors.PageNotFound),
+                    },
                 }
             },
         },

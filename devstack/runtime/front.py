@@ -25,6 +25,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from devstack.generators.events import authorizer_event, http_api_event, match_route
 from devstack.runtime.containers import FunctionError, InvocationFailed, LocalLambda
+from devstack.runtime.local_idp import SIGN_IN_PREFIX, LocalSignIn
 from devstack.runtime.template_resources import default_authorizer_function
 
 log = logging.getLogger("devstack.runtime.front")
@@ -64,8 +65,10 @@ class LocalApiGateway:
         port: int = 3000,
         control=None,  # noqa: ANN001
         runtime: LocalLambda | None = None,
+        sign_in: LocalSignIn | None = None,
     ) -> None:
         self.control = control  # devstack.demo.control.DemoControl, or None
+        self.sign_in = sign_in  # the identity provider's endpoints the web viewer signs in with, or None
         self.runtime = runtime or LocalLambda()
         self._owns_runtime = runtime is None
         self._socket = socket.create_server((host, port))
@@ -140,6 +143,8 @@ class LocalApiGateway:
         for key, value in scope["headers"]:
             key_text, value_text = key.decode("latin-1").lower(), value.decode("latin-1")
             headers[key_text] = f"{headers[key_text]},{value_text}" if key_text in headers else value_text
+        if raw_path.startswith(SIGN_IN_PREFIX) and self.sign_in is not None:
+            return self.sign_in.answer(method, raw_path, raw_query, body)
         if raw_path.startswith("/_devstack/") and self.control is not None:
             status, answer = self.control.handle(method, raw_path)
             return status, JSON, json.dumps(answer, indent=2).encode() + b"\n"

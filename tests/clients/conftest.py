@@ -15,7 +15,7 @@ from devstack.demo.control import PAUSE_DONE, PAUSE_START, RESUMED, update_task
 from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation
 from devstack.runtime.aws import LocalAws
 from devstack.runtime.front import LocalApiGateway
-from devstack.runtime.local_idp import mint
+from devstack.runtime.local_idp import LocalSignIn, mint
 from devstack.runtime.streams import StreamPoller
 from tests.helpers import put_task
 
@@ -81,7 +81,9 @@ def stack(demo: LocalAws, fake_agentapi: FakeAgentAPI) -> Iterator[Stack]:
         runtime = LocalLambda()
         poller = StreamPoller(demo, runtime.invoke)
         poller.drain()  # what earlier tests wrote is history
-        front = LocalApiGateway(port=0, control=DemoControl(demo, poller, fake_agentapi), runtime=runtime).start()
+        front = LocalApiGateway(
+            port=0, control=DemoControl(demo, poller, fake_agentapi), runtime=runtime, sign_in=LocalSignIn(ALICE.claims)
+        ).start()
         try:
             yield Stack(front, demo, fake_agentapi, poller)
         finally:

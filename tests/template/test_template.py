@@ -127,7 +127,7 @@ def test_upload_function_queries_only_the_agent_token_index_and_its_transcripts(
     ]
 
 
-def test_only_the_agent_upload_skips_the_user_authorizer_and_only_it_is_behind_default() -> None:
+def test_only_the_agent_upload_and_the_viewer_s_page_skip_the_user_authorizer_and_only_the_upload_is_default() -> None:
     from devstack.runtime.template_resources import http_api_routes
 
     routes = {(method, path): (function, needs_jwt) for method, path, function, needs_jwt in http_api_routes()}
@@ -141,6 +141,9 @@ def test_only_the_agent_upload_skips_the_user_authorizer_and_only_it_is_behind_d
         # upload function answers everything else here with 404, so no user route is reachable by
         # another spelling without a user token.
         ("ANY", "$default"): ("LogSnapshotFunction", False),
+        # The web viewer's static page, script, style and sign-in settings: no task data.
+        ("GET", "/viewer"): ("ViewerFunction", False),
+        ("GET", "/viewer/{name}"): ("ViewerFunction", False),
     }
 
 
@@ -340,5 +343,6 @@ def test_translated_roles_carry_only_the_expected_managed_policies(translated) -
         "PauseCaptureFunction": base | {"AWSLambdaVPCAccessExecutionRole", "AWSLambdaDynamoDBExecutionRole"},
         "SnapshotCleanupFunction": base | {"AWSLambdaDynamoDBExecutionRole"},
         "TasksFunction": base,
+        "ViewerFunction": base,
         "UserAuthorizerFunction": base,
     }

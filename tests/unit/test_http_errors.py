@@ -8,6 +8,7 @@ from tasklogs_core.edge.http_errors import ErrorBody, error_response
 CONTRACT = [
     (errors.Unauthenticated("no claims"), 401, {"message": "Unauthorized."}),
     (errors.TaskNotFound(), 404, {"message": "Resource not found."}),
+    (errors.PageNotFound("nope.js"), 404, {"message": "Resource not found."}),
     (
         errors.TaskStateConflict("error"),
         409,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, cast
 
-from tasklogs_core.adapters.settings import get_auth_settings, get_settings
+from tasklogs_core.adapters.settings import get_auth_settings, get_settings, get_viewer_settings
 
 if TYPE_CHECKING:  # imported at run time only by the path that makes the client
     from botocore.config import Config
@@ -112,6 +112,7 @@ def reset() -> None:
         token_verifier,
         get_settings,
         get_auth_settings,
+        get_viewer_settings,
         _dynamodb,
         _s3,
         _aws_session,

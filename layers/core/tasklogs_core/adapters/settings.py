@@ -1,7 +1,7 @@
 """Environment variables, modelled once and read once per container."""
 
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
@@ -70,4 +70,32 @@ def get_auth_settings() -> AuthSettings:
         jwt_audiences=tuple(a.strip() for a in os.environ.get("JWT_AUDIENCE", "").split(",") if a.strip()),
         jwks_uri=os.environ.get("JWKS_URI", ""),
         username_claim=os.environ.get("USERNAME_CLAIM") or "username",
+    )
+
+
+class ViewerSettings(BaseModel):
+    """The web viewer's sign-in: an OpenID Connect provider's authorization code flow with PKCE, as a
+    public client (no secret). Endpoints may be paths on the API's own origin (the local stack's)."""
+
+    oidc_client_id: str = ""
+    oidc_authorization_endpoint: str = ""
+    oidc_token_endpoint: str = ""
+    # Empty: signing out forgets the token in this tab only.
+    oidc_logout_endpoint: str = ""
+    oidc_scopes: str = "openid"
+    # Which token of the provider's answer the API's authorizer accepts (its `aud` is JWT_AUDIENCE).
+    oidc_token: Literal["id_token", "access_token"] = "id_token"  # noqa: S105 - which token, not one
+
+
+@cache
+def get_viewer_settings() -> ViewerSettings:
+    import os
+
+    return ViewerSettings(
+        oidc_client_id=os.environ.get("VIEWER_OIDC_CLIENT_ID", ""),
+        oidc_authorization_endpoint=os.environ.get("VIEWER_OIDC_AUTHORIZATION_ENDPOINT", ""),
+        oidc_token_endpoint=os.environ.get("VIEWER_OIDC_TOKEN_ENDPOINT", ""),
+        oidc_logout_endpoint=os.environ.get("VIEWER_OIDC_LOGOUT_ENDPOINT", ""),
+        oidc_scopes=os.environ.get("VIEWER_OIDC_SCOPES") or "openid",
+        oidc_token=os.environ.get("VIEWER_OIDC_TOKEN") or "id_token",
     )

@@ -43,6 +43,10 @@ class TaskNotFound(TaskLogsError):
     """Missing, deleted, or someone else's task: always indistinguishable to the caller."""
 
 
+class PageNotFound(TaskLogsError):
+    """A path under the web viewer that names none of its files."""
+
+
 class TaskStateConflict(TaskLogsError):
     """The task's status allows neither live logs nor a snapshot."""
 

@@ -34,6 +34,7 @@ INTERNAL_ERROR = "An internal error occurred."
 ERROR_TABLE: dict[type[errors.TaskLogsError], tuple[int, str, bool]] = {
     errors.Unauthenticated: (401, "Unauthorized.", False),
     errors.TaskNotFound: (404, RESOURCE_NOT_FOUND, False),
+    errors.PageNotFound: (404, RESOURCE_NOT_FOUND, False),
     errors.TaskStateConflict: (409, "Cannot fetch logs for task in current state.", True),
     errors.TaskAppUrlNotConfigured: (502, "Task app URL is not configured.", True),
     errors.TaskAppUnavailable: (502, "Failed to get messages from task app.", True),

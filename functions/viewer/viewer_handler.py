@@ -1,0 +1,31 @@
+"""ViewerFunction: GET /viewer and GET /viewer/{file}, the web viewer's page, script, style and sign-in
+settings. No authorizer on these routes, and no task data behind them. Routes and decorates only."""
+
+from pathlib import Path
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from tasklogs_core.adapters.observability import http_handler, logger, metrics
+from tasklogs_core.edge.http_errors import install_error_handlers
+from tasklogs_core.use_cases.viewer import ViewerFile, serve_viewer
+
+STATIC = Path(__file__).parent / "static"
+app = APIGatewayHttpResolver()
+install_error_handlers(app, logger, metrics)
+
+
+@app.get("/viewer")
+def viewer_page() -> Response[str]:
+    return _answer(serve_viewer("index.html", STATIC))
+
+
+@app.get("/viewer/<name>")
+def viewer_file(name: str) -> Response[str]:
+    return _answer(serve_viewer(name, STATIC))
+
+
+def _answer(file: ViewerFile) -> Response[str]:
+    return Response(200, file.content_type, file.body, headers=file.headers)
+
+
+lambda_handler = http_handler(app)

@@ -1,0 +1,214 @@
+"""The web viewer in a real browser: headless Chromium (Debian's `chromium`, which .ci/run installs)
+driven by Playwright, against the local stack over HTTP, signed in through the local identity
+provider's authorization code flow with PKCE. Without a Chromium they are skipped, saying why, unless
+TASKLOGS_REQUIRE_BROWSER is set (.ci/run sets it: CI always runs them). Screenshots land in
+.artifacts/screenshots/; with TASKLOGS_README_SCREENSHOTS=1 the paused and live ones also refresh
+docs/screenshots/ for the README."""
+
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / ".artifacts" / "screenshots"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def _browser_path() -> str | None:
+    return os.environ.get("TASKLOGS_CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
+
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        _browser_path() is None and not os.environ.get("TASKLOGS_REQUIRE_BROWSER"),
+        reason="no Chromium on this machine: the web viewer's browser tests need one (apt-get install chromium; "
+        ".ci/run installs it), or TASKLOGS_CHROMIUM=/path/to/chrome",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=_browser_path(), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, stack, request):
+    """A fresh tab (its own sessionStorage), signed in as alice by opening the viewer's URL, as the
+    README says; a screenshot of where it ended is kept as a test artifact."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, color_scheme="light")
+    tab = context.new_page()
+    tab.problems = []
+    tab.on("pageerror", lambda error: tab.problems.append(str(error)))
+    tab.on(
+        "console", lambda m: m.type == "error" and "Content Security Policy" in m.text and tab.problems.append(m.text)
+    )
+    tab.goto(f"{stack.url}/viewer")
+    tab.wait_for_selector("ul.tasks li")
+    yield tab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    context.close()
+
+
+def open_task(page, stack, name: str) -> None:
+    page.goto(f"{stack.url}/viewer#/tasks/{name}")
+    page.wait_for_selector("#banner:not(:empty)")
+
+
+def readme_screenshot(page, name: str) -> None:
+    if os.environ.get("TASKLOGS_README_SCREENSHOTS"):
+        page.screenshot(path=str(ROOT / "docs" / "screenshots" / f"{name}.png"))
+
+
+def test_the_viewer_url_signs_alice_in_and_lists_her_tasks(page, stack) -> None:
+    names = page.locator("ul.tasks li").evaluate_all(
+        "rows => rows.map(r => [r.dataset.task, r.querySelector('.badge').textContent])"
+    )
+    listed = {t["name"]: t["status"] for t in stack.api("/api/v2/tasks").json()["tasks"]}
+    assert dict(names) == listed and "bobs-task" not in listed
+    assert page.locator("#who").text_content() == "alice"
+    assert "code=" not in page.url and "token" not in page.url, "the sign-in leaves nothing in the address bar"
+    assert page.evaluate("sessionStorage.getItem('tasklogs.token')").count(".") == 2
+    assert page.problems == []
+
+
+def test_the_page_is_served_with_a_policy_allowing_only_its_own_scripts(stack) -> None:
+    answer = httpx.get(f"{stack.url}/viewer")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    policy = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    assert '<script src="/viewer/app.js"' in answer.text and "<script>" not in answer.text
+    assert httpx.get(f"{stack.url}/viewer/secrets.txt").json() == {"message": "Resource not found."}
+    config = httpx.get(f"{stack.url}/viewer/config.json").json()
+    assert config["authorization_endpoint"] == "/_devstack/idp/authorize" and "secret" not in str(config)
+
+
+def test_a_paused_task_shows_its_banner_its_sessions_and_its_gap(page, stack) -> None:
+    open_task(page, stack, "port-rate-limiter")
+    taken = stack.api("/api/v2/tasks/me/port-rate-limiter/logs").json()["snapshot_at"]
+    banner = page.locator("#banner")
+    assert banner.text_content().startswith("Paused — snapshot from ")
+    assert page.evaluate(f"new Date({taken!r}).toLocaleString()") in banner.text_content()
+    assert page.locator(".badge").first.text_content() == "paused"
+    assert page.locator("li.gap").all_text_contents() == ["3 earlier messages were not captured"]
+    assert page.locator("li.session").all_text_contents() == ["Session 2"]
+    shown = page.locator("li.entry .content").all_text_contents()
+    stored = [e["content"] for e in stack.api("/api/v2/tasks/me/port-rate-limiter/transcript").json()["entries"]]
+    assert shown == stored
+    assert page.locator("li.entry.input").count() and page.locator("li.entry.output pre").count()
+    readme_screenshot(page, "viewer-paused")
+    assert page.problems == []
+
+
+def test_a_live_task_grows_while_the_reader_watches(page, stack) -> None:
+    task = stack.new_task("Add rate limiting", "Reading the handlers.", prefix="rate-limits")
+    open_task(page, stack, task["name"])
+    assert page.locator("#banner").text_content() == "Live"
+    assert page.locator("li.entry.provisional .content").text_content() == "Reading the handlers."
+    stack.say(task, "Use a token bucket")
+    page.wait_for_selector("li.entry.provisional >> text=Working on: Use a token bucket", timeout=15000)
+    assert page.locator("li.entry .content").all_text_contents()[-2:] == [
+        "Use a token bucket",
+        "Working on: Use a token bucket",
+    ]
+    assert page.locator("li.entry.provisional").count() == 1, "the message still being written is shown once"
+    readme_screenshot(page, "viewer-live")
+    stack.pause(task)
+    page.wait_for_selector("#banner >> text=Paused — snapshot from", timeout=15000)
+    assert page.locator("li.entry.provisional").count() == 0
+    assert page.problems == []
+
+
+def test_older_pages_load_when_the_reader_scrolls_up(page, stack) -> None:
+    task = stack.new_task()
+    messages = [
+        {"id": i, "role": "agent" if i % 2 == 0 else "user", "content": f"message {i}", "time": "2026-11-25T10:00:00Z"}
+        for i in range(250)
+    ]
+    answer = httpx.post(
+        f"{stack.url}/api/v2/workspaceagents/me/tasks/{task['task_id']}/log-snapshot?format=agentapi",
+        json={"messages": messages},
+        headers={"Coder-Session-Token": f"agent-token-{task['name']}"},
+    )
+    assert answer.status_code == 204
+    stack.fake.scenarios[task["name"]].messages = messages
+    stack.pause(task)
+    open_task(page, stack, task["name"])
+    assert page.locator("li.entry").count() == 100
+    for _ in range(10):
+        page.mouse.wheel(0, -100000)
+        page.wait_for_timeout(300)
+        if page.locator("li.entry").count() == 250:
+            break
+    assert page.locator("li.entry .content").all_text_contents() == [f"message {i}" for i in range(250)]
+    assert page.locator("#older").count() == 0, "nothing older is left to load"
+
+
+def test_an_unknown_task_says_not_found(page, stack) -> None:
+    page.goto(f"{stack.url}/viewer#/tasks/no-such-task")
+    page.wait_for_selector("main h1 >> text=Task not found")
+    page.goto(f"{stack.url}/viewer#/tasks/bobs-task")
+    page.wait_for_selector("main h1 >> text=Task not found")
+
+
+def test_troubled_tasks_say_so(page, stack) -> None:
+    open_task(page, stack, "flaky-build")
+    assert page.locator("#banner").text_content() == 'This task is in state "error": showing its stored conversation.'
+    open_task(page, stack, "agent-down")
+    page.wait_for_selector("#agent-error:not([hidden])")
+    assert (
+        page.locator("#agent-error")
+        .text_content()
+        .startswith("The agent did not answer: Failed to get messages from task app.")
+    )
+
+
+def test_going_offline_is_said_and_recovered_from(page, stack) -> None:
+    open_task(page, stack, "refactor-auth")
+    page.context.set_offline(True)
+    page.wait_for_selector("#notice >> text=Offline: retrying", timeout=15000)
+    page.context.set_offline(False)
+    page.wait_for_selector("#notice", state="hidden", timeout=20000)
+
+
+def test_message_content_is_only_ever_text(page, stack) -> None:
+    hostile = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"><b>bold?</b>'
+    task = stack.new_task(hostile, hostile)
+    stack.pause(task)
+    open_task(page, stack, task["name"])
+    contents = page.locator("li.entry .content").all_text_contents()
+    assert contents[1:] == [hostile, hostile]
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("main img, main script, main b").count() == 0
+    assert page.problems == []
+
+
+def test_the_viewer_works_from_the_keyboard(page, stack) -> None:
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "add-billing-page":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#banner >> text=Paused")
+    assert page.url.endswith("#/tasks/7a5c0000-0000-4000-8000-000000000002")
+
+
+def test_sign_out_forgets_the_token(page, stack) -> None:
+    page.click("#sign-out")
+    page.wait_for_selector("main h1 >> text=Signed out")
+    assert page.evaluate("sessionStorage.getItem('tasklogs.token')") is None
+    page.reload()
+    page.wait_for_selector("main h1 >> text=Signed out")  # no silent sign-in after signing out
+    page.click("main button >> text=Sign in")
+    page.wait_for_selector("ul.tasks li")
