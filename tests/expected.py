@@ -93,6 +93,14 @@ EXPECTED_TRANSCRIPTS = {
     "transcript_no_claims": (401, "Unauthorized."),
 }
 
+# The web viewer's files: event name → (status, Content-Type, message for errors or None).
+EXPECTED_VIEWER = {
+    "viewer_page": (200, "text/html; charset=utf-8", None),
+    "viewer_script": (200, "text/javascript; charset=utf-8", None),
+    "viewer_sign_in": (200, "application/json", None),
+    "viewer_unknown_file": (404, "application/json", "Resource not found."),
+}
+
 # The user authorizer (contract §2): event name → the username it lets through, or None for API
 # Gateway's 401 (the authorizer raises "Unauthorized").
 EXPECTED_AUTHORIZER = {

@@ -341,6 +341,7 @@ def demo_events() -> dict[str, dict[str, Any]]:
         **task_route_events(),
         **authorizer_events(),
         **upload_events(),
+        **viewer_events(),
     }
 
 
@@ -415,6 +416,24 @@ def task_route_requests() -> dict[str, tuple[str, str, DemoUser | None, str]]:
 def task_route_events() -> dict[str, dict[str, Any]]:
     requests = {name: (path, query, caller) for name, (path, query, caller, _) in task_route_requests().items()}
     return _user_events(requests, ("coder-session-token", "<verified by the authorizer>"), "coder-cli", "local-task")
+
+
+# ---------------------------------------------------------------- the web viewer (no authorizer, no task data)
+
+
+def viewer_requests() -> dict[str, tuple[str, str]]:
+    """Event name → (path, what it answers)."""
+    return {
+        "viewer_page": ("/viewer", "200 the page (text/html) with its Content-Security-Policy"),
+        "viewer_script": ("/viewer/app.js", "200 the script"),
+        "viewer_sign_in": ("/viewer/config.json", "200 the OIDC public client's settings"),
+        "viewer_unknown_file": ("/viewer/secrets.txt", "404 no such file"),
+    }
+
+
+def viewer_events() -> dict[str, dict[str, Any]]:
+    requests = {name: (path, "", None) for name, (path, _) in viewer_requests().items()}
+    return _user_events(requests, ("", ""), "Mozilla/5.0 (X11; Linux aarch64)", "local-viewer")
 
 
 # ---------------------------------------------------------------- the user authorizer (contract §2)

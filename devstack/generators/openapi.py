@@ -97,6 +97,7 @@ def _errors(*error_types: type) -> dict[str, Any]:
 def document() -> dict[str, Any]:
     from tasklogs_core.domain import errors
     from tasklogs_core.edge.response_size import OMITTED_HEADER
+    from tasklogs_core.use_cases.viewer import CONFIG, CONTENT_TYPES
 
     routes = {(method, path): needs_jwt for method, path, _, needs_jwt in http_api_routes()}
     # `$default` only serves the upload by another spelling (`//api/...`), documented on the upload.
@@ -376,9 +377,8 @@ def document() -> dict[str, Any]:
                             "name": "name",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string"},
-                            "example": "config.json",
-                            "description": "`app.js`, `app.css`, `index.html` or `config.json`",
+                            "schema": {"type": "string", "enum": [*sorted(CONTENT_TYPES), CONFIG]},
+                            "example": CONFIG,
                         }
                     ],
                     "responses": {

@@ -212,3 +212,41 @@ def test_sign_out_forgets_the_token(page, stack) -> None:
     page.wait_for_selector("main h1 >> text=Signed out")  # no silent sign-in after signing out
     page.click("main button >> text=Sign in")
     page.wait_for_selector("ul.tasks li")
+
+
+def test_following_asks_with_the_etag_and_nothing_while_the_tab_is_hidden(page, stack) -> None:
+    answers = []
+    page.on(
+        "response",
+        lambda r: "/transcript?" in r.url and answers.append((r.status, r.request.headers.get("if-none-match"))),
+    )
+    open_task(page, stack, "add-billing-page")
+    page.wait_for_timeout(6500)  # three polls at 2 s
+    assert answers[:2] == [(200, None), (200, None)], "the newest page, then the first `after` poll"
+    polls = answers[2:]
+    assert len(polls) >= 2 and all(status == 304 and etag.startswith('W/"') for status, etag in polls)
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    hidden_from = len(answers)
+    page.wait_for_timeout(4500)
+    assert len(answers) == hidden_from, "a hidden tab asks nothing"
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    page.wait_for_timeout(1000)
+    assert len(answers) > hidden_from, "and asks at once when it is shown again"
+
+
+def test_dark_follows_the_system(browser, stack) -> None:
+    context = browser.new_context(color_scheme="dark")
+    tab = context.new_page()
+    try:
+        tab.goto(f"{stack.url}/viewer")
+        tab.wait_for_selector("ul.tasks li")
+        background = tab.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(13, 17, 23)"
+    finally:
+        context.close()

@@ -11,7 +11,15 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
 
 from devstack.demo.catalogue import ALICE, UPLOAD_TASK
-from devstack.generators.openapi import OPENAPI_PATH, TASKS_PATH, TRANSCRIPT_PATH, UPLOAD_PATH, render
+from devstack.generators.openapi import (
+    OPENAPI_PATH,
+    TASKS_PATH,
+    TRANSCRIPT_PATH,
+    UPLOAD_PATH,
+    VIEWER_FILE_PATH,
+    VIEWER_PATH,
+    render,
+)
 from devstack.runtime.front import LocalApiGateway
 
 schema = schemathesis.openapi.from_path(OPENAPI_PATH)
@@ -30,6 +38,8 @@ def test_document_is_openapi_31_with_every_route() -> None:
         "/api/v2/tasks/{user}/{task}",
         "/api/v2/tasks",
         UPLOAD_PATH,
+        VIEWER_PATH,
+        VIEWER_FILE_PATH,
     }
 
 
