@@ -100,7 +100,6 @@ def logs(
             if follow:
                 raise typer.Exit(Follower(api, ref, printer, err, interval).run(progress))
     except KeyboardInterrupt:
-        printer.close()
         raise typer.Exit(Exit.INTERRUPTED) from None
     finally:
         printer.close()
