@@ -10,7 +10,10 @@ BOOT_PYTHON = $(shell PYTHON="$(PYTHON)" scripts/find-python)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv run test lint build events openapi bench bench-tracing bench-auth load clean
+.PHONY: help venv run test lint build deploy smoke events openapi bench bench-tracing bench-auth load clean
+
+# make deploy's environment: a section of samconfig.toml.
+ENV ?= dev
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +40,14 @@ lint: venv ## ruff (rules in pyproject.toml) and its formatter, mypy on the prod
 build: venv ## sam build (needs python3.13; no Docker), then precompile the bytecode Lambda cannot write
 	$(VENV)/bin/sam build --template template.yaml
 	python3.13 scripts/precompile_build.py .aws-sam/build
+
+deploy: venv ## Check samconfig.toml's ENV (dev or prod), make build, then sam deploy it: make deploy ENV=prod
+	$(PY) scripts/deploy_ready.py $(ENV)
+	$(MAKE) build
+	$(VENV)/bin/sam deploy --config-env $(ENV)
+
+smoke: venv ## Read-only checks of a deployed stack, to gate on: make smoke URL=https://... TOKEN=<jwt> TASK=<name>
+	@$(PY) scripts/smoke.py $(if $(URL),--url "$(URL)") $(if $(TOKEN),--token "$(TOKEN)") $(if $(TASK),--task "$(TASK)")
 
 events: venv ## Rewrite events/*.json from the demo catalogue
 	$(PY) -m devstack events
