@@ -78,8 +78,10 @@ def http_api_routes() -> list[tuple[str, str, str, bool]]:
 def default_authorizer_function(api_logical_id: str = "TaskLogsApi") -> str:
     """The logical id of the Lambda function behind the API's default authorizer."""
     auth = resource(api_logical_id)["Properties"]["Auth"]
-    logical_id, _ = auth["Authorizers"][auth["DefaultAuthorizer"]]["FunctionArn"]["Fn::GetAtt"]
-    return str(logical_id)
+    arn = auth["Authorizers"][auth["DefaultAuthorizer"]]["FunctionArn"]
+    if "Fn::GetAtt" in arn:
+        return str(arn["Fn::GetAtt"][0])
+    return str(arn["Ref"]).removesuffix(".Alias")  # the function's `live` alias (AutoPublishAlias)
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,7 @@ def test_api_requires_a_user_token_by_default_verified_by_the_lambda_authorizer(
     auth = resource("TaskLogsApi")["Properties"]["Auth"]
     assert auth["DefaultAuthorizer"] == "UserToken"
     authorizer = auth["Authorizers"]["UserToken"]
-    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["UserAuthorizerFunction", "Arn"]}
+    assert authorizer["FunctionArn"] == {"Ref": "UserAuthorizerFunction.Alias"}  # its `live` alias
     assert (authorizer["AuthorizerPayloadFormatVersion"], authorizer["EnableSimpleResponses"]) == ("2.0", True)
     # Either header may carry the token: no identity source (any missing one would be a 401 before the
     # authorizer runs), hence no API Gateway cache.
@@ -273,32 +273,11 @@ def test_events_are_http_api_v2(path) -> None:
     assert event["version"] == "2.0" and event["routeKey"] in route_keys
 
 
-@pytest.fixture(scope="module")
-def translated() -> dict:
-    """The template as SAM itself translates it to CloudFormation."""
-    from samtranslator.translator.transform import transform
-    from samtranslator.yaml_helper import yaml_parse
-
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-        template = yaml_parse(TEMPLATE.read_text())
-        for res in template["Resources"].values():  # the translator wants S3 locations, not folders
-            for key in ("CodeUri", "ContentUri"):
-                if key in res.get("Properties", {}):
-                    res["Properties"][key] = "s3://bucket/key"
-
-        class PolicyLoader:
-            def load(self) -> dict:
-                return {}
-
-        return transform(template, {"JwtIssuer": "https://issuer", "JwtAudience": "aud"}, PolicyLoader())
-
-
 def test_translated_api_sends_only_the_upload_function_the_default_route(translated) -> None:
     paths = translated["Resources"]["TaskLogsApi"]["Properties"]["Body"]["paths"]
     default = paths["$default"]["x-amazon-apigateway-any-method"]
     assert default["isDefaultRoute"] is True and default["security"] == [{"NONE": []}]
-    assert "${LogSnapshotFunction.Arn}" in default["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+    assert "${LogSnapshotFunctionAliaslive}" in default["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
     for path in ("/api/v2/tasks/{user}/{task}/logs", "/api/v2/tasks/{user}/{task}", "/api/v2/tasks"):
         assert paths[path]["get"]["security"] == [{"UserToken": []}], path
 
@@ -311,14 +290,12 @@ def test_translated_api_asks_the_lambda_authorizer_about_every_request(translate
     assert authorizer["type"] == "request"
     assert (authorizer["identitySource"], authorizer["authorizerResultTtlInSeconds"]) == ([], 0)
     assert (authorizer["authorizerPayloadFormatVersion"], authorizer["enableSimpleResponses"]) == ("2.0", True)
-    assert authorizer["authorizerUri"]["Fn::Sub"][1]["__FunctionArn__"] == {
-        "Fn::GetAtt": ["UserAuthorizerFunction", "Arn"]
-    }
+    assert authorizer["authorizerUri"]["Fn::Sub"][1]["__FunctionArn__"] == {"Ref": "UserAuthorizerFunctionAliaslive"}
     permissions = [
         res["Properties"]
         for res in translated["Resources"].values()
         if res["Type"] == "AWS::Lambda::Permission"
-        and res["Properties"]["FunctionName"] == {"Fn::GetAtt": ["UserAuthorizerFunction", "Arn"]}
+        and res["Properties"]["FunctionName"] == {"Ref": "UserAuthorizerFunctionAliaslive"}
     ]
     assert [(p["Principal"], p["Action"]) for p in permissions] == [
         ("apigateway.amazonaws.com", "lambda:InvokeFunction")
@@ -345,4 +322,6 @@ def test_translated_roles_carry_only_the_expected_managed_policies(translated) -
         "TasksFunction": base,
         "ViewerFunction": base,
         "UserAuthorizerFunction": base,
+        # SAM's role for CodeDeploy, which shifts each function's `live` alias (gradual deploys).
+        "CodeDeployService": {"AWSCodeDeployRoleForLambda"},
     }

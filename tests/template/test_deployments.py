@@ -1,0 +1,132 @@
+"""Gradual deploys and alarms, read from SAM's own translation of the template: every function behind
+its `live` alias with a CodeDeploy deployment group that rolls back on the deployment alarms, every
+caller (API routes, the authorizer, stream mappings) on the alias, and the alarms' reasoned limits."""
+
+import re
+
+import pytest
+
+from devstack.runtime.template_resources import load_template
+
+TEMPLATE = load_template()
+FUNCTIONS = sorted(k for k, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Serverless::Function")
+DEPLOYMENT_ALARMS = ["ApiServerErrorsAlarm", "FunctionErrorsAlarm", "DurationNearTimeoutAlarm"]
+
+
+def alarm(name: str) -> dict:
+    return TEMPLATE["Resources"][name]["Properties"]
+
+
+def metrics_by_function(name: str) -> dict[str, dict]:
+    """An alarm's metric math inputs, by the function each one watches."""
+    return {
+        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]: m
+        for m in alarm(name)["Metrics"]
+        if "MetricStat" in m
+    }
+
+
+def timeout_ms(function: str) -> int:
+    own = TEMPLATE["Resources"][function]["Properties"].get("Timeout")
+    return 1000 * int(own or TEMPLATE["Globals"]["Function"]["Timeout"])
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_is_deployed_through_its_live_alias_and_rolled_back_on_alarms(translated, function) -> None:
+    resources = translated["Resources"]
+    alias = resources[f"{function}Aliaslive"]
+    assert alias["Type"] == "AWS::Lambda::Alias" and alias["Properties"]["Name"] == "live"
+    group_name = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]["DeploymentGroupName"]["Ref"]
+    group = resources[group_name]["Properties"]
+    assert group["DeploymentConfigName"]["Fn::Sub"][1]["ConfigName"] == "AllAtOnce"  # the parameter's default
+    assert group["AlarmConfiguration"] == {"Enabled": True, "Alarms": [{"Name": {"Ref": a}} for a in DEPLOYMENT_ALARMS]}
+    assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
+
+
+def test_every_caller_calls_the_alias(translated) -> None:
+    resources = translated["Resources"]
+    body = resources["TaskLogsApi"]["Properties"]["Body"]
+    uris = [
+        operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        for path in body["paths"].values()
+        for operation in path.values()
+    ]
+    assert uris and all(re.search(r"\$\{\w+Aliaslive\}/invocations$", uri) for uri in uris), uris
+    authorizer = body["components"]["securitySchemes"]["UserToken"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["authorizerUri"]["Fn::Sub"][1]["__FunctionArn__"] == {"Ref": "UserAuthorizerFunctionAliaslive"}
+    mappings = [
+        r["Properties"]["FunctionName"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    assert mappings == [{"Ref": "PauseCaptureFunctionAliaslive"}, {"Ref": "SnapshotCleanupFunctionAliaslive"}]
+
+
+def test_the_deployment_type_is_a_parameter_prod_deploys_a_canary() -> None:
+    import tomllib
+    from pathlib import Path
+
+    parameter = TEMPLATE["Parameters"]["DeploymentType"]
+    assert parameter["Default"] == "AllAtOnce" and "Canary10Percent5Minutes" in parameter["AllowedValues"]
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / "samconfig.toml").read_text())
+    chosen = {
+        env: dict(e.split("=", 1) for e in config[env]["deploy"]["parameters"]["parameter_overrides"])["DeploymentType"]
+        for env in ("dev", "prod")
+    }
+    assert chosen == {"dev": "AllAtOnce", "prod": "Canary10Percent5Minutes"}
+
+
+def test_errors_and_throttles_alarms_watch_every_function_the_errors_one_but_the_authorizer() -> None:
+    assert sorted(metrics_by_function("FunctionThrottlesAlarm")) == FUNCTIONS
+    # The authorizer's refusals are raised errors (API Gateway's convention): its Errors count refusals.
+    assert sorted(metrics_by_function("FunctionErrorsAlarm")) == [f for f in FUNCTIONS if f != "UserAuthorizerFunction"]
+    for name, statistic in (("FunctionThrottlesAlarm", "Throttles"), ("FunctionErrorsAlarm", "Errors")):
+        assert {m["MetricStat"]["Metric"]["MetricName"] for m in metrics_by_function(name).values()} == {statistic}
+        assert alarm(name)["Metrics"][0]["Expression"] == "SUM(METRICS())"
+
+
+def test_the_duration_alarm_divides_each_function_s_slowest_invocation_by_its_own_timeout() -> None:
+    inputs = metrics_by_function("DurationNearTimeoutAlarm")
+    assert sorted(inputs) == FUNCTIONS
+    expression = alarm("DurationNearTimeoutAlarm")["Metrics"][0]["Expression"]
+    shares = dict(re.findall(r"(\w+) / (\d+)", expression))
+    assert {function: int(shares[m["Id"]]) for function, m in inputs.items()} == {f: timeout_ms(f) for f in FUNCTIONS}
+    assert all(m["MetricStat"]["Stat"] == "Maximum" for m in inputs.values())
+    assert alarm("DurationNearTimeoutAlarm")["Threshold"] == 0.8
+
+
+def test_the_api_alarm_is_a_5xx_rate_with_a_floor_of_requests() -> None:
+    properties = alarm("ApiServerErrorsAlarm")
+    assert properties["Metrics"][0]["Expression"] == "IF(requests >= 10, errors / requests, 0)"
+    names = {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in properties["Metrics"][1:]}
+    assert names == {"errors": "5xx", "requests": "Count"}
+    assert (properties["Threshold"], properties["ComparisonOperator"]) == (0.05, "GreaterThanThreshold")
+
+
+def test_the_operational_alarms_watch_captures_agents_and_the_failure_queue() -> None:
+    capture = alarm("PauseCaptureFailuresAlarm")
+    assert (capture["MetricName"], capture["Dimensions"][0]["Value"]) == ("Errors", {"Ref": "PauseCaptureFunction"})
+    agents = alarm("AgentsUnavailableAtPauseAlarm")
+    # The metric the capture emits (use_cases/pause_capture.py), under Powertools' service dimension.
+    assert (agents["Namespace"], agents["MetricName"]) == ("TaskLogs", "PauseCaptureAgentUnavailable")
+    assert agents["Dimensions"] == [
+        {
+            "Name": "service",
+            "Value": TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"],
+        }
+    ]
+    queue = alarm("StreamFailuresQueueAlarm")
+    assert (queue["MetricName"], queue["Threshold"]) == ("ApproximateNumberOfMessagesVisible", 1)
+
+
+def test_every_alarm_notifies_the_topic_only_when_an_email_is_given() -> None:
+    alarms = [k for k, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) == 7
+    for name in alarms:
+        for actions in ("AlarmActions", "OKActions"):
+            assert alarm(name)[actions] == {
+                "Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]
+            }
+        assert alarm(name)["TreatMissingData"] == "notBreaching"
+    topic = TEMPLATE["Resources"]["AlarmTopic"]
+    assert topic["Condition"] == "HasAlarmEmail"
+    assert topic["Properties"]["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
+
