@@ -31,11 +31,13 @@ run: venv ## Run the service locally (moto, fake AgentAPI, demo tasks, API on 12
 test: venv ## Run the whole test suite (unit, integration, template, sam build, local stack)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: venv ## ruff (rules in pyproject.toml) and its formatter, mypy on the product code, cfn-lint on the template
+lint: venv ## ruff and its formatter, mypy on the product code, cfn-lint and sam validate --lint, the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/sam validate --lint --template template.yaml
+	scripts/lint-workflows
 
 build: venv ## sam build (needs python3.13; no Docker), then precompile the bytecode Lambda cannot write
 	$(VENV)/bin/sam build --template template.yaml

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 
-def run(port: int) -> None:
+def run(port: int, aws_port: int = 0) -> None:
     from devstack.demo.catalogue import (
         ALICE,
         TASKS,
@@ -30,7 +30,7 @@ def run(port: int) -> None:
     from devstack.runtime.streams import StreamPoller
 
     lambda_runtime.ensure_layer_on_path()  # the control routes and the stream poller read task items with it
-    aws = start_local_aws()
+    aws = start_local_aws(port=aws_port)
     fake = FakeAgentAPI().start()
     runtime = LocalLambda()  # the functions' containers, for the API and the streams alike
     poller = None
@@ -108,6 +108,12 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command")
     run_cmd = commands.add_parser("run", help="start the local stack (the default)")
     run_cmd.add_argument("--port", type=int, default=int(os.environ.get("TASKLOGS_PORT", "3000")))
+    run_cmd.add_argument(
+        "--aws-port",
+        type=int,
+        default=int(os.environ.get("TASKLOGS_AWS_PORT", "0")),
+        help="moto's port (default: any free one); `sam local invoke` with events/sam-local-env.json wants 5000",
+    )
     token_cmd = commands.add_parser("token", help="print a local JWT for a user")
     token_cmd.add_argument("username")
     token_cmd.add_argument("--sub", help="user id (default: alice's or bob's demo id, else a new UUID)")
@@ -133,7 +139,10 @@ def main() -> None:
 
         print(write())
     else:
-        run(getattr(args, "port", int(os.environ.get("TASKLOGS_PORT", "3000"))))
+        run(
+            getattr(args, "port", int(os.environ.get("TASKLOGS_PORT", "3000"))),
+            getattr(args, "aws_port", int(os.environ.get("TASKLOGS_AWS_PORT", "0"))),
+        )
 
 
 if __name__ == "__main__":

@@ -129,4 +129,3 @@ def test_every_alarm_notifies_the_topic_only_when_an_email_is_given() -> None:
     topic = TEMPLATE["Resources"]["AlarmTopic"]
     assert topic["Condition"] == "HasAlarmEmail"
     assert topic["Properties"]["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
-
