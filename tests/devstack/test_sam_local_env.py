@@ -23,7 +23,8 @@ def test_the_file_names_the_local_stack_s_tables_and_bucket(demo) -> None:
     local = demo.environment()
     for key in ("TASKS_TABLE_NAME", "SNAPSHOTS_BUCKET_NAME", "TRANSCRIPTS_TABLE_NAME", "AGENTAPI_ALLOWED_NETWORKS"):
         assert values[key] == local[key], key
-    assert values["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000", "the port README's `TASKLOGS_AWS_PORT=5000 make run` opens"
+    # The port the README's `TASKLOGS_AWS_PORT=5000 make run` opens.
+    assert values["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"
 
 
 def test_a_function_with_the_file_s_values_answers_a_committed_event(handler_env, monkeypatch) -> None:
