@@ -136,6 +136,23 @@ def test_coder_clients_request_sequences_work_against_make_run(stack, header) ->
 
 
 @pytest.mark.slow
+def test_make_smoke_passes_against_make_run_and_its_viewer_page(stack) -> None:
+    """The check a pipeline gates a deploy on, against the `make run` process (the token from the
+    environment, as README's Deploying says)."""
+    from devstack.demo.catalogue import ALICE
+    from devstack.runtime.local_idp import mint
+
+    _, lines = stack
+    url = re.search(r"API (http://\S+)", "".join(lines)).group(1)
+    env = {**os.environ, "TASKLOGS_URL": url, "TASKLOGS_TOKEN": mint(ALICE.claims)}
+    run = subprocess.run(
+        ["make", "-s", "smoke", "TASK=add-billing-page"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1] == "7 of 7 checks passed"
+
+
+@pytest.mark.slow
 def test_an_agent_upload_to_a_doubled_slash_is_stored_and_readable_through_make_run(stack) -> None:
     """A CODER_AGENT_URL ending in `/` makes the shutdown script post to `//api/...` (contract §6)."""
     import httpx
