@@ -2,6 +2,7 @@
 that carries the contract's error shape."""
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -11,6 +12,24 @@ from tasklogs_cli import __version__
 
 # Most a transcript page may hold (§7).
 PAGE_LIMIT = 1000
+
+
+class Status(StrEnum):
+    """A task's derived status (contract §3), as the service names it. The CLI installs without the
+    service's layer, so it keeps its own copy; tests/unit/test_cli_words.py holds it to the layer's."""
+
+    PENDING = "pending"
+    INITIALIZING = "initializing"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+
+# Statuses whose conversation is the stored one, a snapshot (§5), and those the service reports as in
+# trouble (its stored conversation is still readable, §7).
+SNAPSHOT_STATUSES = frozenset({Status.PAUSED, Status.PENDING, Status.INITIALIZING})
+TROUBLED_STATUSES = frozenset({Status.ERROR, Status.UNKNOWN})
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,3 @@ def exit_for(error: ApiError) -> Exit:
     if error.status is not None and 400 <= error.status < 500:
         return Exit.USAGE  # the service named what was wrong with the request
     return Exit.UNAVAILABLE
-
-
-# Statuses in which the service refuses live logs (§5): the CLI still prints the stored conversation.
-TROUBLED_STATUSES = ("error", "unknown")

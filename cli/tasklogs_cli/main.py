@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from tasklogs_cli.api import ApiError, TasklogsApi, TaskRef
-from tasklogs_cli.exits import TROUBLED_STATUSES, Exit, exit_for
+from tasklogs_cli.api import TROUBLED_STATUSES, ApiError, Status, TasklogsApi, TaskRef
+from tasklogs_cli.exits import Exit, exit_for
 from tasklogs_cli.reading import Follower, read_tail, read_whole, tell_state
 from tasklogs_cli.render import ConversationPrinter, Output, consoles, print_error, tasks_table
 
@@ -24,15 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-class Status(StrEnum):
-    PENDING = "pending"
-    INITIALIZING = "initializing"
-    ACTIVE = "active"
-    PAUSED = "paused"
-    ERROR = "error"
-    UNKNOWN = "unknown"
 
 
 class TaskOutput(StrEnum):

@@ -4,12 +4,20 @@ transcript route (§7) with conditional requests (§8)."""
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from rich.console import Console
 
-from tasklogs_cli.api import PAGE_LIMIT, ApiError, Page, TasklogsApi, TaskRef
-from tasklogs_cli.exits import TROUBLED_STATUSES, Exit, exit_for
+from tasklogs_cli.api import (
+    PAGE_LIMIT,
+    SNAPSHOT_STATUSES,
+    TROUBLED_STATUSES,
+    ApiError,
+    Page,
+    Status,
+    TasklogsApi,
+    TaskRef,
+)
+from tasklogs_cli.exits import Exit, exit_for
 from tasklogs_cli.render import ConversationPrinter, ago, local_time, note, print_error
 
 # Where following backs off to when the service keeps failing: at most one request a minute.
@@ -74,23 +82,23 @@ def tell_state(api: TasklogsApi, ref: TaskRef, progress: Progress, err: Console)
     if progress.shown == 0:
         note(err, "No messages yet.", style="dim")
     status = progress.status
-    if status in ("paused", "pending", "initializing"):
-        note(err, f"{status}: {snapshot_words(api, ref)}")
+    if status in SNAPSHOT_STATUSES:
+        tell_snapshot(api, ref, status, err)
     elif status in TROUBLED_STATUSES:
         note(err, f'The task is in state "{status}": this is its stored conversation.', style="bold red")
     if progress.live_error:
         tell_live_error(err, progress.live_error)
 
 
-def snapshot_words(api: TasklogsApi, ref: TaskRef) -> str:
-    """'a snapshot taken 3 hours ago (2026-11-25 11:02:11)': §5's snapshot_at, from /logs."""
+def tell_snapshot(api: TasklogsApi, ref: TaskRef, status: str, err: Console) -> None:
+    """'paused: a snapshot taken 3 hours ago (2026-11-25 11:02:11)': §5's snapshot_at, from /logs."""
     try:
         taken = api.snapshot_at(ref)
     except ApiError:
-        return "a stored snapshot"
-    if taken is None:
-        return "no conversation was stored"
-    return f"a snapshot taken {ago(taken)} ({local_time(taken)})"
+        words = "a stored snapshot"
+    else:
+        words = f"a snapshot taken {ago(taken)} ({local_time(taken)})" if taken else "no conversation was stored"
+    note(err, f"{status}: {words}")
 
 
 def tell_live_error(err: Console, live_error: dict[str, str]) -> None:
@@ -153,8 +161,8 @@ class Follower:
     def _tell_changes(self, progress: Progress, page: Page) -> None:
         if page.status != progress.status:
             note(self.err, _status_change(page.status), style="bold")
-            if page.status in ("paused", "pending", "initializing"):
-                note(self.err, f"{page.status}: {snapshot_words(self.api, self.ref)}")
+            if page.status in SNAPSHOT_STATUSES:
+                tell_snapshot(self.api, self.ref, page.status, self.err)
         if page.live_error and page.live_error != progress.live_error:
             tell_live_error(self.err, page.live_error)
         elif progress.live_error and not page.live_error and page.live:
@@ -162,8 +170,8 @@ class Follower:
 
 
 def _status_change(status: str) -> str:
-    words: dict[str, Any] = {
-        "active": "The task is active again: following its agent live.",
-        "paused": "The task paused: its conversation was stored; waiting for it to resume.",
+    words: dict[str, str] = {
+        Status.ACTIVE: "The task is active again: following its agent live.",
+        Status.PAUSED: "The task paused: its conversation was stored; waiting for it to resume.",
     }
-    return str(words.get(status, f'The task is now "{status}".'))
+    return words.get(status, f'The task is now "{status}".')

@@ -63,3 +63,14 @@ def test_ages(then, said) -> None:
 )
 def test_task_references_become_one_path_segment_each(typed, path) -> None:
     assert TaskRef.parse(typed).path() == path
+
+
+def test_the_cli_s_statuses_are_the_service_s() -> None:
+    """The CLI installs without the layer, so it keeps its own copy of §3's statuses: held to it here."""
+    from tasklogs_cli.api import SNAPSHOT_STATUSES, TROUBLED_STATUSES, Status
+    from tasklogs_core.domain.status import SNAPSHOT_STATUSES as LAYER_SNAPSHOT_STATUSES
+    from tasklogs_core.domain.status import TaskStatus
+
+    assert [s.value for s in Status] == [s.value for s in TaskStatus]
+    assert {s.value for s in SNAPSHOT_STATUSES} == {s.value for s in LAYER_SNAPSHOT_STATUSES}
+    assert {s.value for s in TROUBLED_STATUSES} == {"error", "unknown"}
