@@ -95,7 +95,9 @@ def note(err: Console, text: str, style: str = "yellow") -> None:
 class ConversationPrinter:
     """Prints transcript entries (§7) in order, with gap notes and session breaks where they fall. On a
     terminal a still-changing last message (`final: false`) is drawn in place below the rest and
-    redrawn until it is final; elsewhere only final entries are printed when `hold_provisional`."""
+    redrawn until it is final; elsewhere only final entries are printed when `hold_provisional`. On
+    close, a message still held is printed as last seen: what a reader saw never vanishes, and a task
+    deleted mid-message still shows its end."""
 
     def __init__(self, out: Console, err: Console, output: Output, *, hold_provisional: bool) -> None:
         self._out, self._err, self._output = out, err, output
@@ -105,6 +107,7 @@ class ConversationPrinter:
         self._table_header_shown = False
         self._live: Live | None = None
         self._shown_provisional: str | None = None
+        self._held: dict[str, Any] | None = None
 
     # ---- entries
     def show(self, entries: list[dict[str, Any]], gaps: list[dict[str, Any]]) -> None:
@@ -133,12 +136,15 @@ class ConversationPrinter:
         if printable:  # a gap after the newest entry
             self._tell_gaps([g for g in gaps if g.get("before_seq") is None])
         if self._hold:
+            self._held = provisional
             self._draw_provisional(provisional)
 
     def close(self) -> None:
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
+        held, self._held = self._held, None
+        self._clear_provisional()
+        if held is not None:
+            self._hold = False
+            self.show([held], [])
 
     def _flush_rows(self, rows: list[dict[str, Any]]) -> None:
         if not rows:

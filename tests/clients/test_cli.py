@@ -313,14 +313,19 @@ def test_follow_sees_new_messages_a_pause_a_resume_and_the_deletion(stack) -> No
         follow.wait_for("The task is active again", "stderr")
         follow.wait_for("Carry on")
         assert "── session 2 ──" in follow.stdout
+        assert "Carrying on." not in follow.stdout, "held while the agent may still be writing it"
         stack.delete(task)
         assert follow.process.wait(timeout=30) == 0
         assert "The task was deleted." in follow.stderr
     finally:
         follow.stop()
     lines = follow.stdout.splitlines()
-    for text in ("Fix the flaky test", "Looking at it.", "Also bump the version", "Working on: Also bump the version"):
+    texts = ("Fix the flaky test", "Looking at it.", "Also bump the version", "Working on: Also bump the version")
+    for text in (*texts, "Carry on", "Carrying on."):
         assert lines.count(text) == 1, f"{text!r} printed once"
+    # The message the agent was writing when the task went is printed as last seen, and says so.
+    assert lines.index("Carrying on.") > lines.index("Carry on")
+    assert lines[lines.index("Carrying on.") - 1].endswith("(still writing)")
     assert "Traceback" not in follow.stderr
 
 
