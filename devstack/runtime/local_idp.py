@@ -28,6 +28,8 @@ LOCAL_AUDIENCE = "tasklogs"
 LOCAL_KEY_ID = "tasklogs-local-1"
 # Local tokens last a working day: long enough for the README's curl examples, short enough to expire.
 TOKEN_LIFETIME_SECONDS = 12 * 3600
+# The viewer's refresh tokens last as long as Cognito's do by default.
+REFRESH_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600
 _KEY_FILE = Path(__file__).with_name("local_idp_signing_key.pem")
 
 
@@ -99,12 +101,16 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 class LocalSignIn:
     """An OpenID Connect provider's authorization code flow with PKCE, as far as the viewer uses it:
     `authorize` signs the one local user in without asking and sends the browser back with a code;
-    `token` trades that code, once, for the user's token, after checking the client, the redirect URI
-    and the PKCE verifier as a real provider does."""
+    `token` trades that code, once, for the user's token and a refresh token, after checking the
+    client, the redirect URI and the PKCE verifier as a real provider does, and trades a refresh token
+    for a new token, as Cognito does (without rotating it). `token_lifetime_seconds` is how long a token
+    lasts."""
 
-    def __init__(self, claims: dict[str, Any]) -> None:
+    def __init__(self, claims: dict[str, Any], *, token_lifetime_seconds: int = TOKEN_LIFETIME_SECONDS) -> None:
         self._claims = claims
+        self.token_lifetime_seconds = token_lifetime_seconds
         self._codes: dict[str, tuple[str, str, float]] = {}  # code → (challenge, redirect_uri, expiry)
+        self._refresh_tokens: dict[str, float] = {}  # refresh token → expiry
         self._lock = threading.Lock()
 
     def answer(self, method: str, path: str, query: str, body: bytes) -> Answer:
@@ -131,6 +137,8 @@ class LocalSignIn:
         return 302, [(b"location", location.encode()), (b"cache-control", b"no-store")], b""
 
     def _token(self, form: dict[str, str]) -> Answer:
+        if form.get("grant_type") == "refresh_token":
+            return self._refresh(form)
         with self._lock:
             challenge, redirect, expiry = self._codes.pop(form.get("code", ""), ("", "", 0.0))
         verifier = form.get("code_verifier", "")
@@ -143,8 +151,22 @@ class LocalSignIn:
             or not secrets.compare_digest(computed, challenge)
         ):
             return _json(400, {"error": "invalid_grant"})
-        token = mint(self._claims)
-        return _json(200, {"id_token": token, "access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        refresh = secrets.token_urlsafe(32)
+        with self._lock:
+            self._refresh_tokens[refresh] = time.monotonic() + REFRESH_TOKEN_LIFETIME_SECONDS
+        return _json(200, {**self._tokens(), "refresh_token": refresh})
+
+    def _refresh(self, form: dict[str, str]) -> Answer:
+        with self._lock:
+            expiry = self._refresh_tokens.get(form.get("refresh_token", ""), 0.0)
+        if form.get("client_id") != LOCAL_AUDIENCE or time.monotonic() > expiry:
+            return _json(400, {"error": "invalid_grant"})
+        return _json(200, self._tokens())
+
+    def _tokens(self) -> dict[str, Any]:
+        lifetime = self.token_lifetime_seconds
+        token = mint(self._claims, lifetime_seconds=lifetime)
+        return {"id_token": token, "access_token": token, "token_type": "Bearer", "expires_in": lifetime}
 
 
 def _json(status: int, body: dict[str, Any]) -> Answer:

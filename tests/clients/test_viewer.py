@@ -8,9 +8,12 @@ docs/screenshots/ for the README."""
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
+
+from devstack.runtime.local_idp import TOKEN_LIFETIME_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".artifacts" / "screenshots"
@@ -205,13 +208,53 @@ def test_the_viewer_works_from_the_keyboard(page, stack) -> None:
 
 
 def test_sign_out_forgets_the_token(page, stack) -> None:
+    assert page.evaluate("sessionStorage.getItem('tasklogs.refresh')"), "the provider gave a refresh token"
     page.click("#sign-out")
     page.wait_for_selector("main h1 >> text=Signed out")
-    assert page.evaluate("sessionStorage.getItem('tasklogs.token')") is None
+    assert page.evaluate("[sessionStorage.getItem('tasklogs.token'), sessionStorage.getItem('tasklogs.refresh')]") == [
+        None,
+        None,
+    ]
     page.reload()
     page.wait_for_selector("main h1 >> text=Signed out")  # no silent sign-in after signing out
     page.click("main button >> text=Sign in")
     page.wait_for_selector("ul.tasks li")
+
+
+@pytest.fixture
+def short_tokens(stack):
+    """The local provider's tokens last 3 s while this test signs in and reads."""
+    stack.front.sign_in.token_lifetime_seconds = 3
+    yield
+    stack.front.sign_in.token_lifetime_seconds = TOKEN_LIFETIME_SECONDS
+
+
+def test_a_reader_following_a_task_stays_signed_in_past_the_token_s_lifetime(short_tokens, page, stack) -> None:
+    grants = []
+    page.on("request", lambda r: "/_devstack/idp/token" in r.url and grants.append(parse_qs(r.post_data)["grant_type"]))
+    first_token = page.evaluate("sessionStorage.getItem('tasklogs.token')")
+    task = stack.new_task("Tidy the imports", "Tidying.", prefix="tidy")
+    open_task(page, stack, task["name"])
+    page.wait_for_timeout(4500)  # the token has expired: the next poll is refused, the viewer refreshes it
+    stack.say(task, "Then run the linter")
+    page.wait_for_selector("li.entry.provisional >> text=Working on: Then run the linter", timeout=15000)
+    assert grants and all(grant == ["refresh_token"] for grant in grants)
+    assert page.evaluate("sessionStorage.getItem('tasklogs.token')") != first_token
+    assert page.locator("text=Your sign-in has expired").count() == 0
+    assert page.problems == []
+
+
+def test_a_refused_refresh_asks_the_reader_to_sign_in_again(short_tokens, page, stack) -> None:
+    page.evaluate("sessionStorage.setItem('tasklogs.refresh', 'revoked-by-the-provider')")
+    open_task(page, stack, "add-billing-page")
+    page.wait_for_selector("text=Your sign-in has expired", timeout=15000)
+    assert page.evaluate("[sessionStorage.getItem('tasklogs.token'), sessionStorage.getItem('tasklogs.refresh')]") == [
+        None,
+        None,
+    ]
+    page.click("main button >> text=Sign in")
+    page.wait_for_selector("#banner >> text=Paused")  # back where the reader was
+    assert page.evaluate("sessionStorage.getItem('tasklogs.refresh')"), "a new sign-in, a new refresh token"
 
 
 def test_following_asks_with_the_etag_and_nothing_while_the_tab_is_hidden(page, stack) -> None:

@@ -8,6 +8,7 @@ const PAGE = 100; // entries per page
 const POLL_MS = 2000; // following, as the CLI does
 const MAX_BACKOFF_MS = 60000;
 const TOKEN_KEY = "tasklogs.token"; // sessionStorage: this tab only, never in a URL
+const REFRESH_KEY = "tasklogs.refresh"; // the provider's refresh token, when it gives one: kept the same way
 const PKCE_KEY = "tasklogs.pkce";
 const SIGNED_OUT_KEY = "tasklogs.signedOut";
 
@@ -58,18 +59,23 @@ async function finishSignIn(params) {
   if (params.get("error") || !saved || params.get("state") !== saved.state) {
     throw new ViewError("Sign-in failed.", params.get("error_description") || params.get("error") || "The sign-in answer did not match this tab's request.");
   }
+  return requestToken({
+    grant_type: "authorization_code",
+    code: params.get("code"),
+    redirect_uri: redirectUri(),
+    code_verifier: saved.verifier,
+  });
+}
+
+// The token endpoint, for a code (signing in) or a refresh token (staying signed in); stores and returns
+// the token the API takes.
+async function requestToken(form) {
   let answer;
   try {
     answer = await fetch(new URL(config.token_endpoint, location.href), {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        code: params.get("code"),
-        redirect_uri: redirectUri(),
-        client_id: config.client_id,
-        code_verifier: saved.verifier,
-      }),
+      body: new URLSearchParams({ client_id: config.client_id, ...form }),
     });
   } catch (error) {
     throw new ViewError("Sign-in failed.", "The identity provider could not be reached.");
@@ -80,7 +86,29 @@ async function finishSignIn(params) {
     throw new ViewError("Sign-in failed.", tokens.error_description || tokens.error || `The identity provider answered ${answer.status}.`);
   }
   sessionStorage.setItem(TOKEN_KEY, got);
+  // Cognito sends one with the code; a provider that rotates them sends a new one with each refresh.
+  if (tokens.refresh_token) sessionStorage.setItem(REFRESH_KEY, tokens.refresh_token);
   return got;
+}
+
+let refreshing = null; // the refresh under way: requests that find the token expired together share it
+
+// A new token without leaving the page (an hour is Cognito's default lifetime, shorter than a task), or
+// null when there is no refresh token or the provider refused it: then the reader signs in again.
+function refreshToken() {
+  const refresh = sessionStorage.getItem(REFRESH_KEY);
+  if (!refresh) return Promise.resolve(null);
+  if (!refreshing) {
+    refreshing = requestToken({ grant_type: "refresh_token", refresh_token: refresh })
+      .catch(() => {
+        sessionStorage.removeItem(REFRESH_KEY);
+        return null;
+      })
+      .finally(() => {
+        refreshing = null;
+      });
+  }
+  return refreshing;
 }
 
 function claims(jwt) {
@@ -95,6 +123,7 @@ function claims(jwt) {
 function signOut() {
   stopView();
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(REFRESH_KEY);
   sessionStorage.setItem(SIGNED_OUT_KEY, "1");
   token = null;
   if (config.logout_endpoint) {
@@ -130,8 +159,9 @@ class ViewError extends Error {
   }
 }
 
-async function api(path, etag) {
-  const headers = { Authorization: `Bearer ${token}` };
+async function api(path, etag, retried = false) {
+  const sent = token;
+  const headers = { Authorization: `Bearer ${sent}` };
   if (etag) headers["If-None-Match"] = etag;
   let answer;
   try {
@@ -142,6 +172,14 @@ async function api(path, etag) {
   }
   if (answer.status === 304) return { status: 304, etag };
   const body = await answer.json().catch(() => null);
+  if (answer.status === 401 && !retried) {
+    // Expired: ask again with the token another request has just refreshed, or refresh it now.
+    const renewed = token !== sent ? token : await refreshToken();
+    if (renewed) {
+      token = renewed;
+      return api(path, etag, true);
+    }
+  }
   if (answer.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
     throw new ViewError("Your sign-in has expired.", "Sign in again to go on.", 401);
@@ -484,7 +522,8 @@ async function main() {
   } catch (error) {
     return showError(error instanceof ViewError ? error : new ViewError("The viewer could not start.", String(error)));
   }
-  if (!token || (claims(token).exp || Infinity) * 1000 < Date.now()) {
+  if (!token || (claims(token).exp || Infinity) * 1000 < Date.now()) token = await refreshToken();
+  if (!token) {
     if (sessionStorage.getItem(SIGNED_OUT_KEY)) return showSignedOut();
     return signIn();
   }
