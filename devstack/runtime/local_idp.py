@@ -92,6 +92,7 @@ VIEWER_ENVIRONMENT = {
     "VIEWER_OIDC_AUTHORIZATION_ENDPOINT": f"{SIGN_IN_PREFIX}authorize",
     "VIEWER_OIDC_TOKEN_ENDPOINT": f"{SIGN_IN_PREFIX}token",
     "VIEWER_OIDC_LOGOUT_ENDPOINT": "",
+    "VIEWER_OIDC_REVOCATION_ENDPOINT": f"{SIGN_IN_PREFIX}revoke",
     "VIEWER_OIDC_TOKEN": "id_token",
 }
 
@@ -103,8 +104,8 @@ class LocalSignIn:
     `authorize` signs the one local user in without asking and sends the browser back with a code;
     `token` trades that code, once, for the user's token and a refresh token, after checking the
     client, the redirect URI and the PKCE verifier as a real provider does, and trades a refresh token
-    for a new token, as Cognito does (without rotating it). `token_lifetime_seconds` is how long a token
-    lasts."""
+    for a new token, as Cognito does (without rotating it); `revoke` forgets a refresh token.
+    `token_lifetime_seconds` is how long a token lasts."""
 
     def __init__(self, claims: dict[str, Any], *, token_lifetime_seconds: int = TOKEN_LIFETIME_SECONDS) -> None:
         self._claims = claims
@@ -118,6 +119,8 @@ class LocalSignIn:
             return self._authorize(dict(parse_qsl(query)))
         if method == "POST" and path == f"{SIGN_IN_PREFIX}token":
             return self._token(dict(parse_qsl(body.decode("utf-8", "replace"))))
+        if method == "POST" and path == f"{SIGN_IN_PREFIX}revoke":
+            return self._revoke(dict(parse_qsl(body.decode("utf-8", "replace"))))
         return _json(404, {"error": "not_found"})
 
     def _authorize(self, asked: dict[str, str]) -> Answer:
@@ -162,6 +165,14 @@ class LocalSignIn:
         if form.get("client_id") != LOCAL_AUDIENCE or time.monotonic() > expiry:
             return _json(400, {"error": "invalid_grant"})
         return _json(200, self._tokens())
+
+    def _revoke(self, form: dict[str, str]) -> Answer:
+        """RFC 7009, as Cognito's /oauth2/revoke: 200 whether or not the token was known."""
+        if form.get("client_id") != LOCAL_AUDIENCE:
+            return _json(400, {"error": "invalid_client"})
+        with self._lock:
+            self._refresh_tokens.pop(form.get("token", ""), None)
+        return 200, [(b"cache-control", b"no-store")], b""
 
     def _tokens(self) -> dict[str, Any]:
         lifetime = self.token_lifetime_seconds

@@ -207,14 +207,19 @@ def test_the_viewer_works_from_the_keyboard(page, stack) -> None:
     assert page.url.endswith("#/tasks/7a5c0000-0000-4000-8000-000000000002")
 
 
-def test_sign_out_forgets_the_token(page, stack) -> None:
-    assert page.evaluate("sessionStorage.getItem('tasklogs.refresh')"), "the provider gave a refresh token"
+def test_sign_out_forgets_the_token_and_revokes_the_refresh_token(page, stack) -> None:
+    refresh = page.evaluate("sessionStorage.getItem('tasklogs.refresh')")
+    assert refresh, "the provider gave a refresh token"
+    trade = {"grant_type": "refresh_token", "client_id": "tasklogs", "refresh_token": refresh}
+    assert httpx.post(f"{stack.url}/_devstack/idp/token", data=trade).status_code == 200
     page.click("#sign-out")
     page.wait_for_selector("main h1 >> text=Signed out")
     assert page.evaluate("[sessionStorage.getItem('tasklogs.token'), sessionStorage.getItem('tasklogs.refresh')]") == [
         None,
         None,
     ]
+    refused = httpx.post(f"{stack.url}/_devstack/idp/token", data=trade)
+    assert (refused.status_code, refused.json()) == (400, {"error": "invalid_grant"}), "revoked at the provider"
     page.reload()
     page.wait_for_selector("main h1 >> text=Signed out")  # no silent sign-in after signing out
     page.click("main button >> text=Sign in")

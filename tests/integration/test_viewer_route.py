@@ -49,6 +49,7 @@ def test_the_sign_in_settings_come_from_the_template_s_parameters(handler_env, m
     monkeypatch.setenv("VIEWER_OIDC_AUTHORIZATION_ENDPOINT", f"{cognito}/oauth2/authorize")
     monkeypatch.setenv("VIEWER_OIDC_TOKEN_ENDPOINT", f"{cognito}/oauth2/token")
     monkeypatch.setenv("VIEWER_OIDC_LOGOUT_ENDPOINT", f"{cognito}/logout")
+    monkeypatch.setenv("VIEWER_OIDC_REVOCATION_ENDPOINT", f"{cognito}/oauth2/revoke")
     monkeypatch.setenv("VIEWER_OIDC_SCOPES", "openid email")
     clients.reset()
     result = viewer(load_event("viewer_sign_in"))
@@ -57,10 +58,12 @@ def test_the_sign_in_settings_come_from_the_template_s_parameters(handler_env, m
         "authorization_endpoint": f"{cognito}/oauth2/authorize",
         "token_endpoint": f"{cognito}/oauth2/token",
         "logout_endpoint": f"{cognito}/logout",
+        "revocation_endpoint": f"{cognito}/oauth2/revoke",
         "scope": "openid email",
         "token": "id_token",
     }
-    # The browser may post the code to the provider's token endpoint, and nowhere else off this origin.
+    # The browser may post the code and the refresh token to the provider's token and revocation
+    # endpoints (one origin at Cognito, named once), and nowhere else off this origin.
     assert f"connect-src 'self' {cognito};" in result["headers"]["Content-Security-Policy"]
 
 
@@ -76,3 +79,12 @@ def test_the_sign_in_settings_come_from_the_template_s_parameters(handler_env, m
 def test_the_policy_names_only_the_token_endpoint_s_origin(endpoint: str, connect: str) -> None:
     policy = security_headers(ViewerSettings(oidc_token_endpoint=endpoint))["Content-Security-Policy"]
     assert connect in policy
+
+
+def test_the_policy_names_the_revocation_endpoint_s_origin_too() -> None:
+    settings = ViewerSettings(
+        oidc_token_endpoint="https://login.example.com/oauth2/v1/token",
+        oidc_revocation_endpoint="https://revoke.example.com/oauth2/v1/revoke",
+    )
+    policy = security_headers(settings)["Content-Security-Policy"]
+    assert "connect-src 'self' https://login.example.com https://revoke.example.com;" in policy

@@ -120,12 +120,14 @@ function claims(jwt) {
   }
 }
 
-function signOut() {
+async function signOut() {
   stopView();
+  const refresh = sessionStorage.getItem(REFRESH_KEY);
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(REFRESH_KEY);
   sessionStorage.setItem(SIGNED_OUT_KEY, "1");
   token = null;
+  if (refresh && config.revocation_endpoint) await revoke(refresh);
   if (config.logout_endpoint) {
     const url = new URL(config.logout_endpoint, location.href);
     url.search = new URLSearchParams({
@@ -137,6 +139,20 @@ function signOut() {
     return;
   }
   showSignedOut();
+}
+
+// RFC 7009 (Cognito's /oauth2/revoke): the refresh token stops working at the provider, not only in
+// this tab. Signing out goes on if the provider cannot be reached.
+async function revoke(refresh) {
+  try {
+    await fetch(new URL(config.revocation_endpoint, location.href), {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ client_id: config.client_id, token: refresh }),
+    });
+  } catch (error) {
+    // offline: the token lapses on its own (Cognito's refresh tokens last 30 days by default)
+  }
 }
 
 function showSignedOut() {

@@ -82,6 +82,8 @@ class ViewerSettings(BaseModel):
     oidc_token_endpoint: str = ""
     # Empty: signing out forgets the token in this tab only.
     oidc_logout_endpoint: str = ""
+    # Empty: signing out forgets the refresh token in this tab only, and it stays valid at the provider.
+    oidc_revocation_endpoint: str = ""
     oidc_scopes: str = "openid"
     # Which token of the provider's answer the API's authorizer accepts (its `aud` is JWT_AUDIENCE).
     oidc_token: Literal["id_token", "access_token"] = "id_token"  # noqa: S105 - which token, not one
@@ -96,6 +98,7 @@ def get_viewer_settings() -> ViewerSettings:
         oidc_authorization_endpoint=os.environ.get("VIEWER_OIDC_AUTHORIZATION_ENDPOINT", ""),
         oidc_token_endpoint=os.environ.get("VIEWER_OIDC_TOKEN_ENDPOINT", ""),
         oidc_logout_endpoint=os.environ.get("VIEWER_OIDC_LOGOUT_ENDPOINT", ""),
+        oidc_revocation_endpoint=os.environ.get("VIEWER_OIDC_REVOCATION_ENDPOINT", ""),
         oidc_scopes=os.environ.get("VIEWER_OIDC_SCOPES") or "openid",
         oidc_token=os.environ.get("VIEWER_OIDC_TOKEN") or "id_token",
     )

@@ -27,6 +27,7 @@ class ViewerSignIn(BaseModel):
     authorization_endpoint: str
     token_endpoint: str
     logout_endpoint: str  # empty: signing out forgets the token in the tab only
+    revocation_endpoint: str  # empty: signing out leaves the refresh token valid at the provider
     scope: str
     token: str  # which token of the provider's answer to send: id_token or access_token
 
@@ -52,10 +53,10 @@ def serve_viewer(name: str, static_dir: Path, settings: ViewerSettings | None = 
 
 def security_headers(settings: ViewerSettings) -> dict[str, str]:
     """Scripts and styles from this origin only (none inline, none from third-party hosts); API calls
-    to this origin, and the token request to the identity provider's; never framed; no Referer, so a
-    sign-in code never leaves in one."""
-    token_origin = _origin(settings.oidc_token_endpoint)
-    connect = " ".join(["'self'", *([token_origin] if token_origin else [])])
+    to this origin, and the token and revocation requests to the identity provider's; never framed; no
+    Referer, so a sign-in code never leaves in one."""
+    origins = (_origin(settings.oidc_token_endpoint), _origin(settings.oidc_revocation_endpoint))
+    connect = " ".join(["'self'", *sorted({origin for origin in origins if origin})])
     policy = (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"connect-src {connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -75,6 +76,7 @@ def _sign_in(settings: ViewerSettings) -> ViewerSignIn:
         authorization_endpoint=settings.oidc_authorization_endpoint,
         token_endpoint=settings.oidc_token_endpoint,
         logout_endpoint=settings.oidc_logout_endpoint,
+        revocation_endpoint=settings.oidc_revocation_endpoint,
         scope=settings.oidc_scopes,
         token=settings.oidc_token,
     )
