@@ -12,6 +12,9 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help venv run test lint build deploy smoke events openapi bench bench-tracing bench-auth load clean
 
+# make lint's shellcheck: CI's entry point and every script that starts with a sh or bash shebang.
+SHELL_SCRIPTS = .ci/run $(shell grep -lsE '^\#!(/usr)?/bin/(env )?(ba)?sh' scripts/*)
+
 # make deploy's environment: a section of samconfig.toml.
 ENV ?= dev
 
@@ -31,9 +34,10 @@ run: venv ## Run the service locally (moto, fake AgentAPI, demo tasks, API on 12
 test: venv ## Run the whole test suite (unit, integration, template, sam build, local stack)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: venv ## ruff and its formatter, mypy on the product code, cfn-lint and sam validate --lint, the workflows
+lint: venv ## ruff and its formatter, shellcheck, mypy on the product code, cfn-lint and sam validate --lint, the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
