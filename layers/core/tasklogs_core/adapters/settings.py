@@ -1,11 +1,21 @@
 """Environment variables, modelled once and read once per container."""
 
+import os
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, Field
 
 from tasklogs_core.adapters.address_policy import IpNetwork, parse_networks
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _from_environment(model: type[Model], prefix: str = "") -> Model:
+    """Each field from the variable named like it in capitals (after `prefix`); an unset or empty one
+    keeps the field's default, and a required one missing fails validation, naming it."""
+    found = {name: os.environ.get(f"{prefix}{name.upper()}") for name in model.model_fields}
+    return model(**{name: value for name, value in found.items() if value})
 
 
 def _networks(value: Any) -> Any:
@@ -34,18 +44,7 @@ class Settings(BaseModel):
 
 @cache
 def get_settings() -> Settings:
-    import os
-
-    return Settings(
-        tasks_table_name=os.environ.get("TASKS_TABLE_NAME", ""),
-        snapshots_bucket_name=os.environ.get("SNAPSHOTS_BUCKET_NAME", ""),
-        transcripts_table_name=os.environ.get("TRANSCRIPTS_TABLE_NAME", ""),
-        username_claim=os.environ.get("USERNAME_CLAIM") or "username",
-        agentapi_timeout_seconds=os.environ.get("AGENTAPI_TIMEOUT_SECONDS") or 8.0,
-        response_margin_seconds=os.environ.get("RESPONSE_MARGIN_SECONDS") or 1.0,
-        agentapi_allowed_networks=os.environ.get("AGENTAPI_ALLOWED_NETWORKS", ""),
-        transcript_session_max_bytes=os.environ.get("TRANSCRIPT_SESSION_MAX_BYTES") or 16 * 1024 * 1024,
-    )
+    return _from_environment(Settings)
 
 
 class AuthSettings(BaseModel):
@@ -63,8 +62,7 @@ class AuthSettings(BaseModel):
 
 @cache
 def get_auth_settings() -> AuthSettings:
-    import os
-
+    # JWT_AUDIENCE is one variable, comma-separated: not named like its field.
     return AuthSettings(
         jwt_issuer=os.environ.get("JWT_ISSUER", ""),
         jwt_audiences=tuple(a.strip() for a in os.environ.get("JWT_AUDIENCE", "").split(",") if a.strip()),
@@ -91,14 +89,4 @@ class ViewerSettings(BaseModel):
 
 @cache
 def get_viewer_settings() -> ViewerSettings:
-    import os
-
-    return ViewerSettings(
-        oidc_client_id=os.environ.get("VIEWER_OIDC_CLIENT_ID", ""),
-        oidc_authorization_endpoint=os.environ.get("VIEWER_OIDC_AUTHORIZATION_ENDPOINT", ""),
-        oidc_token_endpoint=os.environ.get("VIEWER_OIDC_TOKEN_ENDPOINT", ""),
-        oidc_logout_endpoint=os.environ.get("VIEWER_OIDC_LOGOUT_ENDPOINT", ""),
-        oidc_revocation_endpoint=os.environ.get("VIEWER_OIDC_REVOCATION_ENDPOINT", ""),
-        oidc_scopes=os.environ.get("VIEWER_OIDC_SCOPES") or "openid",
-        oidc_token=os.environ.get("VIEWER_OIDC_TOKEN") or "id_token",
-    )
+    return _from_environment(ViewerSettings, prefix="VIEWER_")
