@@ -1,7 +1,9 @@
 """Whether samconfig.toml's environment is ready for `sam deploy --config-env ENV` (make deploy runs
 this first): every override names a template parameter, every parameter without a default is given,
-no REPLACE_ME placeholder is left, and no value holds a space (SAM splits entries at spaces)."""
+no REPLACE_ME placeholder is left, no value holds a space (SAM splits entries at spaces), and every
+value meets its parameter's constraints as CloudFormation would check them."""
 
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -22,6 +24,36 @@ def overrides(env: str, config: Path = ROOT / "samconfig.toml") -> dict[str, str
     return dict(entry.partition("=")[::2] for entry in entries)
 
 
+def constraint_problems(name: str, parameter: dict, value: str) -> list[str]:
+    """What CloudFormation would refuse of `value` for a template parameter: its type (a Number), its
+    AllowedValues and AllowedPattern (each item of a list), and its MinValue/MaxValue and
+    MinLength/MaxLength."""
+    kind = parameter.get("Type", "String")
+    items = value.split(",") if kind.startswith(("CommaDelimitedList", "List<")) else [value]
+    found = []
+    for item in items:
+        allowed = parameter.get("AllowedValues")
+        if allowed is not None and item not in [str(v) for v in allowed]:
+            found.append(f"{name}: {item!r} is not one of {', '.join(str(v) for v in allowed)}")
+        pattern = parameter.get("AllowedPattern")
+        if pattern is not None and re.fullmatch(pattern, item) is None:
+            found.append(f"{name}: {item!r} does not match {pattern}")
+        if "MinLength" in parameter and len(item) < int(parameter["MinLength"]):
+            found.append(f"{name}: {item!r} is shorter than {parameter['MinLength']}")
+        if "MaxLength" in parameter and len(item) > int(parameter["MaxLength"]):
+            found.append(f"{name}: {item!r} is longer than {parameter['MaxLength']}")
+    if kind == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return [*found, f"{name}: {value!r} is not a number"]
+        if "MinValue" in parameter and number < float(parameter["MinValue"]):
+            found.append(f"{name}: {value} is below its MinValue {parameter['MinValue']}")
+        if "MaxValue" in parameter and number > float(parameter["MaxValue"]):
+            found.append(f"{name}: {value} is above its MaxValue {parameter['MaxValue']}")
+    return found
+
+
 def problems(env: str, config: Path = ROOT / "samconfig.toml") -> list[str]:
     from devstack.runtime.template_resources import load_template
 
@@ -35,6 +67,9 @@ def problems(env: str, config: Path = ROOT / "samconfig.toml") -> list[str]:
     ]
     found += [f"{key}: still {value!r}" for key, value in given.items() if PLACEHOLDER in value]
     found += [f"{key}: holds a space, which SAM would split" for key, value in given.items() if " " in value]
+    for key, value in given.items():
+        if key in parameters and PLACEHOLDER not in value:
+            found += constraint_problems(key, parameters[key], value)
     return found
 
 

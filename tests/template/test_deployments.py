@@ -1,16 +1,30 @@
 """Gradual deploys and alarms, read from SAM's own translation of the template: every function behind
-its `live` alias with a CodeDeploy deployment group that rolls back on the deployment alarms, every
-caller (API routes, the authorizer, stream mappings) on the alias, and the alarms' reasoned limits."""
+its `live` alias with a CodeDeploy deployment group that rolls back on its own deployment alarm, which
+reads only that function's new version; every caller (API routes, the authorizer, stream mappings) on
+the alias; and the alarms' reasoned limits."""
 
 import re
 
 import pytest
 
 from devstack.runtime.template_resources import load_template
+from tasklogs_core.adapters.observability import SERVER_ERROR_ANSWERS, UNHANDLED_ERRORS
 
 TEMPLATE = load_template()
 FUNCTIONS = sorted(k for k, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Serverless::Function")
-DEPLOYMENT_ALARMS = ["ApiServerErrorsAlarm", "FunctionErrorsAlarm", "DurationNearTimeoutAlarm"]
+HTTP_FUNCTIONS = [
+    "LogSnapshotFunction",
+    "TaskLogsFunction",
+    "TaskTranscriptFunction",
+    "TasksFunction",
+    "ViewerFunction",
+]
+STREAM_FUNCTIONS = ["PauseCaptureFunction", "SnapshotCleanupFunction"]
+SERVICE = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+
+
+def canary(function: str) -> str:
+    return function.removesuffix("Function") + "CanaryAlarm"
 
 
 def alarm(name: str) -> dict:
@@ -39,8 +53,51 @@ def test_each_function_is_deployed_through_its_live_alias_and_rolled_back_on_ala
     group_name = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]["DeploymentGroupName"]["Ref"]
     group = resources[group_name]["Properties"]
     assert group["DeploymentConfigName"]["Fn::Sub"][1]["ConfigName"] == "AllAtOnce"  # the parameter's default
-    assert group["AlarmConfiguration"] == {"Enabled": True, "Alarms": [{"Name": {"Ref": a}} for a in DEPLOYMENT_ALARMS]}
+    assert group["AlarmConfiguration"] == {"Enabled": True, "Alarms": [{"Name": {"Ref": canary(function)}}]}
     assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_deployment_alarm_reads_only_its_function_s_new_version(translated, function) -> None:
+    resources = translated["Resources"]
+    version = next(k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Version" and k.startswith(function))
+    properties = resources[canary(function)]["Properties"]
+    inputs = {m["Id"]: m["MetricStat"] for m in properties["Metrics"] if "MetricStat" in m}
+    for stat in inputs.values():
+        metric = stat["Metric"]
+        dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        if metric["Namespace"] == "AWS/Lambda":  # Lambda's own metrics of invocations through the alias
+            assert dimensions == {
+                "FunctionName": {"Ref": function},
+                "Resource": {"Fn::Sub": f"${{{function}}}:live"},
+                "ExecutedVersion": {"Fn::GetAtt": [version, "Version"]},
+            }
+        else:  # the service's own counts (observability.count_for_this_version)
+            assert (
+                metric["Namespace"]
+                == TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+            )
+            assert dimensions == {
+                "function_name": {"Ref": function},
+                "function_version": {"Fn::GetAtt": [version, "Version"]},
+                "service": SERVICE,
+            }
+    watched = {i: (s["Metric"]["MetricName"], s["Stat"]) for i, s in inputs.items()}
+    expected = {"slowest": ("Duration", "Maximum")}
+    if function != "UserAuthorizerFunction":  # its refusals are raised errors (API Gateway's design)
+        expected["errors"] = ("Errors", "Sum")
+    if function not in STREAM_FUNCTIONS:  # a stream function's bug is a raised error, retried
+        expected["bugs"] = (UNHANDLED_ERRORS, "Sum")
+    if function in HTTP_FUNCTIONS:
+        expected |= {"invocations": ("Invocations", "Sum"), "answers5xx": (SERVER_ERROR_ANSWERS, "Sum")}
+    assert watched == expected
+    expression = properties["Metrics"][0]["Expression"]
+    assert f"IF(FILL(slowest, 0) >= {timeout_ms(function) * 8 // 10}, 1, 0)" in expression
+    if function in HTTP_FUNCTIONS:  # the API alarm's rule, for this version's answers alone
+        assert "IF(FILL(invocations, 0) >= 10, IF(FILL(answers5xx, 0) / invocations > 0.05, 1, 0), 0)" in expression
+    assert set(re.findall(r"\b[a-z]\w*\b", expression)) - {"failing"} == set(inputs)
+    assert (properties["Threshold"], properties["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert (properties["DatapointsToAlarm"], properties["EvaluationPeriods"]) == (2, 5)
 
 
 def test_every_caller_calls_the_alias(translated) -> None:
@@ -119,7 +176,7 @@ def test_the_operational_alarms_watch_captures_agents_and_the_failure_queue() ->
 
 def test_every_alarm_notifies_the_topic_only_when_an_email_is_given() -> None:
     alarms = [k for k, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"]
-    assert len(alarms) == 7
+    assert len(alarms) == 7 + len(FUNCTIONS)
     for name in alarms:
         for actions in ("AlarmActions", "OKActions"):
             assert alarm(name)[actions] == {

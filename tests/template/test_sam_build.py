@@ -12,6 +12,8 @@ import pytest
 
 from devstack.runtime.template_resources import ROOT
 
+# Lambda's limit on a function's code and all its layers, unzipped: the deploy fails past it.
+UNZIPPED_LIMIT = 262_144_000
 SAM = shutil.which("sam") or str(Path(sys.executable).with_name("sam"))
 PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
@@ -87,3 +89,15 @@ def test_sam_build_packages_every_function_and_the_arm64_layer(tmp_path: Path) -
         header = compiled.read_bytes()[:8]
         # flags 0b01: hash-based, source not checked (PEP 552)
         assert int.from_bytes(header[4:8], "little") == 0b01, source
+
+    # What Lambda unpacks for each function, its own package plus the layer, fits its limit. (Measured
+    # after the bytecode: that is what ships.)
+    def unzipped(folder: Path) -> int:
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+    functions = sorted(p.name for p in build_dir.iterdir() if p.name.endswith("Function"))
+    assert len(functions) == 8, functions
+    layer_bytes = unzipped(build_dir / "CoreLayer")
+    sizes = {function: unzipped(build_dir / function) + layer_bytes for function in functions}
+    print("unzipped bytes with the layer:", sizes)
+    assert all(size < UNZIPPED_LIMIT for size in sizes.values()), sizes

@@ -5,10 +5,20 @@ from pathlib import Path
 
 import pytest
 
-from scripts.deploy_ready import PLACEHOLDER, overrides, problems
+from devstack.runtime.template_resources import load_template
+from scripts.deploy_ready import PLACEHOLDER, constraint_problems, overrides, problems
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = tomllib.loads((ROOT / "samconfig.toml").read_text())
+PARAMETERS = load_template()["Parameters"]
+
+
+def filled(tmp_path: Path, text: str | None = None) -> Path:
+    """samconfig.toml with its placeholders replaced as a platform engineer would: real-looking values."""
+    text = (text or (ROOT / "samconfig.toml").read_text()).replace("REPLACE_ME_agent_cidrs", "10.20.0.0/16")
+    path = tmp_path / "samconfig.toml"
+    path.write_text(text.replace(PLACEHOLDER, "x"))
+    return path
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -32,17 +42,33 @@ def test_sam_reads_every_override_whole(env: str) -> None:
 def test_make_deploy_refuses_placeholders_and_accepts_real_values(env: str, tmp_path: Path) -> None:
     left = problems(env)
     assert left and all(PLACEHOLDER in problem for problem in left)
-    filled = tmp_path / "samconfig.toml"
-    filled.write_text((ROOT / "samconfig.toml").read_text().replace(PLACEHOLDER, "x"))
-    assert problems(env, filled) == []
+    assert problems(env, filled(tmp_path)) == []
+
+
+@pytest.mark.parametrize("name", sorted(k for k, p in PARAMETERS.items() if "Default" in p))
+def test_every_parameter_default_meets_its_own_constraints(name: str) -> None:
+    parameter = PARAMETERS[name]
+    default = parameter["Default"]
+    assert constraint_problems(name, parameter, str(default)) == []
+
+
+def test_make_deploy_refuses_values_cloudformation_would_refuse(tmp_path: Path) -> None:
+    text = (ROOT / "samconfig.toml").read_text()
+    text = text.replace('"LogRetentionInDays=14"', '"LogRetentionInDays=15"')
+    text = text.replace('"DeploymentType=AllAtOnce"', '"DeploymentType=AllAtOnce", "AgentApiTimeoutSeconds=30"')
+    text = text.replace("REPLACE_ME_agent_cidrs", "10.0.0.0/8,example.com")
+    retention_days = ", ".join(str(d) for d in PARAMETERS["LogRetentionInDays"]["AllowedValues"])
+    assert problems("dev", filled(tmp_path, text)) == [
+        "AgentApiAllowedNetworks: '10.0.0.0/8,example.com' does not match ^[0-9a-fA-F.:/, ]*$",
+        f"LogRetentionInDays: '15' is not one of {retention_days}",
+        "AgentApiTimeoutSeconds: 30 is above its MaxValue 20",
+    ]
 
 
 def test_make_deploy_refuses_unknown_and_missing_parameters(tmp_path: Path) -> None:
-    text = (ROOT / "samconfig.toml").read_text().replace(PLACEHOLDER, "x")
-    text = text.replace('"JwtAudience=x_dev_app_client_id",', '"JwtAudiences=x",')
-    broken = tmp_path / "samconfig.toml"
-    broken.write_text(text)
-    assert problems("dev", broken) == [
+    text = (ROOT / "samconfig.toml").read_text()
+    text = text.replace('"JwtAudience=REPLACE_ME_dev_app_client_id",', '"JwtAudiences=x",')
+    assert problems("dev", filled(tmp_path, text)) == [
         "JwtAudiences: not a parameter of template.yaml",
         "JwtAudience: required (no default) but not given",
     ]

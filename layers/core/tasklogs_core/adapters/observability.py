@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from tasklogs_core.adapters import timings
 from tasklogs_core.adapters.deadlines import invocation_deadline
@@ -44,6 +44,26 @@ logger = new_logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TaskLogs"))
 CALL_METRICS = {"dynamodb": "DynamoDBCallTime", "s3": "S3CallTime", "agent": "AgentCallTime"}
 
+# Counted per function and executed version, as Lambda counts its own Errors behind an alias: what a
+# deploy's alarm reads to judge the new version alone (template.yaml, "<Function>CanaryAlarm").
+SERVER_ERROR_ANSWERS = "ServerErrorAnswers"  # every 5xx answer the function gave
+UNHANDLED_ERRORS = "UnhandledErrors"  # a bug: an exception no contract outcome explains
+
+
+def count_for_this_version(name: str) -> None:
+    """One count of `name` under this function's name and executed version (and the service)."""
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=metrics.namespace,
+        default_dimensions={
+            "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local"),
+            "function_version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        },
+    ):
+        pass
+
 
 @contextmanager
 def reporting_calls() -> Iterator[None]:
@@ -70,7 +90,10 @@ def http_handler(app: APIGatewayHttpResolver) -> HttpHandler:
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         with invocation_deadline(context), reporting_calls():
-            return app.resolve(event, context)
+            answer = app.resolve(event, context)
+        if answer.get("statusCode", 500) >= 500:
+            count_for_this_version(SERVER_ERROR_ANSWERS)
+        return answer
 
     return cast("HttpHandler", lambda_handler)  # Powertools' decorators are untyped
 
@@ -120,6 +143,7 @@ def authorizer_handler(
                 answer = authorize(event, context)
             except Exception:
                 logger.exception("authorizer failed")  # a 500 from API Gateway; the alarms see it too
+                count_for_this_version(UNHANDLED_ERRORS)
                 raise
         authorized = answer is not None
         metrics.add_metric(

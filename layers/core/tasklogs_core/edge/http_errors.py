@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 
+from tasklogs_core.adapters.observability import UNHANDLED_ERRORS, count_for_this_version
 from tasklogs_core.domain import errors
 
 
@@ -88,6 +89,7 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger, metrics:
     def handle_bug(_exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
         metrics.add_metric(name="Http5xx", unit=MetricUnit.Count, value=1)
+        count_for_this_version(UNHANDLED_ERRORS)
         return json_response(500, ErrorBody(message=INTERNAL_ERROR).to_json())
 
     @app.not_found
