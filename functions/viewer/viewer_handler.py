@@ -2,12 +2,14 @@
 settings. No authorizer on these routes, and no task data behind them. Routes and decorates only."""
 
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklogs_core.adapters.observability import http_handler, logger, metrics
 from tasklogs_core.edge.http_errors import install_error_handlers
-from tasklogs_core.use_cases.viewer import ViewerFile, serve_viewer
+from tasklogs_core.use_cases.viewer import ViewerFile, serve_viewer, viewer_security_headers
 
 STATIC = Path(__file__).parent / "static"
 app = APIGatewayHttpResolver()
@@ -28,4 +30,11 @@ def _answer(file: ViewerFile) -> Response[str]:
     return Response(200, file.content_type, file.body, headers=file.headers)
 
 
-lambda_handler = http_handler(app)
+_resolve = http_handler(app)
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Every answer, a 404 or a 500 too, under the page's policy: never framed, never sniffed."""
+    answer = _resolve(event, context)
+    answer["headers"] = {**viewer_security_headers(), **(answer.get("headers") or {})}
+    return answer

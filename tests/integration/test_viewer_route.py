@@ -29,9 +29,17 @@ def test_every_event_answers_as_expected(handler_env, name: str) -> None:
     assert (result["statusCode"], result["headers"]["Content-Type"]) == (status, content_type)
     if message is not None:
         assert json.loads(result["body"]) == {"message": message}
-    else:
-        assert "default-src 'none'" in result["headers"]["Content-Security-Policy"]
-        assert result["headers"]["X-Content-Type-Options"] == "nosniff"
+    # Every answer, a 404 too, carries the page's policy: not framed, not sniffed.
+    assert "default-src 'none'" in result["headers"]["Content-Security-Policy"]
+    assert result["headers"]["X-Content-Type-Options"] == "nosniff"
+    assert result["headers"]["X-Frame-Options"] == "DENY"
+
+
+def test_an_answer_without_a_route_carries_the_policy_too(handler_env) -> None:
+    event = load_event("viewer_unknown_file")
+    event = {**event, "rawPath": "/viewer/a/b", "routeKey": "$default"}
+    result = viewer(event)
+    assert result["statusCode"] == 404 and result["headers"]["X-Frame-Options"] == "DENY"
 
 
 def test_the_page_loads_only_its_own_script_and_style(handler_env) -> None:

@@ -15,6 +15,8 @@ BODY_FORMAT = "1"
 
 # One entity tag of an If-None-Match list (RFC 9110 §8.8.3): optionally weak, a quoted opaque string.
 _ENTITY_TAG = re.compile(r'\s*(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+# Empty elements of a list, which RFC 9110 §5.6.1 has a recipient ignore: `a,,b` and `, a`.
+_EMPTY_ELEMENTS = re.compile(r"\s*,")
 
 
 def weak_etag(*parts: object) -> str:
@@ -39,6 +41,10 @@ def names_current(if_none_match: str | None, etag: str) -> bool:
     wanted = etag.removeprefix("W/").strip('"')
     position = 0
     while position < len(value):
+        while (empty := _EMPTY_ELEMENTS.match(value, position)) is not None:
+            position = empty.end()
+        if position == len(value):
+            break
         match = _ENTITY_TAG.match(value, position)
         if match is None:
             return False

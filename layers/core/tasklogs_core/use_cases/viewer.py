@@ -51,6 +51,11 @@ def serve_viewer(name: str, static_dir: Path, settings: ViewerSettings | None = 
     return ViewerFile(body, content_type, security_headers(settings))
 
 
+def viewer_security_headers() -> dict[str, str]:
+    """The headers every viewer answer carries, its errors included."""
+    return security_headers(get_viewer_settings())
+
+
 def security_headers(settings: ViewerSettings) -> dict[str, str]:
     """Scripts and styles from this origin only (none inline, none from third-party hosts); API calls
     to this origin, and the token and revocation requests to the identity provider's; never framed; no
