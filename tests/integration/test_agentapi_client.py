@@ -184,3 +184,14 @@ def test_a_slow_resolver_is_bounded_by_the_deadline(
         client.get_messages(url, deadline_in(0.8))
     assert time.monotonic() - started < 1.2  # the deadline, not the resolver's 3 s
     assert not resolved  # it was still resolving when the request ended
+
+
+def test_a_lone_surrogate_escape_becomes_u_fffd_as_go_decodes_it(
+    client: AgentApiClient, fake_agentapi: FakeAgentAPI
+) -> None:
+    # `\ud800` alone, a pair, and an escaped backslash before `ud800` (text, not an escape).
+    content = rb"half \ud800 | pair \ud83d\ude00 | text \\ud800 | low \udc00"
+    body = b'{"messages":[{"id":0,"content":"' + content + b'","role":"agent","time":"2026-11-25T04:31:04Z"}]}'
+    url = fake_agentapi.agent("client-lone-surrogate", Scenario(mode=Mode.RAW, raw=body))
+    [message] = client.get_messages(url, deadline_in(5)).messages
+    assert message.content == "half \ufffd | pair \U0001f600 | text \\ud800 | low \ufffd"

@@ -78,6 +78,9 @@ def test_missing_messages_is_a_structure_error(body: bytes) -> None:
     assert caught.value.detail == 'Missing required "messages" field.'
 
 
+AGENT_MESSAGE_REST = b'"content": "", "role": "agent", "time": "2026-11-25T04:31:04Z"'
+
+
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
@@ -97,6 +100,17 @@ def test_missing_messages_is_a_structure_error(body: bytes) -> None:
             'messages[0].role: must be "user" or "agent", got "system"',
         ),
         (b'{"messages": []}\xff', "not valid JSON"),
+        # Go's decoder refuses a number written as a float for an int64, however whole.
+        (
+            b'{"messages": [{"id": 1e2, "content": "", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}',
+            "messages[0].id",
+        ),
+        (
+            b'{"messages": [{"id": 1.0, "content": "", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}',
+            "messages[0].id",
+        ),
+        # Nested past what the parser can follow (Go's decoder stops at 10,000 levels too).
+        (b'{"messages": [], "x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}", "nested too deeply"),
     ],
 )
 def test_undecodable_bodies_say_why(body: bytes, detail: str) -> None:

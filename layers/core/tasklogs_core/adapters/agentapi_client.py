@@ -6,6 +6,7 @@ hold the Lambda past it: httpx's own timeouts are per operation, not per request
 
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import time
@@ -190,24 +191,27 @@ def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+# A JSON escape: a surrogate pair, a lone surrogate, or any other (`\\\\` among them, so that an
+# escaped backslash followed by `ud800` is never read as an escape).
+_ESCAPE = re.compile(rb"\\(u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[dD][89a-fA-F][0-9a-fA-F]{2}|.)")
+
+
 def _parse_messages(body: bytes, shape: type[Messages]) -> Messages:
-    """pydantic-core parses the bytes as they came (no str copy first). Only when they are not
-    valid UTF-8 is the answer decoded with U+FFFD for bad bytes and parsed again, as Go's decoder
-    would treat it, instead of failing the whole conversation."""
+    """pydantic-core parses the bytes as they came (no str copy first). Only when that fails as
+    JSON does the answer get what Go's decoder would make of it, and a second parse, instead of
+    failing the whole conversation: U+FFFD for bytes that are not UTF-8 and for `\\ud800` escapes
+    that are not half of a pair (which pydantic-core refuses)."""
     try:
         return shape.model_validate_json(body)
     except ValidationError as exc:
-        if exc.errors(include_url=False, include_input=False)[0]["type"] != "json_invalid" or _is_utf8(body):
+        if exc.errors(include_url=False, include_input=False)[0]["type"] != "json_invalid":
             raise
-    return shape.model_validate_json(body.decode("utf-8", errors="replace"))
+    repaired = _ESCAPE.sub(_without_lone_surrogate, body.decode("utf-8", errors="replace").encode())
+    return shape.model_validate_json(repaired)
 
 
-def _is_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+def _without_lone_surrogate(escape: re.Match[bytes]) -> bytes:
+    return b"\\ufffd" if len(escape.group(1)) == 5 else escape.group(0)  # only a lone one is 5 long
 
 
 class AgentApiClient:

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBytes,
@@ -53,14 +52,9 @@ def utc_now_rfc3339() -> str:
     return utc_rfc3339(datetime.now(UTC))
 
 
-def _whole_number(value: object) -> object:
-    # JSON has one number type: `2.0` is the integer 2 to JSON Schema (and to the OpenAPI document's
-    # readers). It is kept as the int 2, which every client, Go's included, decodes.
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-# AgentAPI's ids are Go int64s: a Go client cannot decode anything outside (contract §6 step 5).
-MessageId = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1), BeforeValidator(_whole_number)]
+# AgentAPI's ids are Go int64s: a Go client cannot decode anything outside (contract §6 step 5), nor a
+# number written as a float (`1.0`, `1e2`), which Go's decoder refuses for an int64.
+MessageId = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class AgentMessage(BaseModel):

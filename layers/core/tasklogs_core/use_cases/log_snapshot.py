@@ -168,6 +168,8 @@ def parse_upload(raw: bytes) -> list[AgentMessage]:
         payload = json.loads(raw.decode("utf-8", errors="replace"), parse_constant=_not_json)
     except ValueError as exc:
         raise PayloadDecodeError(f"The request body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise PayloadDecodeError("The request body is nested too deeply.") from None
     # Like Coder: JSON null decodes to an empty payload, which has no messages.
     if payload is not None and not isinstance(payload, dict):
         raise PayloadDecodeError(f"The request body must be a JSON object, not {_json_type(payload)}.")
