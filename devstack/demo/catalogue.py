@@ -12,7 +12,7 @@ from devstack.runtime.aws import LocalAws
 from devstack.runtime.local_idp import mint
 
 # Snapshot messages get fixed times so the documented bodies never change.
-_SNAPSHOT_EPOCH_NS = 1_795_000_000_000_000_000  # 2026-11-17T...Z
+_SNAPSHOT_EPOCH_NS = 1_794_903_900_000_000_000  # 2026-11-17T08:25:00Z, before each snapshot_at below
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ TASKS = [
         INITIALIZING,
         "200 logs from the snapshot taken at the last pause",
         snapshot=snapshot_envelope(PAUSED_CONVERSATION[:2]),
-        snapshot_at="2026-11-16T19:02:44.001000Z",
+        snapshot_at="2026-11-17T08:25:30.001000Z",
     ),
     DemoTask("flaky-build", _task_id(5), FAILED, '409 task status is "error"'),
     DemoTask("stopping-task", _task_id(6), STOPPING, '409 task status is "unknown"'),
@@ -197,7 +197,7 @@ TASKS = [
         PAUSED,
         "500 invalid snapshot data (role system)",
         snapshot=snapshot_envelope([{**PAUSED_CONVERSATION[0], "role": "system"}]),
-        snapshot_at="2026-11-17T08:00:00.000000Z",
+        snapshot_at="2026-11-17T08:30:00.000000Z",
     ),
     DemoTask(
         "snapshot-lost",

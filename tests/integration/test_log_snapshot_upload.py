@@ -381,16 +381,17 @@ def test_task_ids_in_forms_go_accepts_are_the_task(upload, demo, paused_task, fo
     )
 
 
-def test_an_id_written_as_a_whole_float_is_that_integer(upload, invoke, paused_task) -> None:
-    # One number type in JSON: 7.0 is the integer 7 to JSON Schema (the OpenAPI document), so it is
-    # accepted, and stored and served as 7, which Go clients decode.
+def test_an_id_written_as_a_float_is_refused_as_go_refuses_it(upload, invoke, paused_task) -> None:
+    # Go's decoder refuses `7.0` and `7e0` for an int64 (AgentAPI's and Coder's ids), however whole.
+    for written in ("7.0", "7e0", "7.5"):
+        bad = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_=written)))
+        assert (bad.status, bad.body["message"]) == (400, "Failed to decode request payload."), written
+        assert "messages[0].id" in bad.body["detail"]
     assert (
-        upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_="7.0"))).status
+        upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_="7"))).status
         == 204
     )
     assert invoke(logs_event(paused_task)).body["logs"][0]["id"] == 7
-    bad = upload(upload_event(paused_task["task_id"], token=token_of(paused_task), body=message_json(id_="7.5")))
-    assert (bad.status, bad.body["message"]) == (400, "Failed to decode request payload.")
 
 
 # ---- `//api/...`: agents whose CODER_AGENT_URL ends in `/` (contract §6) -------------------------

@@ -63,7 +63,7 @@ def test_initializing_task_returns_its_last_snapshot(invoke) -> None:
     assert answer.body == {
         "logs": as_logs(PAUSED_CONVERSATION[:2]),
         "snapshot": True,
-        "snapshot_at": "2026-11-16T19:02:44.001000Z",
+        "snapshot_at": "2026-11-17T08:25:30.001000Z",
     }
 
 
