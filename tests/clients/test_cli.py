@@ -262,6 +262,10 @@ class Following:
             stderr=self.err,
             text=True,
             env=cli_env(stack, **env),
+            # Ctrl-C as in a terminal: a suite run in the background (`make test &`, nohup, some CI
+            # shells) has SIGINT ignored, a child inherits that, and Python then installs no
+            # KeyboardInterrupt handler at all.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
     def _read(self, stream) -> str:
@@ -335,7 +339,7 @@ def test_follow_ends_cleanly_on_ctrl_c(stack) -> None:
         follow.wait_for("Add a /healthz endpoint")
         follow.process.send_signal(signal.SIGINT)
         # A bound against a hang, not a timing: a loaded CI machine can starve the process for seconds.
-        assert follow.process.wait(timeout=120) == 130
+        assert follow.process.wait(timeout=60) == 130
     finally:
         follow.stop()
     assert "Traceback" not in follow.stderr and "Aborted" not in follow.stderr
