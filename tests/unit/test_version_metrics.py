@@ -78,3 +78,9 @@ def test_each_5xx_answer_and_each_bug_is_counted_for_this_version(handler, capsy
     answer = handler(event(path), LocalLambdaContext("TaskLogsFunction", 12))
     assert answer["statusCode"] == status
     assert counted(capsys.readouterr().out) == expected
+
+
+def test_nothing_is_counted_where_metrics_are_off(handler, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # as the local stack sets it
+    assert handler(event("/bug"), LocalLambdaContext("TaskLogsFunction", 12))["statusCode"] == 500
+    assert counted(capsys.readouterr().out) == []

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from tasklogs_core.adapters import timings
 from tasklogs_core.adapters.deadlines import invocation_deadline
@@ -51,7 +52,10 @@ UNHANDLED_ERRORS = "UnhandledErrors"  # a bug: an exception no contract outcome 
 
 
 def count_for_this_version(name: str) -> None:
-    """One count of `name` under this function's name and executed version (and the service)."""
+    """One count of `name` under this function's name and executed version (and the service). Off
+    where Powertools' metrics are (the local stack), which single_metric alone does not check."""
+    if is_metrics_disabled():
+        return
     with single_metric(
         name=name,
         unit=MetricUnit.Count,
