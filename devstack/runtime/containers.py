@@ -69,6 +69,12 @@ def _container_main(logical_id: str, connection: Connection) -> None:
             if str(exc) != "Unauthorized":  # an authorizer's refusal is an answer, not a failure
                 log.exception("%s raised", logical_id)
             connection.send(("raised", (type(exc).__name__, str(exc))))
+            continue
+        try:
+            lambda_runtime.enforce_response_limit(result)
+        except lambda_runtime.ResponseTooLarge as exc:  # Lambda's error; the container stays warm
+            log.error("%s: %s", logical_id, exc)
+            connection.send(("raised", (lambda_runtime.RESPONSE_TOO_LARGE, str(exc))))
         else:
             connection.send(("ok", result))
 

@@ -168,7 +168,7 @@ class LocalApiGateway:
         )
         try:
             result = self.runtime.invoke(matched.function, event)
-        except InvocationFailed:
+        except InvocationFailed:  # a timeout, a crash, or a result over Lambda's response limit
             return 500, JSON, FUNCTION_FAILED
         payload = result.get("body") or ""
         data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
