@@ -93,6 +93,14 @@ EXPECTED_TRANSCRIPTS = {
     "transcript_no_claims": (401, "Unauthorized."),
 }
 
+# One transcript entry whole (contract §7 Large entries): event name → (status, message for errors or
+# None for a 200, whose body is the entry's content as text).
+EXPECTED_TRANSCRIPT_ENTRIES = {
+    "transcript_entry_whole": (200, None),
+    "transcript_entry_missing": (404, "Resource not found."),
+    "transcript_entry_bad_seq": (400, "Invalid path parameters."),
+}
+
 # The web viewer's files: event name → (status, Content-Type, message for errors or None).
 EXPECTED_VIEWER = {
     "viewer_page": (200, "text/html; charset=utf-8", None),

@@ -381,6 +381,15 @@ def transcript_requests() -> dict[str, tuple[str, str, DemoUser | None, str]]:
         ),
         "transcript_someone_elses": (transcript_path("bob", "bobs-task"), "", ALICE, "404 someone else's task"),
         "transcript_no_claims": (transcript_path("me", two), "", None, "401 no verified claims"),
+        # One entry whole (§7 Large entries): what a page cut to fit, read in full.
+        "transcript_entry_whole": (
+            f"{transcript_path('me', two)}/entries/3",
+            "",
+            ALICE,
+            "200 one entry's whole content, as text",
+        ),
+        "transcript_entry_missing": (f"{transcript_path('me', two)}/entries/999", "", ALICE, "404 no entry has it"),
+        "transcript_entry_bad_seq": (f"{transcript_path('me', two)}/entries/first", "", ALICE, "400 naming seq"),
     }
 
 

@@ -17,6 +17,7 @@ ensure_layer_on_path()
 OPENAPI_PATH = ROOT / "docs" / "openapi.json"
 LOGS_PATH = "/api/v2/tasks/{user}/{task}/logs"
 TRANSCRIPT_PATH = "/api/v2/tasks/{user}/{task}/transcript"
+TRANSCRIPT_ENTRY_PATH = "/api/v2/tasks/{user}/{task}/transcript/entries/{seq}"
 UPLOAD_PATH = "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"
 TASK_PATH = "/api/v2/tasks/{user}/{task}"
 TASKS_PATH = "/api/v2/tasks"
@@ -61,8 +62,12 @@ def _schemas() -> dict[str, Any]:
         task[key] = {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]}
     for key in ("created_at", "updated_at"):
         task[key]["format"] = "date-time"
-    schemas["TranscriptEntry"]["properties"]["time"]["format"] = "date-time"
-    schemas["TranscriptEntry"]["required"] = list(schemas["TranscriptEntry"]["properties"])
+    entry = schemas["TranscriptEntry"]["properties"]
+    entry["time"]["format"] = "date-time"
+    # Sent only for an entry cut to fit its page (never null); its whole content is at the entry route.
+    entry["truncated"] = {"type": "boolean", "const": True, "description": "the content is the entry's start"}
+    entry["content_bytes"] = {"type": "integer", "minimum": 0, "description": "the whole content's UTF-8 length"}
+    schemas["TranscriptEntry"]["required"] = [key for key in entry if key not in ("truncated", "content_bytes")]
     page = schemas["TranscriptPage"]
     page["properties"]["live_error"] = {
         "$ref": "#/components/schemas/LiveError",
@@ -104,6 +109,7 @@ def document() -> dict[str, Any]:
     assert routes == {
         ("GET", LOGS_PATH): True,
         ("GET", TRANSCRIPT_PATH): True,
+        ("GET", TRANSCRIPT_ENTRY_PATH): True,
         ("GET", TASK_PATH): True,
         ("GET", TASKS_PATH): True,
         ("POST", UPLOAD_PATH): False,
@@ -139,6 +145,21 @@ def document() -> dict[str, Any]:
         errors.Unauthenticated,
         errors.TaskNotFound,
         errors.InvalidQueryParameters,
+        errors.SnapshotDecodeError,
+        errors.UnsupportedSnapshotFormat,
+        errors.InvalidSnapshotData,
+        errors.SnapshotFetchError,
+        errors.StorageError,
+    )
+    entry_errors = _errors(
+        errors.Unauthenticated,
+        errors.TaskNotFound,
+        errors.EntryNotFound,
+        errors.InvalidPathParameters,
+        errors.TaskAppUrlNotConfigured,
+        errors.TaskAppUnavailable,
+        errors.InvalidTaskAppResponse,
+        errors.TaskAppTimeout,
         errors.SnapshotDecodeError,
         errors.UnsupportedSnapshotFormat,
         errors.InvalidSnapshotData,
@@ -256,6 +277,44 @@ def document() -> dict[str, Any]:
                         },
                         **not_modified,
                         **transcript_errors,
+                    },
+                }
+            },
+            TRANSCRIPT_ENTRY_PATH: {
+                "get": {
+                    "operationId": "getTranscriptEntry",
+                    "summary": "One transcript entry's whole content",
+                    "description": (
+                        "Where a page's entry marked `truncated` is read whole. An entry of the live session of"
+                        " an active task is read from the agent. Up to 5 MiB that Lambda can carry as text: 200"
+                        " with the text; else 303 to a presigned URL of a copy of it, valid 5 minutes."
+                    ),
+                    "security": USER_SECURITY,
+                    "parameters": [
+                        user_param,
+                        task_ref_param,
+                        {
+                            "name": "seq",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+                            "description": "the entry's `seq`, as a page gave it",
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The entry's whole content",
+                            "headers": {"Cache-Control": {"schema": {"type": "string", "const": "private, no-cache"}}},
+                            "content": {"text/plain; charset=utf-8": {"schema": {"type": "string"}}},
+                        },
+                        "303": {
+                            "description": "Too large to answer here: fetch it from `Location` within 5 minutes",
+                            "headers": {
+                                "Location": {"schema": {"type": "string", "format": "uri"}},
+                                "Cache-Control": {"schema": {"type": "string", "const": "no-store"}},
+                            },
+                        },
+                        **entry_errors,
                     },
                 }
             },

@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from tasklogs_core.adapters.observability import http_handler, logger, metrics
 from tasklogs_core.edge.http_errors import install_error_handlers
-from tasklogs_core.edge.requests import path_parameter, user_claims
+from tasklogs_core.edge.requests import caller_and_task
 from tasklogs_core.edge.response_size import logs_response
 from tasklogs_core.use_cases.task_logs import serve_task_logs
 
@@ -18,9 +18,7 @@ def get_task_logs(user: str, task: str) -> Response[str]:
     # Passed straight through, so the conversation is freed before the response body is copied.
     return logs_response(
         serve_task_logs(
-            user_claims(event.raw_event),
-            path_parameter(event.raw_event, "user", user),
-            path_parameter(event.raw_event, "task", task),
+            *caller_and_task(event.raw_event, user, task),
             remaining_ms=app.lambda_context.get_remaining_time_in_millis(),
             if_none_match=event.headers.get("if-none-match"),
         ),

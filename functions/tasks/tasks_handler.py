@@ -5,7 +5,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from tasklogs_core.adapters.observability import http_handler, logger, metrics
 from tasklogs_core.edge.http_errors import install_error_handlers
-from tasklogs_core.edge.requests import path_parameter, query_parameter, user_claims
+from tasklogs_core.edge.requests import caller_and_task, query_parameter, user_claims
 from tasklogs_core.use_cases.tasks import get_task, list_tasks
 
 app = APIGatewayHttpResolver()
@@ -15,7 +15,7 @@ install_error_handlers(app, logger, metrics)
 @app.get("/api/v2/tasks/<user>/<task>")
 def get_one_task(user: str, task: str) -> Response[str]:
     event = app.current_event.raw_event
-    found = get_task(user_claims(event), path_parameter(event, "user", user), path_parameter(event, "task", task))
+    found = get_task(*caller_and_task(event, user, task))
     return Response(200, content_types.APPLICATION_JSON, found.model_dump_json())
 
 

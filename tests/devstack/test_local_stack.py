@@ -15,7 +15,7 @@ import time
 import pytest
 
 from devstack.runtime.template_resources import ROOT
-from tests.expected import EXPECTED, EXPECTED_TASK_ROUTES, EXPECTED_TRANSCRIPTS
+from tests.expected import EXPECTED, EXPECTED_TASK_ROUTES, EXPECTED_TRANSCRIPT_ENTRIES, EXPECTED_TRANSCRIPTS
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +75,16 @@ def run_printed(command: str) -> str:
 def test_printed_curl_commands_work_as_printed(stack) -> None:
     _, lines = stack
     curls = printed_curls(lines)
-    expected = EXPECTED | EXPECTED_TASK_ROUTES | EXPECTED_TRANSCRIPTS
+    expected = EXPECTED | EXPECTED_TASK_ROUTES | EXPECTED_TRANSCRIPTS | EXPECTED_TRANSCRIPT_ENTRIES
     assert set(curls) == set(expected)
     for name, command in sorted(curls.items()):
         run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
         assert run.returncode == 0, (name, run.stderr)
-        body = json.loads(run.stdout)
         status, message = expected[name]
+        if name in EXPECTED_TRANSCRIPT_ENTRIES and message is None:  # an entry's content, as text
+            assert run.stdout.strip() and not run.stdout.startswith("{"), (name, run.stdout)
+            continue
+        body = json.loads(run.stdout)
         if message is None:
             answer = body.get("logs", body.get("tasks", body.get("entries", body.get("id"))))
             assert isinstance(answer, list | str), (name, body)

@@ -47,6 +47,7 @@ def test_document_is_openapi_31_with_every_route() -> None:
     assert set(document["paths"]) == {
         "/api/v2/tasks/{user}/{task}/logs",
         "/api/v2/tasks/{user}/{task}/transcript",
+        "/api/v2/tasks/{user}/{task}/transcript/entries/{seq}",
         "/api/v2/tasks/{user}/{task}",
         "/api/v2/tasks",
         UPLOAD_PATH,

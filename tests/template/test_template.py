@@ -1,6 +1,7 @@
 """template.yaml: cfn-lint clean, least privilege, data resources as the contract needs, and agreement
 with the code (index names, key schema, routes)."""
 
+import fnmatch
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from devstack.runtime.template_resources import (
     resource,
 )
 from tasklogs_core.adapters import task_repository
+from tasklogs_core.adapters.transcript_store import ENTRY_COPY_TAG, entry_copy_key
 
 
 def test_cfn_lint_reports_nothing() -> None:
@@ -87,12 +89,26 @@ TRANSCRIPT_WRITES = {
             | {"dynamodb:DeleteItem"},
         ),
         ("TasksFunction", {"dynamodb:GetItem", "dynamodb:Query"}),
-        ("TaskTranscriptFunction", {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:GetObjectVersion"}),
+        (
+            "TaskTranscriptFunction",
+            {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:GetObjectVersion"}
+            | {"s3:PutObject", "s3:PutObjectTagging"},  # copies of large entries only (the next test)
+        ),
         ("UserAuthorizerFunction", set()),  # it only fetches the issuer's public keys
     ],
 )
 def test_each_function_has_only_the_actions_it_uses(function: str, actions: set[str]) -> None:
     assert _actions(function) == actions
+
+
+def test_the_transcript_function_writes_only_copies_of_large_entries() -> None:
+    [copying] = [
+        statement
+        for logical_id, statement in _statements()
+        if logical_id == "TaskTranscriptFunction" and "s3:PutObject" in statement["Action"]
+    ]
+    assert copying["Resource"] == {"Fn::Sub": "${SnapshotsBucket.Arn}/transcripts/*/entries/*"}
+    assert fnmatch.fnmatchcase(entry_copy_key("a-task", 7, b"text"), "transcripts/*/entries/*")
 
 
 def test_the_cleanup_lists_only_snapshot_and_transcript_keys() -> None:
@@ -134,6 +150,7 @@ def test_only_the_agent_upload_and_the_viewer_s_page_skip_the_user_authorizer_an
     assert routes == {
         ("GET", "/api/v2/tasks/{user}/{task}/logs"): ("TaskLogsFunction", True),
         ("GET", "/api/v2/tasks/{user}/{task}/transcript"): ("TaskTranscriptFunction", True),
+        ("GET", "/api/v2/tasks/{user}/{task}/transcript/entries/{seq}"): ("TaskTranscriptFunction", True),
         ("GET", "/api/v2/tasks/{user}/{task}"): ("TasksFunction", True),
         ("GET", "/api/v2/tasks"): ("TasksFunction", True),
         ("POST", "/api/v2/workspaceagents/me/tasks/{task}/log-snapshot"): ("LogSnapshotFunction", False),
@@ -249,9 +266,16 @@ def test_snapshots_bucket_per_contract() -> None:
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
     rules = props["LifecycleConfiguration"]["Rules"]
-    # Old versions expire for snapshots only: a transcript chunk version a header names never may.
-    [expiring] = [rule for rule in rules if "NoncurrentVersionExpiration" in rule]
-    assert expiring["Prefix"] == "task-snapshots/"
+    # Old versions expire for snapshots and copies of large entries only: a transcript chunk version a
+    # header names never may.
+    expiring = {rule["Id"]: rule for rule in rules if "NoncurrentVersionExpiration" in rule}
+    assert set(expiring) == {"ExpireOldSnapshotVersions", "ExpireEntryCopies"}
+    assert expiring["ExpireOldSnapshotVersions"]["Prefix"] == "task-snapshots/"
+    copies = expiring["ExpireEntryCopies"]
+    assert "Prefix" not in copies and copies["ExpirationInDays"] == 1
+    # The tag the transcript function puts on each copy, and only there.
+    key, _, value = ENTRY_COPY_TAG.partition("=")
+    assert copies["TagFilters"] == [{"Key": key, "Value": value}]
     policy = resource("SnapshotsBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
 

@@ -9,6 +9,12 @@ CONTRACT = [
     (errors.Unauthenticated("no claims"), 401, {"message": "Unauthorized."}),
     (errors.TaskNotFound(), 404, {"message": "Resource not found."}),
     (errors.PageNotFound("nope.js"), 404, {"message": "Resource not found."}),
+    (errors.EntryNotFound("No entry has seq 9."), 404, {"message": "Resource not found."}),
+    (
+        errors.InvalidPathParameters("d", validations=[("seq", "d")]),
+        400,
+        {"message": "Invalid path parameters.", "validations": [{"field": "seq", "detail": "d"}]},
+    ),
     (
         errors.TaskStateConflict("error"),
         409,

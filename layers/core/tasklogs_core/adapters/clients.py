@@ -42,13 +42,14 @@ def _aws_session() -> Session:
     return session
 
 
-def _aws_config() -> Config:
+def _aws_config(signature_version: str | None = None) -> Config:
     from botocore.config import Config
 
     return Config(
         connect_timeout=_CONNECT_TIMEOUT_SECONDS,
         read_timeout=_READ_TIMEOUT_SECONDS,
         retries={"mode": "standard", "total_max_attempts": _ATTEMPTS},
+        signature_version=signature_version,
     )
 
 
@@ -59,7 +60,8 @@ def _dynamodb() -> DynamoDBClient:
 
 @cache
 def _s3() -> S3Client:
-    return cast("S3Client", _aws_session().create_client("s3", config=_aws_config()))
+    # Presigned URLs (contract §7 Large entries) signed with SigV4, the only signature every region takes.
+    return cast("S3Client", _aws_session().create_client("s3", config=_aws_config(signature_version="s3v4")))
 
 
 @cache

@@ -7,6 +7,7 @@ domain errors."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -38,6 +39,17 @@ def transcript_prefix(task_id: str) -> str:
 
 def chunk_key(task_id: str, session: int, chunk: int) -> str:
     return f"{transcript_prefix(task_id)}{session:06d}/{chunk:06d}.json"
+
+
+# An entry's whole content, copied for a presigned URL (contract §7 Large entries): under the task's
+# prefix, so deleting the task deletes it (§10), and tagged, so the bucket's lifecycle expires it.
+ENTRY_COPY_TAG = "tasklogs-copy=entry"
+ENTRY_URL_SECONDS = 300
+
+
+def entry_copy_key(task_id: str, seq: int, content: bytes) -> str:
+    # Named by its content: the same text is copied once, a rewritten live message gets its own copy.
+    return f"{transcript_prefix(task_id)}entries/{seq}/{hashlib.sha256(content).hexdigest()}.txt"
 
 
 def chunk_of(message_id: int) -> int:
@@ -239,6 +251,29 @@ class TranscriptStore:
             for part in pool.map(lambda index: self.read_chunk(task_id, header, index), wanted):
                 messages.update(part)
         return messages
+
+    def publish_entry(self, task_id: str, seq: int, content: bytes) -> str:
+        """A presigned URL (valid ENTRY_URL_SECONDS) of a copy of one entry's whole content, copied
+        unless an earlier read already did."""
+        key = entry_copy_key(task_id, seq, content)
+        try:
+            try:
+                self._s3.head_object(Bucket=self._bucket, Key=key)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                    raise
+                self._s3.put_object(
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=content,
+                    ContentType="text/plain; charset=utf-8",
+                    Tagging=ENTRY_COPY_TAG,
+                )
+            return self._s3.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=ENTRY_URL_SECONDS
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"Entry copy failed: {type(exc).__name__}") from exc
 
     # ---- writing
 

@@ -43,6 +43,10 @@ class TaskNotFound(TaskLogsError):
     """Missing, deleted, or someone else's task: always indistinguishable to the caller."""
 
 
+class EntryNotFound(TaskLogsError):
+    """A transcript seq that names no entry of the task (contract §7 Large entries)."""
+
+
 class PageNotFound(TaskLogsError):
     """A path under the web viewer that names none of its files."""
 
@@ -111,6 +115,10 @@ class InvalidTaskId(TaskLogsError):
 class InvalidQueryParameters(TaskLogsError):
     """A query the route does not take: for an upload, `format` missing or empty or another parameter;
     for the task list, a bad `q`; for a transcript page, a bad `limit`, `after` or `before`."""
+
+
+class InvalidPathParameters(TaskLogsError):
+    """A path parameter the route cannot take: for a transcript entry, a `{seq}` that is not a seq."""
 
 
 class InvalidSnapshotFormat(TaskLogsError):

@@ -8,14 +8,15 @@ Nothing here reads or writes anything; the store, its writers and the route appl
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
-from tasklogs_core.domain.errors import InvalidQueryParameters
+from tasklogs_core.domain.errors import InvalidPathParameters, InvalidQueryParameters
 
 # ---------------------------------------------------------------- seq: task-wide, assigned once
 
@@ -51,6 +52,18 @@ class TranscriptEntry(BaseModel):
     type: Literal["input", "output"]
     time: str
     final: bool = True
+    # An entry cut to fit its page (contract §7 Large entries): the whole content is at
+    # .../transcript/entries/{seq}. Both are left out of a whole entry.
+    truncated: bool | None = None
+    content_bytes: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _whole_entries_say_nothing(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        body: dict[str, object] = handler(self)
+        if self.truncated is None:
+            body.pop("truncated", None)
+            body.pop("content_bytes", None)
+        return body
 
 
 class TranscriptGap(BaseModel):
@@ -103,6 +116,31 @@ def _integer(text: str) -> int | None:
     if not body or not body.isascii() or not body.isdigit() or len(body) > 19:
         return None
     return int(text)
+
+
+def parse_entry_seq(text: str) -> int:
+    """The `{seq}` of .../transcript/entries/{seq}: a seq as a page names it, 0 to 2**53 - 1."""
+    seq = _integer(text)
+    if seq is None or not 0 <= seq < 2**53:
+        detail = f'Path param "seq" must be an integer from 0 to {2**53 - 1}.'
+        raise InvalidPathParameters(detail, validations=[("seq", detail)])
+    return seq
+
+
+def cut_to_fit(content: str, budget: int) -> str:
+    """The longest start of `content` whose JSON string (ASCII escapes, quotes included) takes at most
+    `budget` bytes: what a page sends of an entry too large for it (contract §7 Large entries)."""
+    encode = json.JSONEncoder(ensure_ascii=True).encode
+    # Every character takes at least one byte, so no more than `budget` of them fit; a binary search
+    # over C-speed encodings of at most that many finds the longest start that does.
+    low, high = 0, min(len(content), budget)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(encode(content[:middle])) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return content[:low]
 
 
 def parse_page_request(raw_query: str) -> PageRequest:

@@ -28,6 +28,12 @@ def path_parameter(event: Mapping[str, Any], name: str, matched: str) -> str:
     return value if isinstance(value, str) else unquote(matched)
 
 
+def caller_and_task(event: Mapping[str, Any], user: str, task: str) -> tuple[Mapping[str, Any] | None, str, str]:
+    """What every task route's use case starts from: the verified caller's claims, then the path's
+    `{user}` and `{task}`."""
+    return user_claims(event), path_parameter(event, "user", user), path_parameter(event, "task", task)
+
+
 def raw_query(event: Mapping[str, Any]) -> str:
     """The query string as the client sent it (well-formed text; none: empty)."""
     raw = event.get("rawQueryString")

@@ -93,7 +93,8 @@ def escaped_size(utf8: bytes) -> int:
     return len(utf8) + 2 + extra
 
 
-def _fits(body: bytes) -> bool:
+def fits_lambda_response(body: bytes) -> bool:
+    """Whether a text body (UTF-8) fits Lambda's response limit however the runtime escapes it."""
     if len(body) * _WORST_CASE_ESCAPE + 2 <= BODY_LIMIT:  # cheap: fits however it is escaped
         return True
     if len(body) + 2 > BODY_LIMIT:
@@ -111,7 +112,7 @@ def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool, etag: str | 
     """The body that fits; its ETag is `etag` when one was decided before reading, else the body's."""
     body = response.to_ascii_json()
     etag = etag or body_etag(body)
-    if _fits(body):
+    if fits_lambda_response(body):
         return FittedBody(body, etag=etag)
     gzip_headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
     if gzip_ok and (packed := _gzipped(body)) is not None:
@@ -121,7 +122,7 @@ def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool, etag: str | 
     def encoded(kept: int) -> tuple[bytes, bool] | None:
         logs = response.logs[len(response.logs) - kept :] if kept else []
         part = response.model_copy(update={"logs": logs}).to_ascii_json()
-        if _fits(part):
+        if fits_lambda_response(part):
             return part, False
         packed = _gzipped(part) if gzip_ok else None
         return (packed, True) if packed is not None else None

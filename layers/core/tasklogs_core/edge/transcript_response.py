@@ -1,5 +1,5 @@
-"""The transcript page's HTTP response (contract §7, §8): the body with the agent's failure, when there
-was one, worded as §5 words it; its ETag; or a 304."""
+"""The transcript's HTTP responses (contract §7, §8): a page, with the agent's failure, when there was
+one, worded as §5 words it, its ETag, or a 304; and one entry's whole content, as text or a 303."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from tasklogs_core.edge.conditional_responses import not_modified, validators
 from tasklogs_core.edge.http_errors import error_response
 
 if TYPE_CHECKING:
-    from tasklogs_core.use_cases.task_transcript import ServedTranscript
+    from tasklogs_core.use_cases.task_transcript import ServedEntry, ServedTranscript
+
+TEXT_PLAIN = "text/plain; charset=utf-8"
 
 
 def transcript_response(served: ServedTranscript, *, if_none_match: str | None) -> Response[str]:
@@ -43,4 +45,25 @@ def transcript_response(served: ServedTranscript, *, if_none_match: str | None) 
     metrics.add_metric(name="TranscriptPagesServed", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=200, content_type=content_types.APPLICATION_JSON, body=body.decode(), headers=validators(etag)
+    )
+
+
+def entry_response(served: ServedEntry) -> Response[str]:
+    """200 with the content as text, or 303 to its presigned URL (contract §7 Large entries). The text
+    is never sniffed as anything else; the URL expires, so neither answer is stored by a cache."""
+    if served.text is None:
+        assert served.location is not None  # noqa: S101 - a ServedEntry holds one or the other
+        metrics.add_metric(name="TranscriptEntriesRedirected", unit=MetricUnit.Count, value=1)
+        return Response(
+            status_code=303,
+            content_type=TEXT_PLAIN,
+            body="",
+            headers={"Location": served.location, "Cache-Control": "no-store"},
+        )
+    metrics.add_metric(name="TranscriptEntriesServed", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=200,
+        content_type=TEXT_PLAIN,
+        body=served.text.decode(),
+        headers={"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"},
     )

@@ -22,6 +22,7 @@ from tasklogs_core.adapters.transcript_store import CHUNK_IDS
 from tasklogs_core.domain.conditional import names_current, weak_etag
 from tasklogs_core.domain.conversation import LOG_TYPE_BY_ROLE, unknown_role, unknown_role_detail
 from tasklogs_core.domain.errors import (
+    EntryNotFound,
     InvalidTaskAppResponse,
     TaskAppTimeout,
     TaskAppUnavailable,
@@ -40,9 +41,11 @@ from tasklogs_core.domain.transcript import (
     StoredMessage,
     TranscriptEntry,
     TranscriptPage,
+    cut_to_fit,
     ids_are_contiguous,
     merge,
     page_gaps,
+    parse_entry_seq,
     parse_page_request,
     seq_of,
     session_for,
@@ -62,6 +65,8 @@ _MATCHED = 2
 _HEADERS_PER_QUERY = 4
 # Room in a page's body for an entry besides its content and time: its keys, numbers and a gap note.
 _ENTRY_OVERHEAD = 200
+# An entry's whole content is answered as text up to this; beyond, through a presigned URL (§7).
+MAX_ENTRY_TEXT_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -391,18 +396,7 @@ def read_page(
         except LIVE_FAILURES as exc:
             live_error = exc
             logger.warning("agent not read for a transcript page", extra={"error": type(exc).__name__})
-    entries = [
-        TranscriptEntry(
-            seq=held.place.seq,
-            session=held.place.session,
-            id=held.message.id,
-            content=held.message.content,
-            type=LOG_TYPE_BY_ROLE[held.message.role],
-            time=held.message.time,
-            final=held.final,
-        )
-        for held in walked.entries
-    ]
+    entries = [_on_the_page(held) for held in walked.entries]
     places = [held.place for held in walked.entries]
     gaps = page_gaps(
         walked.before.place if walked.before else None,
@@ -422,6 +416,27 @@ def read_page(
     return page, live_error
 
 
+def _on_the_page(held: Held) -> TranscriptEntry:
+    """The entry as a page sends it: whole, or cut to fit the page when it would not (contract §7 Large
+    entries). Only a page's lone entry can be too large: walk_page stops before any other."""
+    message = held.message
+    content, cut = message.content, {}
+    if entry_bytes(message) > MAX_PAGE_BYTES:
+        # The page's keys, its two gap notes at most and a live_error fit in what is left.
+        content = cut_to_fit(message.content, MAX_PAGE_BYTES - len(message.time) - 4 * _ENTRY_OVERHEAD)
+        cut = {"truncated": True, "content_bytes": len(message.content.encode())}
+    return TranscriptEntry(
+        seq=held.place.seq,
+        session=held.place.session,
+        id=message.id,
+        content=content,
+        type=LOG_TYPE_BY_ROLE[message.role],
+        time=message.time,
+        final=held.final,
+        **cut,
+    )
+
+
 def _reaches_live(reader: TranscriptReader, walked: PageWalk) -> bool:
     """Whether the page could hold entries of the live session, which is one of the newest stored
     sessions or the next: so when it ends there, or at the transcript's newest end."""
@@ -429,3 +444,68 @@ def _reaches_live(reader: TranscriptReader, walked: PageWalk) -> bool:
         return True
     newest = walked.entries[-1] if walked.entries else walked.after
     return newest.place.session >= min((source.number for source in reader.newest), default=1)
+
+
+# ---------------------------------------------------------------- one entry, whole (§7 Large entries)
+
+
+@dataclass(frozen=True)
+class ServedEntry:
+    seq: int
+    text: bytes | None  # the whole content, UTF-8, when it is answered as it is
+    location: str | None = None  # else a presigned URL of it, valid 5 minutes
+
+
+def serve_transcript_entry(
+    claims: Mapping[str, Any] | None,
+    user_ref: str,
+    task_ref: str,
+    seq_text: str,
+    *,
+    carried: Callable[[bytes], bool],
+    remaining_ms: int,
+) -> ServedEntry:
+    """The whole content of one entry of the caller's task (contract §7 Large entries): as text when it
+    is at most 5 MiB and `carried` (the answer fits what Lambda carries), else a presigned URL of a copy
+    of it. An entry of the live session is read from the agent, as a page reads it."""
+    caller = caller_from_claims(claims, get_settings().username_claim)
+    task = clients.task_repository().find_callers_task(caller, user_ref, task_ref)
+    logger.append_keys(task_id=task.task_id)
+    seq = parse_entry_seq(seq_text)
+    status = derive_status(task)
+    deadline = agent_deadline(remaining_ms)
+    store = clients.transcript_store()
+    reader = TranscriptReader(task, status, store, read_legacy=_legacy_reader(task))
+    held = find_entry(reader, seq, status, agent=lambda: _live_messages(task, deadline))
+    if held is None:
+        raise EntryNotFound(f"No entry has seq {seq}.")
+    text = held.message.content.encode()
+    logger.info("transcript entry served", extra={"seq": seq, "content_bytes": len(text), "live": held.from_agent})
+    if len(text) <= MAX_ENTRY_TEXT_BYTES and carried(text):
+        return ServedEntry(seq, text)
+    return ServedEntry(seq, None, store.publish_entry(task.task_id, seq, text))
+
+
+def find_entry(
+    reader: TranscriptReader, seq: int, status: TaskStatus, *, agent: Callable[[], list[Message]]
+) -> Held | None:
+    """The entry with this seq: stored, or read live when the task is active and the seq falls in the
+    session that may be live (the agent's text is the newest). The agent's failure is the answer only
+    when nothing is stored for the seq."""
+
+    def held_at() -> Held | None:
+        found = next(reader.walk(seq - 1, newest_first=False), None)
+        return found if found is not None and found.place.seq == seq else None
+
+    found = held_at()
+    oldest_live = min((source.number for source in reader.newest), default=1)
+    if status is TaskStatus.ACTIVE and oldest_live <= session_of_seq(seq) <= reader.newest_session + 1:
+        try:
+            reader.lay_live(agent())
+        except LIVE_FAILURES:
+            if found is None:
+                raise
+            logger.warning("agent not read for a transcript entry; the stored one is served")
+        else:
+            found = held_at()
+    return found
