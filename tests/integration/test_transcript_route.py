@@ -280,6 +280,46 @@ def test_acp_ids_that_skip_make_no_gaps(handler_env, transcript, fake_agentapi) 
     assert seqs(answer) == [1, 4, 7, 10] and answer.body["gaps"] == []
 
 
+def test_ids_no_seq_can_place_are_counted_in_gaps_never_dropped(handler_env, transcript, invoke, fake_agentapi) -> None:
+    """§7 Ids: any int64 is an agent's id, but a session's seqs hold ids 0 to 2**20 - 1. An id below or
+    beyond is kept by the snapshot (and shown by /logs) and counted in a gap at its session's start
+    or end, on every page that touches it."""
+    b = SESSION_SEQ_BLOCK
+    said = conversation("one", "1", "two", "2")
+    first = [{**said[0], "id": -1}, *said[:3], {**said[3], "id": b}]  # ids -1, 0, 1, 2, 2**20
+    second = conversation("again")  # ids 0-1: another run, sharing no message with the first
+    second[0] = {**second[0], "content": "another agent"}
+    task, name = new_task(handler_env, fake_agentapi, first, PAUSED)
+    assert upload(task, first) == 204
+    assert {e["id"] for e in logs(invoke, name).body["logs"]} == {-1, 0, 1, 2, b}
+
+    only = get(transcript, name)
+    assert seqs(only) == [0, 1, 2]
+    assert only.body["gaps"] == [
+        {"after_seq": None, "before_seq": 0, "missing": 1, "reason": "not captured"},
+        {"after_seq": 2, "before_seq": None, "missing": 1, "reason": "not captured"},
+    ]
+
+    assert upload(task, second) == 204
+    both = get(transcript, name)
+    assert seqs(both) == [0, 1, 2, b, b + 1]
+    between = {"after_seq": 2, "before_seq": b, "missing": 1, "reason": "not captured"}
+    assert both.body["gaps"] == [{"after_seq": None, "before_seq": 0, "missing": 1, "reason": "not captured"}, between]
+    assert get(transcript, name, "after=1&limit=1").body["gaps"] == [between]
+    assert get(transcript, name, f"before={b}&limit=1").body["gaps"] == [between]
+    assert get(transcript, name, f"after={b}").body["gaps"] == []
+
+
+def test_a_live_id_no_seq_can_place_is_counted_in_a_gap(handler_env, transcript, fake_agentapi) -> None:
+    said = conversation("one", "1")
+    task, name = new_task(handler_env, fake_agentapi, said)
+    assert upload(task, said) == 204
+    fake_agentapi.scenarios[name].messages = [*said, {**said[-1], "id": 2**40, "content": "far"}]
+    answer = get(transcript, name)
+    assert answer.body["live"] is True and seqs(answer) == [0, 1, 2]
+    assert answer.body["gaps"] == [{"after_seq": 2, "before_seq": None, "missing": 1, "reason": "not captured"}]
+
+
 # ---------------------------------------------------------------- live
 
 

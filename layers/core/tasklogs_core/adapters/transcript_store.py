@@ -76,6 +76,9 @@ class SessionHeader:
     left_out_at: str = ""
     # A capture over TRANSCRIPT_SESSION_MAX_BYTES kept the ids from `kept_from` on; how many it left out.
     kept_from: int = 0
+    # Ids no seq can place (below 0; at or beyond the block): how many, at most, one write held.
+    unplaced_before: int = 0
+    unplaced_after: int = 0
 
     @property
     def entries(self) -> int:
@@ -117,6 +120,8 @@ def _header_from_item(item: Mapping[str, Any]) -> SessionHeader:
         dropped_oldest=int(item.get("dropped_oldest", {}).get("N", "0")),
         left_out_at=item.get("left_out_at", {}).get("S", ""),
         kept_from=int(item.get("kept_from", {}).get("N", "0")),
+        unplaced_before=int(item.get("unplaced_before", {}).get("N", "0")),
+        unplaced_after=int(item.get("unplaced_after", {}).get("N", "0")),
     )
 
 
@@ -308,8 +313,13 @@ class TranscriptStore:
         }
         if header.left_out_at:
             item["left_out_at"] = {"S": header.left_out_at}
-        if header.kept_from:
-            item["kept_from"] = {"N": str(header.kept_from)}
+        for name, count in (
+            ("kept_from", header.kept_from),
+            ("unplaced_before", header.unplaced_before),
+            ("unplaced_after", header.unplaced_after),
+        ):
+            if count:
+                item[name] = {"N": str(count)}
         if header.revision == 0:
             condition, values = "attribute_not_exists(task_id)", None
         else:

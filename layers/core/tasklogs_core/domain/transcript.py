@@ -36,6 +36,13 @@ def seq_of(session: int, message_id: int) -> int | None:
     return (session - 1) * SESSION_SEQ_BLOCK + message_id
 
 
+def unplaced(message_ids: Iterable[int]) -> tuple[int, int]:
+    """How many of one write's ids `seq` cannot place: below 0, and at or beyond a session's block.
+    Neither is stored; §7 Ids counts them in gaps, at the start and at the end of their session."""
+    ids = set(message_ids)
+    return sum(1 for i in ids if i < 0), sum(1 for i in ids if i >= SESSION_SEQ_BLOCK)
+
+
 def session_of_seq(seq: int) -> int:
     """The session whose block holds `seq` (seq >= 0)."""
     return seq // SESSION_SEQ_BLOCK + 1
@@ -295,33 +302,45 @@ class SessionFacts:
     ids_contiguous: bool = True
     dropped_oldest: int = 0
     kept_from: int = 0
+    # Ids the session's writes held that `seq` cannot place (unplaced()): the most one write held of
+    # each kind, as every write carries the whole conversation the agent still has.
+    unplaced_before: int = 0
+    unplaced_after: int = 0
 
     def reason(self, before_id: int) -> Literal["not captured", "over size limit"]:
         """Why messages before `before_id` are missing: left out for size, or never stored at all."""
         return "over size limit" if self.dropped_oldest and before_id <= self.kept_from else "not captured"
 
 
-def gap_between(earlier: Placed | None, later: Placed, facts: SessionFacts) -> TranscriptGap | None:
+def gaps_between(earlier: Placed | None, later: Placed, facts: Callable[[int], SessionFacts]) -> list[TranscriptGap]:
     """The entries known to be missing between two entries next to each other in the transcript
-    (`earlier` None: `later` is its first), from the facts of `later`'s session. Within a session
-    with contiguous ids, a hole in the ids is that many messages; a session's first entry that is
-    not id 0 lacks the ones before it; a capture over the size limit says how many it left out."""
+    (`earlier` None: `later` is its first). Within a session with contiguous ids, a hole in the ids is
+    that many messages. Where `later` opens its session: ids of `earlier`'s session past its block,
+    then the ones `later`'s session lacks before it: ids below 0, the ones before its first id when
+    ids are contiguous, and what a capture over the size limit left out."""
     after_seq = earlier.seq if earlier else None
+    mine = facts(later.session)
+
+    def gap(missing: int, reason: Literal["not captured", "over size limit"] = "not captured") -> TranscriptGap:
+        return TranscriptGap(after_seq=after_seq, before_seq=later.seq, missing=missing, reason=reason)
+
     if earlier is not None and earlier.session == later.session:
         missing = later.id - earlier.id - 1
-        if facts.ids_contiguous and missing > 0:
-            return TranscriptGap(
-                after_seq=after_seq, before_seq=later.seq, missing=missing, reason=facts.reason(later.id)
-            )
-        return None
-    # `later` opens its session.
-    if facts.ids_contiguous and later.id > 0:
-        return TranscriptGap(after_seq=after_seq, before_seq=later.seq, missing=later.id, reason=facts.reason(later.id))
-    if facts.dropped_oldest and later.id <= facts.kept_from:  # ids that skip: the capture's count is all we know
-        return TranscriptGap(
-            after_seq=after_seq, before_seq=later.seq, missing=facts.dropped_oldest, reason="over size limit"
-        )
-    return None
+        return [gap(missing, mine.reason(later.id))] if mine.ids_contiguous and missing > 0 else []
+    not_captured = facts(earlier.session).unplaced_after if earlier else 0
+    not_captured += mine.unplaced_before
+    over_limit = 0
+    if mine.ids_contiguous and later.id > 0:
+        if mine.reason(later.id) == "over size limit":
+            over_limit = later.id
+        else:
+            not_captured += later.id
+    elif mine.dropped_oldest and later.id <= mine.kept_from:  # ids that skip: the capture's count is all we know
+        over_limit = mine.dropped_oldest
+    return [
+        *([gap(not_captured)] if not_captured else []),
+        *([gap(over_limit, "over size limit")] if over_limit else []),
+    ]
 
 
 class HasContent(Protocol):
@@ -358,7 +377,11 @@ def page_gaps(
     pairs = [(before, entries[0]), *itertools.pairwise(entries)]
     if after is not None:
         pairs.append((entries[-1], after))
-    return [gap for earlier, later in pairs if (gap := gap_between(earlier, later, facts(later.session))) is not None]
+    gaps = [gap for earlier, later in pairs for gap in gaps_between(earlier, later, facts)]
+    last = entries[-1]
+    if after is None and (beyond := facts(last.session).unplaced_after):  # the transcript's newest end
+        gaps.append(TranscriptGap(after_seq=last.seq, before_seq=None, missing=beyond, reason="not captured"))
+    return gaps
 
 
 def ids_are_contiguous(messages: Iterable[Message]) -> bool:

@@ -48,6 +48,7 @@ from tasklogs_core.domain.transcript import (
     merge,
     seq_of,
     session_for,
+    unplaced,
 )
 from tasklogs_core.domain.validation import first_problem
 
@@ -353,6 +354,7 @@ def record_messages(
             header, stored = SessionHeader(session=newest[0].session + 1 if newest else 1), {}
         else:
             header, stored = newest[index], held[index]
+        below, beyond = unplaced(m.id for m in incoming)
         merged = merge(stored, placeable, written_at)
         put = {
             chunk: transcripts.put_chunk(
@@ -368,6 +370,8 @@ def record_messages(
             left_out_at=max(header.left_out_at, written_at) if len(placeable) < len(incoming) else header.left_out_at,
             dropped_oldest=max(header.dropped_oldest, dropped_oldest),
             kept_from=max(header.kept_from, min(m.id for m in placeable)) if dropped_oldest else header.kept_from,
+            unplaced_before=max(header.unplaced_before, below),
+            unplaced_after=max(header.unplaced_after, beyond),
         )
         if transcripts.commit(task_id, updated):
             return TranscriptWrite(replace(updated, revision=header.revision + 1), put)

@@ -50,6 +50,7 @@ from tasklogs_core.domain.transcript import (
     seq_of,
     session_for,
     session_of_seq,
+    unplaced,
 )
 
 if TYPE_CHECKING:
@@ -164,10 +165,17 @@ class SessionSource:
     def stored(self, chunk: int) -> Mapping[int, StoredMessage]:
         return self.load(chunk) if chunk in self.stored_chunks else {}
 
-    def lay(self, live: dict[int, Message], *, contiguous: bool) -> None:
+    def lay(self, messages: list[Message]) -> None:
         """The agent's messages over the stored ones: the agent's text is the newest."""
+        live = {m.id: m for m in messages if seq_of(self.number, m.id) is not None}
+        below, beyond = unplaced(m.id for m in messages)
         self.live = live
-        self.facts = replace(self.facts, ids_contiguous=self.facts.ids_contiguous and contiguous)
+        self.facts = replace(
+            self.facts,
+            ids_contiguous=self.facts.ids_contiguous and ids_are_contiguous(messages),
+            unplaced_before=max(self.facts.unplaced_before, below),
+            unplaced_after=max(self.facts.unplaced_after, beyond),
+        )
         self._loaded.clear()
         newest = max(live, default=None)
         self.newest_live = newest if newest is not None and live[newest].role == "agent" else None
@@ -226,20 +234,26 @@ class TranscriptReader:
                     self.chunks_read += 1
                 return self._chunks[key]
 
-            facts = SessionFacts(header.ids_contiguous, header.dropped_oldest, header.kept_from)
+            facts = SessionFacts(
+                header.ids_contiguous,
+                header.dropped_oldest,
+                header.kept_from,
+                header.unplaced_before,
+                header.unplaced_after,
+            )
             self._sources[header.session] = SessionSource(header.session, facts, load, frozenset(header.chunks))
         return self._sources[header.session]
 
     def _legacy_source(self, read_legacy: Callable[[], list[Message]], snapshot_at: str) -> SessionSource:
         """Session 1 from a snapshot stored before transcripts existed, held exactly as a writer's import
         of it would hold it (log_snapshot.keep_in_transcript), so the live session matches it the same."""
-        messages = [m for m in read_legacy() if seq_of(1, m.id) is not None]  # at most 64 KiB: read whole
+        read = read_legacy()  # at most 64 KiB: read whole
+        messages = [m for m in read if seq_of(1, m.id) is not None]
         chunks: dict[int, dict[int, StoredMessage]] = {}
         for message_id, kept in merge({}, messages, snapshot_at).items():
             chunks.setdefault(message_id // CHUNK_IDS, {})[message_id] = kept
-        source = SessionSource(
-            1, SessionFacts(ids_are_contiguous(messages)), lambda chunk: chunks.get(chunk, {}), frozenset(chunks)
-        )
+        facts = SessionFacts(ids_are_contiguous(read), 0, 0, *unplaced(m.id for m in read))
+        source = SessionSource(1, facts, lambda chunk: chunks.get(chunk, {}), frozenset(chunks))
         self._sources[1] = source
         return source
 
@@ -300,10 +314,7 @@ class TranscriptReader:
             number = self.newest[0].number + 1 if self.newest else 1
             source = SessionSource(number, SessionFacts(), lambda _chunk: {}, frozenset())
             self._sources[number] = source
-        source.lay(
-            {m.id: m for m in messages if seq_of(source.number, m.id) is not None},
-            contiguous=ids_are_contiguous(messages),
-        )
+        source.lay(messages)
         self.live = source
 
     # ---- walking
