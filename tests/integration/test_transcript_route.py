@@ -320,6 +320,33 @@ def test_a_live_id_no_seq_can_place_is_counted_in_a_gap(handler_env, transcript,
     assert answer.body["gaps"] == [{"after_seq": 2, "before_seq": None, "missing": 1, "reason": "not captured"}]
 
 
+def test_a_first_capture_never_shows_its_snapshot_as_the_whole_session(
+    handler_env, poller, fake_agentapi, monkeypatch
+) -> None:
+    """While the capture at pause writes, a reader sees the transcript from before it or from after it,
+    never the capture's snapshot (its newest 64 KiB) read as a session from before transcripts, with
+    the older messages reported as never captured."""
+    from tasklogs_core.adapters.task_repository import TaskRepository
+    from tasklogs_core.use_cases.task_transcript import serve_task_transcript
+
+    messages = conversation(*[f"turn {n}: " + "words " * 2_000 for n in range(30)])  # ~360 KB
+    task, name = new_task(handler_env, fake_agentapi, messages)
+    point_at_snapshot, seen = TaskRepository.point_at_snapshot, []
+
+    def point_then_read(self, *args, **kwargs):
+        outcome = point_at_snapshot(self, *args, **kwargs)
+        # The moment the task names the capture's snapshot; read here, in the capture's invocation (the
+        # local runtime runs one invocation at a time in process).
+        served = serve_task_transcript(ALICE.claims, "me", name, "", if_none_match=None, remaining_ms=10_000)
+        seen.append(served.page.model_dump())
+        return outcome
+
+    monkeypatch.setattr(TaskRepository, "point_at_snapshot", point_then_read)
+    pause(handler_env, poller, task["task_id"])
+    assert len(seen) == 1
+    assert [e["id"] for e in seen[0]["entries"]] == [m["id"] for m in messages] and seen[0]["gaps"] == []
+
+
 # ---------------------------------------------------------------- live
 
 

@@ -21,7 +21,6 @@ from tasklogs_core.adapters.deadlines import agent_deadline
 from tasklogs_core.adapters.observability import logger, metrics
 from tasklogs_core.adapters.settings import get_settings
 from tasklogs_core.adapters.stream_records import task_change
-from tasklogs_core.adapters.task_repository import PointerUpdate
 from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES, unknown_role, unknown_role_detail
 from tasklogs_core.domain.errors import (
     InvalidTaskAppResponse,
@@ -177,16 +176,18 @@ def capture_at_pause(
     # The snapshot: the newest 64 KiB, fitted from the newest messages that can hold them.
     newest, _ = newest_within(fetched, MAX_UPLOAD_BYTES)
     kept = fit_within([_as_agent_message(m) for m in newest or fetched[-1:]])
+    # The transcript keeps the whole conversation, not the snapshot's newest 64 KiB: up to
+    # TRANSCRIPT_SESSION_MAX_BYTES of it (contract §7), the oldest left out beyond. It is written
+    # first: a task that names a snapshot and has no session yet is read as one from before
+    # transcripts (session 1), and this snapshot read so would call its older messages never captured.
+    # A task deleted meanwhile keeps neither (keep_in_transcript, store_snapshot).
+    whole, dropped = newest_within(fetched, session_max)
+    del fetched, newest
+    keep_in_transcript(
+        task.task_id, _as_text(whole), started_at, repository=repository, before=task, dropped_oldest=dropped
+    )
+    del whole
     stored = store_snapshot(task.task_id, kept, repository=repository, store=store, started_at=started_at)
-    if stored.outcome is not PointerUpdate.TASK_GONE:
-        # The transcript keeps the whole conversation, not the snapshot's newest 64 KiB: up to
-        # TRANSCRIPT_SESSION_MAX_BYTES of it (contract §7), the oldest left out beyond.
-        whole, dropped = newest_within(fetched, session_max)
-        del fetched, newest
-        messages = _as_text(whole)
-        keep_in_transcript(
-            task.task_id, messages, started_at, repository=repository, before=task, dropped_oldest=dropped
-        )
     return Capture(stored, fetched_count, len(kept))
 
 
