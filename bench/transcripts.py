@@ -69,7 +69,7 @@ def _store(aws, task: DemoTask, sessions: list[list[dict[str, Any]]]) -> None:
     """The sessions written as the writers write them; the task item as they leave it."""
     from tasklogs_core.adapters import clients
     from tasklogs_core.domain.models import AgentMessage
-    from tasklogs_core.use_cases.log_snapshot import record_messages
+    from tasklogs_core.services.conversation_writer import record_messages
 
     aws.put_task(task_item(task, task.agent_url, None))
     for number, messages in enumerate(sessions):

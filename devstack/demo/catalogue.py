@@ -294,11 +294,11 @@ def seed(aws: LocalAws, fake: FakeAgentAPI, tasks: list[DemoTask] = TASKS) -> No
 
 
 def _store_transcript(aws: LocalAws, task: DemoTask) -> None:
-    """The task's transcript writes, through the writers' own code (log_snapshot.record_messages)."""
+    """The task's transcript writes, through the writers' own code (conversation_writer.record_messages)."""
     from tasklogs_core.adapters.task_repository import TaskRepository
     from tasklogs_core.adapters.transcript_store import TranscriptStore
     from tasklogs_core.domain.models import AgentMessage
-    from tasklogs_core.use_cases.log_snapshot import record_messages
+    from tasklogs_core.services.conversation_writer import record_messages
 
     dynamodb = aws.client("dynamodb")
     store = TranscriptStore(dynamodb, aws.client("s3"), aws.transcripts_table_name, aws.bucket_name)

@@ -13,7 +13,7 @@ from devstack.demo.catalogue import PAUSED
 from tasklogs_core.adapters.snapshot_store import SnapshotStore
 from tasklogs_core.adapters.task_repository import PointerUpdate, TaskRepository
 from tasklogs_core.domain.models import AgentMessage
-from tasklogs_core.use_cases.log_snapshot import store_snapshot
+from tasklogs_core.services.conversation_writer import store_snapshot
 from tasklogs_core.use_cases.task_logs import snapshot_logs
 from tests.helpers import put_task
 

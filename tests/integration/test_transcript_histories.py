@@ -135,7 +135,7 @@ def _read_everything(transcript, name: str) -> list[dict]:
 def test_random_histories_match_the_ground_truth(handler_env, transcript, data) -> None:
     from tasklogs_core.adapters import clients
     from tasklogs_core.domain.models import AgentMessage
-    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+    from tasklogs_core.services.conversation_writer import keep_in_transcript
 
     name = f"history-{uuid.uuid4().hex[:8]}"
     task = put_task(handler_env, name, PAUSED)

@@ -183,7 +183,7 @@ def test_pages_walk_the_whole_transcript_both_ways_without_a_seam(handler_env, t
 def test_a_page_stops_early_to_stay_under_1_mib(handler_env, transcript, fake_agentapi) -> None:
     from tasklogs_core.adapters import clients
     from tasklogs_core.domain.models import AgentMessage
-    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+    from tasklogs_core.services.conversation_writer import keep_in_transcript
 
     big = "x" * 300_000
     messages = [

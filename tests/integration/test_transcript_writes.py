@@ -115,7 +115,7 @@ def test_a_partial_upload_and_the_whole_capture_make_one_session(
 def test_an_older_write_never_replaces_a_newer_one_but_adds_what_it_alone_has(handler_env, transcripts) -> None:
     from tasklogs_core.adapters import clients
     from tasklogs_core.domain.models import AgentMessage
-    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+    from tasklogs_core.services.conversation_writer import keep_in_transcript
 
     task = put_task(handler_env, f"order-{uuid.uuid4().hex[:6]}", RUNNING)
     newer = [AgentMessage(id=0, content="hi", role="agent", time="2026-11-25T10:00:00Z"),
@@ -133,7 +133,7 @@ def test_an_older_write_never_replaces_a_newer_one_but_adds_what_it_alone_has(ha
 def test_a_long_session_is_split_into_chunks_of_consecutive_ids(handler_env, transcripts) -> None:
     from tasklogs_core.adapters import clients
     from tasklogs_core.domain.models import AgentMessage
-    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+    from tasklogs_core.services.conversation_writer import keep_in_transcript
 
     task = put_task(handler_env, f"chunks-{uuid.uuid4().hex[:6]}", RUNNING)
     messages = [
@@ -155,7 +155,7 @@ def test_racing_writers_lose_nothing_and_the_newest_write_of_each_id_wins(handle
     with the content of its newest writer; one session."""
     from tasklogs_core.adapters import clients
     from tasklogs_core.domain.models import AgentMessage
-    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+    from tasklogs_core.services.conversation_writer import keep_in_transcript
 
     def role(i: int) -> str:
         return "agent" if i % 2 == 0 else "user"
@@ -237,7 +237,7 @@ def test_deleting_a_task_deletes_every_session_and_every_chunk_version(
 def test_a_write_whose_task_was_deleted_meanwhile_leaves_nothing_behind(handler_env, transcripts) -> None:
     from tasklogs_core.adapters import clients
     from tasklogs_core.domain.models import AgentMessage
-    from tasklogs_core.use_cases.log_snapshot import keep_in_transcript
+    from tasklogs_core.services.conversation_writer import keep_in_transcript
 
     task = put_task(handler_env, f"gone-{uuid.uuid4().hex[:6]}", RUNNING, extra={"deleted_at": "2026-11-25T12:00:00Z"})
     message = AgentMessage(id=0, content="late", role="agent", time="2026-11-25T10:00:00Z")

@@ -1,6 +1,6 @@
-"""The package's folders are its layers: domain → adapters → use cases → HTTP edge, each importing only
-its own layer or lower ones (lazy and type-only imports included), and the handlers above them all,
-thin: each calls one use case."""
+"""The package's folders are its layers: domain → adapters → services → use cases → HTTP edge, each
+importing only its own layer or lower ones (lazy and type-only imports included), a use case never
+another, and the handlers above them all, thin: each calls one use case."""
 
 import ast
 from pathlib import Path
@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "layers" / "core" / "tasklogs_core"
-LAYERS = ("domain", "adapters", "use_cases", "edge")  # lowest first
+LAYERS = ("domain", "adapters", "services", "use_cases", "edge")  # lowest first
 HANDLERS = sorted((ROOT / "functions").glob("*/*_handler.py"))
 # The domain is rules over data: no AWS, HTTP or Lambda library reaches it.
 DOMAIN_MAY_IMPORT = {"pydantic"}
@@ -52,6 +52,17 @@ def test_a_layer_imports_only_itself_and_lower_layers(layer: str) -> None:
         for path in modules_of(layer)
         for line, module in imported_modules(path)
         if module.startswith("tasklogs_core") and layer_of(module) not in allowed
+    ]
+    assert wrong == []
+
+
+def test_a_use_case_never_imports_another() -> None:
+    """What two use cases share lives below them (services/): the conversation writer, the snapshot codec."""
+    wrong = [
+        f"{path.name}:{line} imports {module}"
+        for path in modules_of("use_cases")
+        for line, module in imported_modules(path)
+        if layer_of(module) == "use_cases" and module.split(".")[2] != path.stem
     ]
     assert wrong == []
 

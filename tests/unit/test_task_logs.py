@@ -6,7 +6,7 @@ import pytest
 
 from tasklogs_core.domain import errors
 from tasklogs_core.domain.models import RelayedMessage
-from tasklogs_core.use_cases.task_logs import UnknownRole, decode_snapshot, to_log_entries
+from tasklogs_core.services.snapshot_codec import UnknownRole, decode_snapshot, to_log_entries
 
 T = "2026-11-25T10:00:00.123456789Z"
 

@@ -37,7 +37,7 @@ from tasklogs_core.domain.models import (
     utc_now_rfc3339,
 )
 from tasklogs_core.domain.transcript import Message, newest_within
-from tasklogs_core.use_cases.log_snapshot import StoredSnapshot, keep_in_transcript, store_snapshot
+from tasklogs_core.services.conversation_writer import StoredSnapshot, keep_in_transcript, store_snapshot
 
 if TYPE_CHECKING:
     from tasklogs_core.adapters.agentapi_client import AgentApiClient

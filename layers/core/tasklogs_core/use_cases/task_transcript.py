@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 # The agent's failures a page reports as `live_error` instead of failing (contract §7, States).
 LIVE_FAILURES = (TaskAppUnavailable, TaskAppTimeout, TaskAppUrlNotConfigured, InvalidTaskAppResponse)
-# A write is matched against this many newest sessions (log_snapshot.SESSIONS_MATCHED): the live
+# A write is matched against this many newest sessions (conversation_writer.SESSIONS_MATCHED): the live
 # session is one of them or the next.
 _MATCHED = 2
 # Session headers read by one Query as a page walks on: most pages need one or two sessions.
@@ -128,7 +128,7 @@ def _legacy_reader(task: TaskItem) -> Callable[[], list[Message]] | None:
         return None
 
     def read() -> list[Message]:
-        from tasklogs_core.use_cases.task_logs import snapshot_messages
+        from tasklogs_core.services.snapshot_codec import snapshot_messages
 
         return snapshot_messages(clients.snapshot_store().read(task.task_id, task.snapshot_version))
 
@@ -246,7 +246,7 @@ class TranscriptReader:
 
     def _legacy_source(self, read_legacy: Callable[[], list[Message]], snapshot_at: str) -> SessionSource:
         """Session 1 from a snapshot stored before transcripts existed, held exactly as a writer's import
-        of it would hold it (log_snapshot.keep_in_transcript), so the live session matches it the same."""
+        of it would hold it (conversation_writer.keep_in_transcript), so the live session matches it the same."""
         read = read_legacy()  # at most 64 KiB: read whole
         messages = [m for m in read if seq_of(1, m.id) is not None]
         chunks: dict[int, dict[int, StoredMessage]] = {}
