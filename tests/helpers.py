@@ -40,12 +40,16 @@ def put_task(
 
 
 def item_of(aws, task_id: str) -> dict:
-    """A task item as plain values (strings, and the service's transcript counter as an int); {} when
-    there is none."""
+    """A task item as plain values (strings, the service's transcript counter as an int, its deferred
+    transcript writes as a sorted list); {} when there is none."""
     raw = aws.client("dynamodb").get_item(
         TableName=aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True
     )
-    return {key: value["S"] if "S" in value else int(value["N"]) for key, value in raw.get("Item", {}).items()}
+
+    def plain(value: dict) -> str | int | list[str]:
+        return value["S"] if "S" in value else sorted(value["SS"]) if "SS" in value else int(value["N"])
+
+    return {key: plain(value) for key, value in raw.get("Item", {}).items()}
 
 
 def stored_snapshot(aws, task_id: str, version: str) -> bytes:

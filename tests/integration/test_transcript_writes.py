@@ -8,12 +8,12 @@ import uuid
 
 import pytest
 
-from devstack.demo.catalogue import RUNNING, upload_path
+from devstack.demo.catalogue import ALICE, PAUSED, RUNNING, upload_path
 from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation
 from devstack.generators.events import http_api_event
 from devstack.runtime import lambda_runtime
 from tasklogs_core.adapters.transcript_store import CHUNK_IDS, transcript_prefix
-from tests.helpers import put_task
+from tests.helpers import item_of, put_task
 from tests.integration.test_stream_functions import pause, update
 
 
@@ -251,18 +251,92 @@ def test_a_write_whose_task_was_deleted_meanwhile_leaves_nothing_behind(handler_
     assert chunk_versions(handler_env, task["task_id"]) == []
 
 
-def test_a_transcript_that_cannot_be_written_never_fails_the_upload(
-    handler_env, fake_agentapi, monkeypatch, function_log
+def test_an_acknowledged_write_the_upload_could_not_make_is_made_through_the_stream(
+    handler_env, poller, fake_agentapi, transcripts, transcript, monkeypatch, function_log
+) -> None:
+    """§7 A 204 means stored: an upload whose transcript write fails names it on the task item, and the
+    transcript retry makes it from the stored snapshot, then no longer names it. Meanwhile the newest
+    page reports it as a gap of unknown size."""
+    from tasklogs_core.adapters import clients
+
+    first = conversation("Add a page")
+    later = conversation("Add a page", "Added it.", "Now tests")
+    name = f"transcript-{uuid.uuid4().hex[:6]}"
+    task = put_task(handler_env, name, PAUSED)  # read from storage alone
+    assert upload(task, first) == 204
+    route = f"/api/v2/tasks/{ALICE.username}/{name}/transcript"
+    stored = transcript(http_api_event("GET", route, claims=ALICE.claims)).headers["ETag"]
+    log = function_log("LogSnapshotFunction")
+    with monkeypatch.context() as broken:
+        broken.setenv("TRANSCRIPTS_TABLE_NAME", "no-such-table")  # for this upload only
+        clients.reset()
+        assert upload(task, later) == 204
+    clients.reset()
+    assert '"transcript write deferred"' in log.getvalue()
+    item = item_of(handler_env, task["task_id"])
+    assert item["transcripts_due"] == [f"{item['snapshot_at']} {item['snapshot_version']}"]
+    assert sessions(transcripts, task["task_id"]) == [as_session(first)]
+    pending = transcript(http_api_event("GET", route, claims=ALICE.claims, headers={"if-none-match": stored}))
+    assert pending.status == 200  # the page changed: it reports the pending write
+    assert [e["id"] for e in pending.body["entries"]] == [0, 1]
+    assert pending.body["gaps"] == [{"after_seq": 1, "before_seq": None, "missing": None, "reason": "not captured"}]
+
+    poller.drain()
+    assert sessions(transcripts, task["task_id"]) == [as_session(later)]
+    item = item_of(handler_env, task["task_id"])
+    assert "transcripts_due" not in item and item["transcript_revision"] == 2  # made once
+    assert poller.delivered("TranscriptRetryFunction")
+    made = transcript(
+        http_api_event("GET", route, claims=ALICE.claims, headers={"if-none-match": pending.headers["ETag"]})
+    )
+    assert made.status == 200 and [e["id"] for e in made.body["entries"]] == [0, 1, 2, 3]
+    assert made.body["gaps"] == []
+
+
+def test_an_upload_that_can_neither_write_nor_defer_its_transcript_is_an_error(
+    handler_env, fake_agentapi, transcripts, monkeypatch
 ) -> None:
     from tasklogs_core.adapters import clients
+    from tasklogs_core.adapters.task_repository import TaskRepository
+    from tasklogs_core.domain.errors import SnapshotStoreError
+
+    def refused(*_args, **_kwargs) -> bool:
+        raise SnapshotStoreError("UpdateItem failed: EndpointConnectionError")  # the table gone away
 
     messages = conversation("Add a page", "Added it.")
     task, _ = agent_task(handler_env, fake_agentapi, messages)
+    monkeypatch.setattr(TaskRepository, "defer_transcript_write", refused)
     monkeypatch.setenv("TRANSCRIPTS_TABLE_NAME", "no-such-table")
     clients.reset()
-    log = function_log("LogSnapshotFunction")
-    assert upload(task, messages) == 204  # the snapshot is stored; the transcript's failure is reported
-    assert '"transcript not written"' in log.getvalue()
+    assert upload(task, messages) == 500  # told, never a silent 204
+    monkeypatch.undo()
+    clients.reset()
+
+
+def test_a_deferred_write_whose_task_was_deleted_is_dropped_with_it(
+    handler_env, poller, fake_agentapi, transcripts, monkeypatch
+) -> None:
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.use_cases.transcript_retry import make_deferred_write
+
+    messages = conversation("Add a page", "Added it.")
+    task, _ = agent_task(handler_env, fake_agentapi, messages)
+    with monkeypatch.context() as broken:
+        broken.setenv("TRANSCRIPTS_TABLE_NAME", "no-such-table")
+        clients.reset()
+        assert upload(task, messages) == 204
+    clients.reset()
+    [due] = item_of(handler_env, task["task_id"])["transcripts_due"]
+    handler_env.client("dynamodb").delete_item(
+        TableName=handler_env.table_name, Key={"task_id": {"S": task["task_id"]}}
+    )
+    handler_env.client("s3").delete_object(
+        Bucket=handler_env.bucket_name,
+        Key=f"task-snapshots/{task['task_id']}.json",
+        VersionId=due.split(" ")[1],
+    )
+    make_deferred_write(task["task_id"], due, repository=clients.task_repository(), snapshots=clients.snapshot_store())
+    assert sessions(transcripts, task["task_id"]) == []
 
 
 def test_a_session_item_this_code_did_not_write_is_a_storage_error_never_a_crash(

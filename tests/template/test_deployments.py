@@ -19,7 +19,7 @@ HTTP_FUNCTIONS = [
     "TasksFunction",
     "ViewerFunction",
 ]
-STREAM_FUNCTIONS = ["PauseCaptureFunction", "SnapshotCleanupFunction"]
+STREAM_FUNCTIONS = ["PauseCaptureFunction", "SnapshotCleanupFunction", "TranscriptRetryFunction"]
 SERVICE = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
 
 
@@ -114,7 +114,7 @@ def test_every_caller_calls_the_alias(translated) -> None:
     mappings = [
         r["Properties"]["FunctionName"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
     ]
-    assert mappings == [{"Ref": "PauseCaptureFunctionAliaslive"}, {"Ref": "SnapshotCleanupFunctionAliaslive"}]
+    assert mappings == [{"Ref": f"{function}Aliaslive"} for function in STREAM_FUNCTIONS]
 
 
 def test_the_deployment_type_is_a_parameter_prod_deploys_a_canary() -> None:

@@ -51,6 +51,7 @@ def test_sam_build_packages_every_function_and_the_arm64_layer(tmp_path: Path) -
         ("LogSnapshotFunction", "log_snapshot_handler"),
         ("PauseCaptureFunction", "pause_capture_handler"),
         ("SnapshotCleanupFunction", "snapshot_cleanup_handler"),
+        ("TranscriptRetryFunction", "transcript_retry_handler"),
         ("TasksFunction", "tasks_handler"),
         ("UserAuthorizerFunction", "user_authorizer_handler"),
     ):

@@ -89,6 +89,8 @@ TRANSCRIPT_WRITES = {
             | {"dynamodb:DeleteItem"},
         ),
         ("TasksFunction", {"dynamodb:GetItem", "dynamodb:Query"}),
+        # Reads the acknowledged upload's snapshot version, writes it to the transcript, clears it.
+        ("TranscriptRetryFunction", {"dynamodb:GetItem", "dynamodb:UpdateItem"} | TRANSCRIPT_WRITES),
         (
             "TaskTranscriptFunction",
             {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:GetObjectVersion"}
@@ -174,7 +176,7 @@ def test_only_functions_that_call_agents_join_the_vpc() -> None:
     assert "VpcConfig" not in load_template()["Globals"]["Function"]
 
 
-@pytest.mark.parametrize("function", ["PauseCaptureFunction", "SnapshotCleanupFunction"])
+@pytest.mark.parametrize("function", ["PauseCaptureFunction", "SnapshotCleanupFunction", "TranscriptRetryFunction"])
 def test_stream_mappings_retry_a_bounded_number_of_times_then_park_the_batch(function: str) -> None:
     [event] = [e["Properties"] for e in resource(function)["Properties"]["Events"].values()]
     assert event["Stream"] == {"Fn::GetAtt": ["TasksTable", "StreamArn"]}
@@ -343,6 +345,7 @@ def test_translated_roles_carry_only_the_expected_managed_policies(translated) -
         "LogSnapshotFunction": base,
         "PauseCaptureFunction": base | {"AWSLambdaVPCAccessExecutionRole", "AWSLambdaDynamoDBExecutionRole"},
         "SnapshotCleanupFunction": base | {"AWSLambdaDynamoDBExecutionRole"},
+        "TranscriptRetryFunction": base | {"AWSLambdaDynamoDBExecutionRole"},
         "TasksFunction": base,
         "ViewerFunction": base,
         "UserAuthorizerFunction": base,

@@ -124,6 +124,10 @@ def test_exactly_the_cap_fits() -> None:
 # ---------------------------------------------------------------- stream records and the template's filters
 
 
+def _attribute(value: str | list[str]) -> dict:
+    return {"SS": value} if isinstance(value, list) else {"S": value}
+
+
 def record(event: str, old: dict | None, new: dict | None) -> dict:
     dynamodb: dict = {
         "Keys": {"task_id": {"S": "t1"}},
@@ -131,9 +135,9 @@ def record(event: str, old: dict | None, new: dict | None) -> dict:
         "SequenceNumber": "1",
     }
     if old is not None:
-        dynamodb["OldImage"] = {k: {"S": v} for k, v in {"task_id": "t1", **old}.items()}
+        dynamodb["OldImage"] = {k: _attribute(v) for k, v in {"task_id": "t1", **old}.items()}
     if new is not None:
-        dynamodb["NewImage"] = {k: {"S": v} for k, v in {"task_id": "t1", **new}.items()}
+        dynamodb["NewImage"] = {k: _attribute(v) for k, v in {"task_id": "t1", **new}.items()}
     return {"eventName": event, "eventSource": "aws:dynamodb", "dynamodb": dynamodb}
 
 
@@ -166,10 +170,18 @@ STOPPING = {"build_transition": "stop", "build_job_status": "running"}
         ("SnapshotCleanupFunction", record("INSERT", None, {"deleted_at": "2026-11-25T00:00:00Z"}), True),
         ("SnapshotCleanupFunction", record("MODIFY", RUNNING, STOPPING), False),
         ("SnapshotCleanupFunction", record("INSERT", None, RUNNING), False),
+        ("TranscriptRetryFunction", record("MODIFY", RUNNING, {**RUNNING, "transcripts_due": ["t v"]}), True),
+        ("TranscriptRetryFunction", record("MODIFY", RUNNING, STOPPING), False),
+        ("TranscriptRetryFunction", record("REMOVE", {**RUNNING, "transcripts_due": ["t v"]}, None), False),
     ],
 )
 def test_template_filters_deliver_only_what_the_function_acts_on(function: str, rec: dict, delivered: bool) -> None:
     assert passes_filters(MAPPINGS[function], rec) is delivered
+
+
+def test_the_retry_makes_only_the_writes_a_change_added() -> None:
+    change = task_change(record("MODIFY", {"transcripts_due": ["a 1"]}, {"transcripts_due": ["a 1", "b 2"]}))
+    assert change.new.transcripts_due - change.old.transcripts_due == {"b 2"}
 
 
 def test_filter_matching_rules() -> None:

@@ -42,6 +42,12 @@ def invocation_deadline(lambda_context: Any) -> Iterator[None]:
         _aws_deadline.reset(token)
 
 
+def aws_seconds_left() -> float | None:
+    """Seconds until the invocation's AWS deadline (None outside an invocation)."""
+    deadline = _aws_deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
 def refuse_after_deadline(request: Any = None, **_: Any) -> None:
     """botocore `before-send` hook: each attempt, retries included, checks the deadline first."""
     deadline = _aws_deadline.get()

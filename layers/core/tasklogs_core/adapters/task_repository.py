@@ -46,6 +46,7 @@ _LISTED_ATTRIBUTES = (
 
 
 TRANSCRIPT_REVISION = "transcript_revision"
+TRANSCRIPTS_DUE = "transcripts_due"
 
 
 class PointerUpdate(enum.Enum):
@@ -61,6 +62,8 @@ def item_from_dynamodb(item: Mapping[str, Mapping[str, Any]]) -> TaskItem:
     values = {name: value["S"] for name, value in item.items() if "S" in value}
     if (revision := item.get(TRANSCRIPT_REVISION, {}).get("N", "")).isdigit():  # only ever written by ADD 1
         values[TRANSCRIPT_REVISION] = int(revision)
+    if due := item.get(TRANSCRIPTS_DUE, {}).get("SS"):
+        values[TRANSCRIPTS_DUE] = frozenset(due)
     return TaskItem.model_validate(values)
 
 
@@ -224,6 +227,34 @@ class TaskRepository:
                 UpdateExpression=f"ADD {TRANSCRIPT_REVISION} :one",
                 ConditionExpression="attribute_exists(task_id) AND attribute_not_exists(deleted_at)",
                 ExpressionAttributeValues={":one": {"N": "1"}},
+            ),
+        )
+
+    def defer_transcript_write(self, task_id: str, due: str) -> bool:
+        """Name on the task item a transcript write still to be made (`due`), for the transcript retry
+        to make through the table's stream. False when the task is missing or deleted."""
+        return conditionally(
+            "UpdateItem",
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression=f"ADD {TRANSCRIPTS_DUE} :due",
+                ConditionExpression="attribute_exists(task_id) AND attribute_not_exists(deleted_at)",
+                ExpressionAttributeValues={":due": {"SS": [due]}},
+            ),
+        )
+
+    def transcript_write_made(self, task_id: str, due: str) -> None:
+        """The deferred write `due` is in the transcript now: the item no longer names it (an item
+        gone meanwhile needs nothing)."""
+        conditionally(
+            "UpdateItem",
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression=f"DELETE {TRANSCRIPTS_DUE} :due",
+                ConditionExpression="attribute_exists(task_id)",
+                ExpressionAttributeValues={":due": {"SS": [due]}},
             ),
         )
 

@@ -191,6 +191,10 @@ class TaskItem(BaseModel):
     # stored transcript changes it, so a reader's ETag (§8) of a task that is not active comes from
     # the item alone.
     transcript_revision: int = 0
+    # This service's own: transcript writes an upload acknowledged but could not make in its time
+    # (contract §7: a 204 means stored), each its `written_at` and snapshot version; the transcript
+    # retry makes them and removes them.
+    transcripts_due: frozenset[str] = frozenset()
     # Optional, for the task routes (contract §9): the control plane may write them.
     display_name: str | None = None
     initial_prompt: str | None = None

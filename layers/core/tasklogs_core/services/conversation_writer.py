@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tasklogs_core.adapters import clients
+from tasklogs_core.adapters.deadlines import aws_seconds_left
 from tasklogs_core.adapters.observability import logger, metrics
 from tasklogs_core.adapters.task_repository import PointerUpdate
 from tasklogs_core.domain.errors import SnapshotStoreError, StorageError, TaskLogsError
@@ -87,10 +88,13 @@ SESSIONS_MATCHED = 2
 # off at random (up to 0.2 s a round) so that many at once (50 in the tests) all get through; the
 # invocation's AWS deadline (deadlines.py) bounds the whole.
 MAX_TRANSCRIPT_ROUNDS = 40
+# A writer gives up its rounds this long before the invocation's AWS deadline: time for the one
+# UpdateItem that defers its write instead.
+TRANSCRIPT_RESERVE_SECONDS = 1.5
 _BACKOFF_SECONDS = 0.2
 
 
-def keep_in_transcript(
+def write_transcript(
     task_id: str,
     messages: Sequence[Said],
     written_at: str,
@@ -105,36 +109,92 @@ def keep_in_transcript(
     count the write on the task item (readers' ETags follow that count). `before`: the task item as
     the writer found it; a snapshot it names that no transcript holds yet (stored by an earlier
     version of this service) is kept first, as session 1. `dropped_oldest`: how many of the oldest
-    messages the writer left out for size (TRANSCRIPT_SESSION_MAX_BYTES). The snapshot is already stored, so a
-    failure here is logged and counted, not the writer's answer."""
+    messages the writer left out for size (TRANSCRIPT_SESSION_MAX_BYTES). Raises StorageError or
+    SnapshotStoreError when the write could not be made; None when nothing was written (nothing to
+    place, or the task was deleted meanwhile)."""
     transcripts = transcripts or clients.transcript_store()
+    earlier = _earlier_snapshot(task_id, before, transcripts)
+    header = None
+    batches: tuple[tuple[Sequence[Said], str | None, int], ...] = (
+        (earlier, before.snapshot_at if before else None, 0),
+        (messages, written_at, dropped_oldest),
+    )
+    for batch, at, dropped in batches:
+        if not batch or at is None:
+            continue
+        written = record_messages(task_id, batch, at, transcripts, dropped_oldest=dropped)
+        if written is None:
+            continue
+        if not repository.count_transcript_write(task_id):
+            # Deleted while this write went on: nothing may stay behind.
+            transcripts.remove_write(task_id, written.header.session, written.chunks)
+            return None
+        header = written.header
+    return header
+
+
+def _log_failure(message: str, task_id: str, exc: TaskLogsError, *, handled: bool = False) -> None:
+    cause = type(exc.__cause__).__name__ if exc.__cause__ else None
+    log = logger.warning if handled else logger.error
+    log(message, extra={"task_id": task_id, "error": type(exc).__name__, "detail": exc.detail, "cause": cause})
+
+
+def keep_in_transcript(
+    task_id: str,
+    messages: Sequence[Said],
+    written_at: str,
+    *,
+    repository: TaskRepository,
+    before: TaskItem | None = None,
+    dropped_oldest: int = 0,
+    transcripts: TranscriptStore | None = None,
+) -> SessionHeader | None:
+    """write_transcript for the capture at pause, whose snapshot is stored all the same: a failure is
+    logged and counted, not the capture's outcome."""
     try:
-        earlier = _earlier_snapshot(task_id, before, transcripts)
-        header = None
-        batches: tuple[tuple[Sequence[Said], str | None, int], ...] = (
-            (earlier, before.snapshot_at if before else None, 0),
-            (messages, written_at, dropped_oldest),
+        return write_transcript(
+            task_id,
+            messages,
+            written_at,
+            repository=repository,
+            before=before,
+            dropped_oldest=dropped_oldest,
+            transcripts=transcripts,
         )
-        for batch, at, dropped in batches:
-            if not batch or at is None:
-                continue
-            written = record_messages(task_id, batch, at, transcripts, dropped_oldest=dropped)
-            if written is None:
-                continue
-            if not repository.count_transcript_write(task_id):
-                # Deleted while this write went on: nothing may stay behind.
-                transcripts.remove_write(task_id, written.header.session, written.chunks)
-                return None
-            header = written.header
     except (StorageError, SnapshotStoreError) as exc:
-        cause = type(exc.__cause__).__name__ if exc.__cause__ else None
-        logger.error(
-            "transcript not written",
-            extra={"task_id": task_id, "error": type(exc).__name__, "detail": exc.detail, "cause": cause},
-        )
+        _log_failure("transcript not written", task_id, exc)
         metrics.add_metric(name="TranscriptWriteFailures", unit=MetricUnit.Count, value=1)
         return None
-    return header
+
+
+# A deferred write, as the task item names it: the write's `written_at`, then its snapshot's version.
+def due_write(written_at: str, version_id: str) -> str:
+    return f"{written_at} {version_id}"
+
+
+def parse_due_write(due: str) -> tuple[str, str]:
+    written_at, _, version_id = due.partition(" ")
+    return written_at, version_id
+
+
+def write_or_defer(
+    task_id: str, messages: Sequence[Said], stored: StoredSnapshot, *, repository: TaskRepository, before: TaskItem
+) -> None:
+    """An upload's transcript write (contract §7: a 204 means stored): made now, or, when it cannot be
+    made in the invocation's time (racing writers, a slow store), named on the task item for the
+    transcript retry, which makes it from the stored snapshot through the table's stream. Raises when
+    neither could be done, so the agent is told."""
+    try:
+        write_transcript(task_id, messages, stored.snapshot_at, repository=repository, before=before)
+        return
+    except (StorageError, SnapshotStoreError) as exc:
+        if not stored.version_id:  # an unversioned bucket: no snapshot version to make it from later
+            raise
+        failure = exc
+    deferred = repository.defer_transcript_write(task_id, due_write(stored.snapshot_at, stored.version_id))
+    if deferred:  # else deleted meanwhile: the deletion removes everything
+        _log_failure("transcript write deferred", task_id, failure, handled=True)
+        metrics.add_metric(name="TranscriptWritesDeferred", unit=MetricUnit.Count, value=1)
 
 
 def _earlier_snapshot(task_id: str, before: TaskItem | None, transcripts: TranscriptStore) -> list[Message]:
@@ -181,6 +241,9 @@ def record_messages(
     touched = {chunk_of(m.id) for m in placeable}
     for attempt in range(MAX_TRANSCRIPT_ROUNDS):
         if attempt:  # another writer moved the session first
+            left = aws_seconds_left()
+            if left is not None and left < TRANSCRIPT_RESERVE_SECONDS:
+                break  # what is left is for deferring the write (write_or_defer)
             time.sleep(random.uniform(0, min(_BACKOFF_SECONDS, 0.01 * 2**attempt)))  # noqa: S311 - jitter
         newest = transcripts.newest_sessions(task_id, SESSIONS_MATCHED)
         held = [transcripts.read_chunks(task_id, header, touched) for header in newest]
@@ -211,4 +274,4 @@ def record_messages(
         if transcripts.commit(task_id, updated):
             return TranscriptWrite(replace(updated, revision=header.revision + 1), put)
         transcripts.discard_chunks(task_id, header.session, put)  # no header will ever name these
-    raise SnapshotStoreError(f"The transcript kept changing under {MAX_TRANSCRIPT_ROUNDS} writes in a row.")
+    raise SnapshotStoreError(f"The transcript kept changing under {attempt + 1} writes in a row.")

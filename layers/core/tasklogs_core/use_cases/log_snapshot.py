@@ -33,7 +33,7 @@ from tasklogs_core.domain.errors import (
 from tasklogs_core.domain.models import AgentMessage, TaskItem
 from tasklogs_core.domain.text import parse_uuid, well_formed
 from tasklogs_core.domain.validation import first_problem
-from tasklogs_core.services.conversation_writer import keep_in_transcript, store_snapshot
+from tasklogs_core.services.conversation_writer import store_snapshot, write_or_defer
 
 if TYPE_CHECKING:
     from tasklogs_core.adapters.task_repository import TaskRepository
@@ -66,7 +66,7 @@ def upload_log_snapshot(request: UploadRequest) -> None:
     )
     if stored.outcome is PointerUpdate.TASK_GONE:  # deleted (or handed to another agent) meanwhile
         raise TaskNotFound()
-    keep_in_transcript(target.task_id, messages, stored.snapshot_at, repository=repository, before=target.task)
+    write_or_defer(target.task_id, messages, stored, repository=repository, before=target.task)
     logger.info(
         "log snapshot stored",
         extra={

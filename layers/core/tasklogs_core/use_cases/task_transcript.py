@@ -40,6 +40,7 @@ from tasklogs_core.domain.transcript import (
     SessionFacts,
     StoredMessage,
     TranscriptEntry,
+    TranscriptGap,
     TranscriptPage,
     cut_to_fit,
     ids_are_contiguous,
@@ -114,6 +115,7 @@ def decided_etag(task: TaskItem, status: TaskStatus, request: PageRequest) -> st
         task.task_id,
         status.value,
         task.transcript_revision,
+        ",".join(sorted(task.transcripts_due)),
         task.snapshot_at,
         task.snapshot_version,
         request.limit,
@@ -209,6 +211,7 @@ class TranscriptReader:
     ) -> None:
         self._task_id = task.task_id
         self._store = store
+        self.writes_due = len(task.transcripts_due)  # acknowledged, not in the transcript yet
         self._sources: dict[int, SessionSource] = {}
         self._chunks: dict[tuple[int, int], Mapping[int, StoredMessage]] = {}
         self.chunks_read = 0
@@ -415,6 +418,15 @@ def read_page(
         walked.after.place if walked.after else None,
         reader.facts,
     )
+    if walked.after is None and reader.writes_due:
+        # Uploads acknowledged whose messages the transcript retry has yet to make (or, having failed
+        # every retry, never will: its alarm fires): at the newest end, how many unknown (§7).
+        newest = walked.entries[-1] if walked.entries else walked.before
+        gaps.append(
+            TranscriptGap(
+                after_seq=newest.place.seq if newest else None, before_seq=None, missing=None, reason="not captured"
+            )
+        )
     live = any(held.from_agent for held in walked.entries)
     page = TranscriptPage(
         entries=entries,
