@@ -3,6 +3,8 @@
 - Tail page: the newest 200 entries of a 20-session, 50 MB transcript vs the same page of a 64 KiB
   one, through the TaskTranscriptFunction handler (a paused task: no agent call). Target <= 1.5x: the
   cost follows the page, not the conversation.
+- Tail page of many sessions: 1,000 entries, each a session of its own, vs the same 1,000 entries in
+  one session. Target <= 1.5x: the reads of a page follow the page, not the number of sessions.
 - 304 poll: a paused task's transcript page answered 304 vs a full read of a 64 KiB snapshot through
   the logs handler. Target <= 0.3x.
 - Capture of a 16 MiB session: the PauseCaptureFunction handler in a process of its own, the agent
@@ -41,6 +43,7 @@ from devstack.runtime.lambda_runtime import context_for, load_handler  # noqa: E
 ENTRY_BYTES = 327  # 200 of them make the 64 KiB transcript
 PAGE = 200
 SESSIONS = 20
+MANY_SESSIONS = 1000
 BIG_BYTES = 50_000_000
 CAPTURE_BYTES = 16 * 1024 * 1024
 WARM_UP_BYTES = 10_000
@@ -124,6 +127,31 @@ def page_figures(aws, repeats: int) -> list[Figure]:
             )
         )
     ]
+
+    # A tail page of 1,000 entries, each its own session, vs the same page of one session (§7 Cost).
+    one = _demo_task("bench-one-session", 4, PAUSED)
+    many = _demo_task("bench-many-sessions", 5, PAUSED)
+    _store(aws, one, [_messages(MANY_SESSIONS)])
+    # A user message no other write agrees with opens a session of its own.
+    _store(aws, many, [[{**m, "role": "user"}] for m in _messages(MANY_SESSIONS)])
+    whole = f"limit={MANY_SESSIONS}"
+    many_page = _invoke("TaskTranscriptFunction", _transcript_event(many, whole))
+    one_page = _invoke("TaskTranscriptFunction", _transcript_event(one, whole))
+    assert [e["session"] for e in json.loads(many_page()["body"])["entries"]] == list(range(1, MANY_SESSIONS + 1))
+    assert len(json.loads(one_page()["body"])["entries"]) == MANY_SESSIONS
+    mine, baseline = interleaved_medians_ms(many_page, one_page, max(1, repeats // 4))
+    figures.append(
+        show(
+            Figure(
+                f"tail page, {MANY_SESSIONS:,} one-entry sessions",
+                mine,
+                baseline,
+                "ms",
+                1.5,
+                "same page, 1 session",
+            )
+        )
+    )
 
     # The 304 of a paused task's page vs the full read of a 64 KiB snapshot (the logs handler).
     legacy = _demo_task("bench-snapshot", 3, PAUSED)

@@ -23,6 +23,7 @@ TARGETS = [
     "live path, first 5 MB request",
     "upload path, 64 KiB",
     "tail page, 20 sessions 50 MB",
+    "tail page, 1,000 one-entry sessions",
     "304 poll, paused task",
     "capture of a 16 MiB session, peak RSS",
 ]

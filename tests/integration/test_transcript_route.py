@@ -2,6 +2,7 @@
 (§8), end to end: the real handlers, moto server, the fake AgentAPI over loopback. Stored sessions are
 made the way production makes them: agent uploads through LogSnapshotFunction, captures at pause."""
 
+import collections
 import json
 import uuid
 
@@ -468,6 +469,39 @@ def test_a_page_reads_what_it_shows_not_the_conversation(handler_env, transcript
     # Sessions 3 and 2 only: their headers (one Query of up to four) and the chunks the entries are in.
     reads = [("dynamodb", "GetItem"), ("dynamodb", "Query"), ("dynamodb", "Query"), ("s3", "GetObject")]
     assert sorted(calls_of(older)) == reads
+
+
+def test_a_page_over_many_one_entry_sessions_costs_the_page_not_the_sessions(
+    handler_env, transcript, fake_agentapi, function_log
+) -> None:
+    """Contract §7, Cost, for a task of 200 one-entry sessions: a page's header Queries double as its walk
+    goes on (a few, not one per four sessions), and its chunk reads are the sessions it shows, plus at
+    most one Query's worth read ahead, side by side."""
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.domain.models import AgentMessage
+    from tasklogs_core.services.conversation_writer import record_messages
+
+    task, _ = new_task(handler_env, fake_agentapi, [], PAUSED)
+    for n in range(200):  # a user message no other write agrees with: a session each
+        message = AgentMessage(id=0, content=f"session {n + 1}", role="user", time="2026-12-03T10:00:00Z")
+        record_messages(
+            task["task_id"], [message], f"2026-12-03T10:{n // 60:02d}:{n % 60:02d}.000000Z", clients.transcript_store()
+        )
+        clients.task_repository().count_transcript_write(task["task_id"])
+
+    def page(query: str) -> tuple[list[int], collections.Counter]:
+        clients.reset()  # a container that has read no chunk yet
+        log = function_log("TaskTranscriptFunction")
+        answer = get(transcript, task["task_id"], query)
+        assert answer.status == 200
+        return [e["session"] for e in answer.body["entries"]], collections.Counter(calls_of(log))
+
+    sessions, calls = page("limit=1000")
+    assert sessions == list(range(1, 201))
+    assert calls[("s3", "GetObject")] == 200 and calls[("dynamodb", "Query")] <= 9  # was 51 Queries, 200 reads in a row
+    sessions, calls = page("limit=20")
+    assert sessions == list(range(181, 201))
+    assert calls[("s3", "GetObject")] <= 2 * 20 + 8 and calls[("dynamodb", "Query")] <= 5
 
 
 # ---------------------------------------------------------------- before transcripts existed

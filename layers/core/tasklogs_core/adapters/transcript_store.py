@@ -7,14 +7,15 @@ domain errors."""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -31,6 +32,8 @@ CHUNK_IDS = 256  # ids per chunk object: a page reads the one or two chunks its 
 CHUNK_FORMAT = "tasklogs-transcript-chunk/1"
 KEPT_CHUNK_BYTES = 16 * 1024 * 1024  # chunk bodies a warm container keeps (decoded, they take ~2-3x)
 _READERS = 10  # chunk reads in flight for a whole session: botocore's pool holds 10 connections
+Asked = TypeVar("Asked")
+Read = TypeVar("Read")
 
 
 def transcript_prefix(task_id: str) -> str:
@@ -152,6 +155,14 @@ def decode_chunk(body: bytes) -> dict[int, StoredMessage]:
     }
 
 
+def _side_by_side(read: Callable[[Asked], Read], asked: Sequence[Asked]) -> list[Read]:
+    """`read` of each, up to _READERS at once, in the order asked. Each runs in a copy of the caller's
+    context, so the invocation's AWS deadline and its calls report (contextvars) hold there too."""
+    with ThreadPoolExecutor(max_workers=min(_READERS, len(asked))) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, read, one) for one in asked]
+        return [future.result() for future in futures]
+
+
 class TranscriptStore:
     def __init__(self, dynamodb_client: DynamoDBClient, s3_client: S3Client, table: str, bucket: str) -> None:
         self._dynamodb = dynamodb_client
@@ -252,10 +263,15 @@ class TranscriptStore:
             for index in wanted:
                 messages.update(self.read_chunk(task_id, header, index))
             return messages
-        with ThreadPoolExecutor(max_workers=min(_READERS, len(wanted))) as pool:
-            for part in pool.map(lambda index: self.read_chunk(task_id, header, index), wanted):
-                messages.update(part)
+        for part in _side_by_side(lambda index: self.read_chunk(task_id, header, index), wanted):
+            messages.update(part)
         return messages
+
+    def read_each(self, task_id: str, wanted: Sequence[tuple[SessionHeader, int]]) -> list[Mapping[int, StoredMessage]]:
+        """One chunk of each of several sessions, read side by side, in the order asked."""
+        if len(wanted) <= 1:
+            return [self.read_chunk(task_id, header, chunk) for header, chunk in wanted]
+        return _side_by_side(lambda asked: self.read_chunk(task_id, *asked), wanted)
 
     def publish_entry(self, task_id: str, seq: int, content: bytes) -> str:
         """A presigned URL (valid ENTRY_URL_SECONDS) of a copy of one entry's whole content, copied

@@ -63,8 +63,11 @@ LIVE_FAILURES = (TaskAppUnavailable, TaskAppTimeout, TaskAppUrlNotConfigured, In
 # A write is matched against this many newest sessions (conversation_writer.SESSIONS_MATCHED): the live
 # session is one of them or the next.
 _MATCHED = 2
-# Session headers read by one Query as a page walks on: most pages need one or two sessions.
+# Session headers read by a walk's first Query: most pages need one or two sessions. Each further
+# Query of the same walk reads twice as many (up to a page's worth), so a page over many small
+# sessions takes a few Queries, not one per four sessions.
 _HEADERS_PER_QUERY = 4
+_MAX_HEADERS_PER_QUERY = 1024
 # Room in a page's body for an entry besides its content and time: its keys, numbers and a gap note.
 _ENTRY_OVERHEAD = 200
 # An entry's whole content is answered as text up to this; beyond, through a presigned URL (§7).
@@ -265,14 +268,30 @@ class TranscriptReader:
         # next number), so the walk goes by number; headers come a few per Query, each read once.
         top = self.newest[0].number if self.newest else 0
         numbers = range(min(start, top), 0, -1) if newest_first else range(max(start, 1), top + 1)
+        count = _HEADERS_PER_QUERY
         for number in numbers:
             if number not in self._sources and self._legacy is None:
-                for header in self._store.sessions(
-                    self._task_id, start=number, newest_first=newest_first, count=_HEADERS_PER_QUERY
-                ):
+                headers = self._store.sessions(self._task_id, start=number, newest_first=newest_first, count=count)
+                for header in headers:
                     self._source_of(header)
+                if count > _HEADERS_PER_QUERY:  # the walk went past the first Query's sessions
+                    self._read_ahead(headers, newest_first)
+                count = min(2 * count, _MAX_HEADERS_PER_QUERY)
             if number in self._sources:
                 yield self._sources[number]
+
+    def _read_ahead(self, headers: list[SessionHeader], newest_first: bool) -> None:
+        """The chunk a walk reaches first in each of these sessions, read side by side: a page over
+        many short sessions would otherwise wait on one read per session, one after another. Only
+        once a walk went past its first Query's sessions; at most one Query's worth more than the
+        page needs."""
+        wanted = [
+            (header, max(header.chunks) if newest_first else min(header.chunks)) for header in headers if header.chunks
+        ]
+        wanted = [(header, chunk) for header, chunk in wanted if (header.session, chunk) not in self._chunks]
+        for (header, chunk), messages in zip(wanted, self._store.read_each(self._task_id, wanted), strict=True):
+            self._chunks[(header.session, chunk)] = messages
+            self.chunks_read += 1
 
     def sessions(self, start: int, *, newest_first: bool) -> Iterator[SessionSource]:
         """Sessions from `start` on, in order, the live one among them wherever it falls."""
