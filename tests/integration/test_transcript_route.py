@@ -459,10 +459,10 @@ def test_a_page_reads_what_it_shows_not_the_conversation(handler_env, transcript
     answer = get(transcript, task["task_id"], "limit=40")
     assert seqs(answer)[-1] == seq_of(6, 299) and len(seqs(answer)) == 40
     assert calls_of(log) == [("dynamodb", "GetItem"), ("dynamodb", "Query"), ("s3", "GetObject")]
-    # The same container again: a chunk version never changes, so it is not read twice.
+    # The same container again, no write since: the header and the chunk it read are kept.
     again = function_log("TaskTranscriptFunction")
     assert get(transcript, task["task_id"], "limit=40").body == answer.body
-    assert calls_of(again) == [("dynamodb", "GetItem"), ("dynamodb", "Query")]
+    assert calls_of(again) == [("dynamodb", "GetItem")]
     clients.reset()
     older = function_log("TaskTranscriptFunction")
     assert len(seqs(get(transcript, task["task_id"], f"before={seq_of(3, 150)}&limit=40"))) == 40
@@ -471,19 +471,23 @@ def test_a_page_reads_what_it_shows_not_the_conversation(handler_env, transcript
     assert sorted(calls_of(older)) == reads
 
 
+@pytest.mark.parametrize("words", [1, 300], ids=["short: in the headers", "long: in S3"])
 def test_a_page_over_many_one_entry_sessions_costs_the_page_not_the_sessions(
-    handler_env, transcript, fake_agentapi, function_log
+    handler_env, transcript, fake_agentapi, function_log, words
 ) -> None:
     """Contract §7, Cost, for a task of 200 one-entry sessions: a page's header Queries double as its walk
-    goes on (a few, not one per four sessions), and its chunk reads are the sessions it shows, plus at
-    most one Query's worth read ahead, side by side."""
+    goes on (a few, not one per four sessions). A short session's chunk is in its header, so that is
+    all the page reads; a long one's chunk reads are the sessions it shows, plus at most one Query's
+    worth read ahead, side by side."""
     from tasklogs_core.adapters import clients
     from tasklogs_core.domain.models import AgentMessage
     from tasklogs_core.services.conversation_writer import record_messages
 
     task, _ = new_task(handler_env, fake_agentapi, [], PAUSED)
+    in_s3 = words > 1
     for n in range(200):  # a user message no other write agrees with: a session each
-        message = AgentMessage(id=0, content=f"session {n + 1}", role="user", time="2026-12-03T10:00:00Z")
+        content = f"session {n + 1}" + " words" * (words - 1)
+        message = AgentMessage(id=0, content=content, role="user", time="2026-12-03T10:00:00Z")
         record_messages(
             task["task_id"], [message], f"2026-12-03T10:{n // 60:02d}:{n % 60:02d}.000000Z", clients.transcript_store()
         )
@@ -498,10 +502,54 @@ def test_a_page_over_many_one_entry_sessions_costs_the_page_not_the_sessions(
 
     sessions, calls = page("limit=1000")
     assert sessions == list(range(1, 201))
-    assert calls[("s3", "GetObject")] == 200 and calls[("dynamodb", "Query")] <= 9  # was 51 Queries, 200 reads in a row
+    # Was 51 Queries and 200 reads in a row.
+    assert calls[("s3", "GetObject")] == (200 if in_s3 else 0) and calls[("dynamodb", "Query")] <= 9
     sessions, calls = page("limit=20")
     assert sessions == list(range(181, 201))
-    assert calls[("s3", "GetObject")] <= 2 * 20 + 8 and calls[("dynamodb", "Query")] <= 5
+    assert calls[("s3", "GetObject")] <= (2 * 20 + 8 if in_s3 else 0) and calls[("dynamodb", "Query")] <= 5
+
+
+def test_a_container_keeps_the_headers_it_read_until_the_next_write(
+    handler_env, transcript, fake_agentapi, function_log
+) -> None:
+    """A page read again in a warm container costs the task's GetItem alone (the headers and chunks it
+    read are kept while the task item names the same last write); any write makes it read again, and
+    the reader sees that write."""
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.domain.models import AgentMessage
+    from tasklogs_core.services.conversation_writer import record_messages
+
+    task, _ = new_task(handler_env, fake_agentapi, [], PAUSED)
+    said = [AgentMessage(id=0, content=f"session {n + 1}", role="user", time="2026-12-03T10:00:00Z") for n in range(30)]
+    for n, message in enumerate(said):
+        record_messages(task["task_id"], [message], f"2026-12-03T10:00:{n:02d}.000000Z", clients.transcript_store())
+        clients.task_repository().count_transcript_write(task["task_id"])
+    clients.reset()
+
+    def page() -> tuple[list[tuple[int, str]], collections.Counter]:
+        log = function_log("TaskTranscriptFunction")
+        answer = get(transcript, task["task_id"], "limit=1000")
+        assert answer.status == 200
+        entries = [(e["session"], e["content"]) for e in answer.body["entries"]]
+        return entries, collections.Counter(calls_of(log))
+
+    first, calls = page()
+    assert first == [(n + 1, f"session {n + 1}") for n in range(30)] and calls[("dynamodb", "Query")] >= 2
+    again, calls = page()
+    assert again == first and calls == collections.Counter({("dynamodb", "GetItem"): 1})
+
+    # The agent of session 30 answers: its upload continues that session (the newest) ...
+    reply = AgentMessage(id=1, content="the reply", role="agent", time="2026-12-03T10:01:00Z")
+    record_messages(task["task_id"], [said[-1], reply], "2026-12-03T10:01:00.000000Z", clients.transcript_store())
+    clients.task_repository().count_transcript_write(task["task_id"])
+    after, calls = page()
+    assert after == [*first, (30, "the reply")] and calls[("dynamodb", "Query")] >= 1
+    # ... and a restarted agent's first message opens session 31, seen the same way.
+    restart = AgentMessage(id=0, content="session 31", role="user", time="2026-12-03T10:02:00Z")
+    record_messages(task["task_id"], [restart], "2026-12-03T10:02:00.000000Z", clients.transcript_store())
+    clients.task_repository().count_transcript_write(task["task_id"])
+    latest, _ = page()
+    assert latest == [*after, (31, "session 31")]
 
 
 # ---------------------------------------------------------------- before transcripts existed

@@ -148,6 +148,53 @@ def test_a_long_session_is_split_into_chunks_of_consecutive_ids(handler_env, tra
     assert len(sessions(transcripts, task["task_id"])[0]) == 2 * CHUNK_IDS + 10
 
 
+def test_short_chunks_are_held_in_the_header_while_it_has_room(handler_env, transcripts) -> None:
+    """A chunk of at most INLINE_CHUNK_BYTES is also copied into its session's header item (in an
+    attribute readers of earlier versions leave alone) until the header's copies, as the item stores
+    them (escaped once more), reach INLINE_HEADER_BYTES. Every chunk is in S3 all the same, so an
+    earlier version, or a rollback, reads them there. Either way the session reads back exactly."""
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.adapters.transcript_store import INLINE_CHUNK_BYTES, INLINE_HEADER_BYTES
+    from tasklogs_core.domain.models import AgentMessage
+    from tasklogs_core.services.conversation_writer import record_messages
+
+    task = put_task(handler_env, f"inline-{uuid.uuid4().hex[:6]}", RUNNING)
+    # Ids that skip (an ACP agent's): each message alone in its chunk. Quotes, backslashes and control
+    # characters take the most room once escaped twice.
+    tricky = '"\\\x00\n' * 30 + "✻"
+    said = [
+        AgentMessage(id=CHUNK_IDS * n, content=f"{n} {tricky}", role="user", time="2026-11-25T10:00:00Z")
+        for n in range(60)
+    ]
+    said.append(
+        AgentMessage(id=CHUNK_IDS * 60, content="x" * 2 * INLINE_CHUNK_BYTES, role="user", time="2026-11-25T10:00:00Z")
+    )
+    written = record_messages(task["task_id"], said, "2026-11-25T10:00:00.000000Z", clients.transcript_store())
+    assert written is not None
+    inline = {index for index, ref in written.header.chunks.items() if ref.body is not None}
+    assert inline == set(range(len(inline))) and 10 < len(inline) < 60  # the first ones, while room lasts
+    held = sum(len(json.dumps(written.header.chunks[index].body, ensure_ascii=False).encode()) for index in inline)
+    assert INLINE_HEADER_BYTES - INLINE_CHUNK_BYTES * 2 < held <= INLINE_HEADER_BYTES
+    in_s3 = {version["Key"] for version in chunk_versions(handler_env, task["task_id"])}
+    assert len(in_s3) == 61 and 60 not in inline  # the long one is never copied
+    [stored] = sessions(transcripts, task["task_id"])
+    assert stored == {m.id: (m.role, m.content) for m in said}
+    # As a reader of an earlier version reads it: the chunk list alone, each chunk from S3.
+    [item] = handler_env.client("dynamodb").query(
+        TableName=handler_env.transcripts_table_name,
+        KeyConditionExpression="task_id = :task",
+        ExpressionAttributeValues={":task": {"S": task["task_id"]}},
+    )["Items"]
+    s3 = handler_env.client("s3")
+    earlier = {}
+    for index, version, count, _ in json.loads(item["chunks"]["S"]):
+        key = f"transcripts/{task['task_id']}/000001/{index:06d}.json"
+        body = json.loads(s3.get_object(Bucket=handler_env.bucket_name, Key=key, VersionId=version)["Body"].read())
+        assert len(body["entries"]) == count
+        earlier.update({e["id"]: (e["role"], e["content"]) for e in body["entries"]})
+    assert earlier == stored
+
+
 def test_racing_writers_lose_nothing_and_the_newest_write_of_each_id_wins(handler_env, transcripts) -> None:
     """50 writers at once on one session, as an agent's conversation grows around a pause: each sends a
     window of it (the shutdown script's last 10, or everything), its newest agent message as the agent

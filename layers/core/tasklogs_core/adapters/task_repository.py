@@ -1,13 +1,14 @@
 """Task items in DynamoDB (contract §3). SDK errors become domain errors.
 
-This service writes only its own attributes, `snapshot_at`, `snapshot_version` and
-`transcript_revision`, each through one conditional update, so no other writer's attribute is ever
-read-modify-written.
+This service writes only its own attributes, `snapshot_at`, `snapshot_version`, `transcript_revision`
+with `transcript_write_id`, and `transcripts_due`, each through one conditional update, so no other
+writer's attribute is ever read-modify-written.
 """
 
 from __future__ import annotations
 
 import enum
+import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -46,6 +47,7 @@ _LISTED_ATTRIBUTES = (
 
 
 TRANSCRIPT_REVISION = "transcript_revision"
+TRANSCRIPT_WRITE_ID = "transcript_write_id"
 TRANSCRIPTS_DUE = "transcripts_due"
 
 
@@ -218,15 +220,17 @@ class TaskRepository:
 
     def count_transcript_write(self, task_id: str) -> bool:
         """Count one more write of the task's transcript (after its session header moved), so that a
-        reader's ETag changes with it. False when the task is missing or deleted."""
+        reader's ETag changes with it, and name it with a new random id, so that what a reader kept
+        is known to be current while the id is the same (never reused, unlike a count that starts
+        again). False when the task is missing or deleted."""
         return conditionally(
             "UpdateItem",
             lambda: self._client.update_item(
                 TableName=self._table,
                 Key={"task_id": {"S": task_id}},
-                UpdateExpression=f"ADD {TRANSCRIPT_REVISION} :one",
+                UpdateExpression=f"SET {TRANSCRIPT_WRITE_ID} = :id ADD {TRANSCRIPT_REVISION} :one",
                 ConditionExpression="attribute_exists(task_id) AND attribute_not_exists(deleted_at)",
-                ExpressionAttributeValues={":one": {"N": "1"}},
+                ExpressionAttributeValues={":one": {"N": "1"}, ":id": {"S": secrets.token_hex(16)}},
             ),
         )
 

@@ -12,9 +12,10 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tasklogs_core.adapters.conditional_writes import conditionally
 from tasklogs_core.adapters.snapshot_store import delete_versions
 from tasklogs_core.domain.errors import SnapshotStoreError, StorageError
-from tasklogs_core.domain.transcript import Message, StoredMessage
+from tasklogs_core.domain.transcript import Message, SessionFacts, StoredMessage
 
 if TYPE_CHECKING:  # type stubs, for checking only
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -30,7 +31,17 @@ if TYPE_CHECKING:  # type stubs, for checking only
 
 CHUNK_IDS = 256  # ids per chunk object: a page reads the one or two chunks its entries are in
 CHUNK_FORMAT = "tasklogs-transcript-chunk/1"
+# A chunk whose body is at most this is also held in its session's header item (its S3 object is
+# still written: what a reader of an earlier version follows, and what a rollback finds), while the
+# header's copies stay within INLINE_HEADER_BYTES (as the item stores them, escaped once more): far
+# from DynamoDB's 400 KB per item, and 1,000 such headers fit in one 1 MB Query page.
+INLINE_CHUNK_BYTES = 1024
+INLINE_HEADER_BYTES = 16 * 1024
 KEPT_CHUNK_BYTES = 16 * 1024 * 1024  # chunk bodies a warm container keeps (decoded, they take ~2-3x)
+# Session headers a warm container keeps (~0.6 KB each for a short session): of this many tasks, at
+# most this many each.
+KEPT_HEADER_TASKS = 100
+KEPT_HEADERS_PER_TASK = 10_000
 _READERS = 10  # chunk reads in flight for a whole session: botocore's pool holds 10 connections
 Asked = TypeVar("Asked")
 Read = TypeVar("Read")
@@ -64,6 +75,14 @@ class ChunkRef:
     version: str  # the S3 version the header points at ("" in an unversioned bucket: the latest)
     count: int
     content_bytes: int
+    # A short chunk's body, copied into the header item (INLINE_CHUNK_BYTES): a page over many short
+    # sessions then reads their headers and nothing else.
+    body: str | None = None
+
+    @cached_property
+    def inline_messages(self) -> dict[int, StoredMessage]:
+        """The messages of an inline chunk, decoded once per container (headers are kept)."""
+        return decode_chunk(self.body.encode()) if self.body is not None else {}
 
 
 @dataclass(frozen=True)
@@ -87,9 +106,35 @@ class SessionHeader:
     def entries(self) -> int:
         return sum(chunk.count for chunk in self.chunks.values())
 
+    # Made once per header, not per page: a container keeps headers (TranscriptStore.remembered).
+    @cached_property
+    def facts(self) -> SessionFacts:
+        return SessionFacts(
+            self.ids_contiguous, self.dropped_oldest, self.kept_from, self.unplaced_before, self.unplaced_after
+        )
+
+    @cached_property
+    def stored_chunks(self) -> frozenset[int]:
+        return frozenset(self.chunks)
+
     @property
     def content_bytes(self) -> int:
         return sum(chunk.content_bytes for chunk in self.chunks.values())
+
+
+@dataclass
+class KeptHeaders:
+    """Session headers of one task as of one state of its transcript, by session number."""
+
+    state: Hashable
+    by_session: dict[int, SessionHeader] = field(default_factory=dict)
+    newest: dict[int, list[SessionHeader]] = field(default_factory=dict)  # by how many were asked
+
+    def add(self, headers: Iterable[SessionHeader]) -> None:
+        for header in headers:
+            if len(self.by_session) >= KEPT_HEADERS_PER_TASK:
+                return
+            self.by_session[header.session] = header
 
 
 def _encode_chunk_refs(chunks: Mapping[int, ChunkRef]) -> str:
@@ -101,10 +146,25 @@ def _encode_chunk_refs(chunks: Mapping[int, ChunkRef]) -> str:
     )
 
 
+def _encode_inline(chunks: Mapping[int, ChunkRef]) -> str | None:
+    # An attribute of its own, which readers of earlier versions do not know and so leave alone.
+    held = {str(index): ref.body for index, ref in sorted(chunks.items()) if ref.body is not None}
+    return json.dumps(held, separators=(",", ":"), ensure_ascii=False) if held else None
+
+
+def _stored_length(body: str) -> int:
+    """What an inline copy takes in the header item: escaped as a JSON string."""
+    return len(json.dumps(body, ensure_ascii=False).encode())
+
+
 def _chunk_refs_from_item(item: Mapping[str, Any]) -> dict[int, ChunkRef]:
     stored = item.get("chunks", {})
     if "S" in stored:
-        return {int(index): ChunkRef(str(v), int(n), int(b)) for index, v, n, b in json.loads(stored["S"])}
+        inline = json.loads(item["inline_chunks"]["S"]) if "inline_chunks" in item else {}
+        return {
+            int(index): ChunkRef(str(v), int(n), int(b), inline.get(str(index)))
+            for index, v, n, b in json.loads(stored["S"])
+        }
     # Headers written before the string form: a map of maps.
     return {
         int(index): ChunkRef(ref["M"]["v"]["S"], int(ref["M"]["n"]["N"]), int(ref["M"]["b"]["N"]))
@@ -155,6 +215,13 @@ def decode_chunk(body: bytes) -> dict[int, StoredMessage]:
     }
 
 
+def _inline(ref: ChunkRef) -> dict[int, StoredMessage]:
+    try:
+        return ref.inline_messages
+    except (ValueError, KeyError, TypeError) as exc:  # not a header this code wrote
+        raise StorageError(f"Transcript chunk unreadable: {type(exc).__name__}") from exc
+
+
 def _side_by_side(read: Callable[[Asked], Read], asked: Sequence[Asked]) -> list[Read]:
     """`read` of each, up to _READERS at once, in the order asked. Each runs in a copy of the caller's
     context, so the invocation's AWS deadline and its calls report (contextvars) hold there too."""
@@ -171,9 +238,12 @@ class TranscriptStore:
         self._bucket = bucket
         # A chunk version never changes, so a warm container keeps the ones it read: a follower polling
         # the live session every 2 s reads its stored chunks once, not 30 times a minute.
-        self._kept: OrderedDict[tuple[str, str], tuple[dict[int, StoredMessage], int]] = OrderedDict()
+        # Keyed (task, session, chunk, version): cheaper to make than the object's key.
+        self._kept: OrderedDict[tuple[str, int, int, str], tuple[dict[int, StoredMessage], int]] = OrderedDict()
         self._kept_bytes = 0
         self._kept_lock = threading.Lock()  # read_chunks reads side by side
+        # Headers, per task, as of one state of its transcript (`remembered`).
+        self._headers: OrderedDict[str, KeptHeaders] = OrderedDict()
 
     # ---- reading
 
@@ -193,6 +263,20 @@ class TranscriptStore:
             }
         )
         return [self._header(item) for item in answer.get("Items", [])]
+
+    def remembered(self, task_id: str, state: Hashable) -> KeptHeaders:
+        """The task's session headers this container read while its transcript was in `state`; the
+        caller adds what it reads. `state` must change with every write of the transcript (the id the
+        task item gets with each, task_repository.count_transcript_write): another state starts empty,
+        so no header is kept past a write."""
+        with self._kept_lock:
+            kept = self._headers.pop(task_id, None)
+            if kept is None or kept.state != state:
+                kept = KeptHeaders(state)
+            self._headers[task_id] = kept
+            while len(self._headers) > KEPT_HEADER_TASKS:
+                self._headers.popitem(last=False)  # the task read longest ago
+            return kept
 
     def newest_sessions(self, task_id: str, count: int) -> list[SessionHeader]:
         """The task's newest `count` session headers, newest first."""
@@ -226,11 +310,14 @@ class TranscriptStore:
         ref = header.chunks.get(index)
         if ref is None:
             return {}
-        key = chunk_key(task_id, header.session, index)
+        if ref.body is not None:
+            return _inline(ref)
+        kept_as = (task_id, header.session, index, ref.version)
         with self._kept_lock:
-            if (kept := self._kept.get((key, ref.version))) is not None:
-                self._kept.move_to_end((key, ref.version))
+            if (kept := self._kept.get(kept_as)) is not None:
+                self._kept.move_to_end(kept_as)
                 return kept[0]
+        key = chunk_key(task_id, header.session, index)
         try:
             if ref.version:
                 answer = self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=ref.version)
@@ -241,10 +328,10 @@ class TranscriptStore:
         except (ClientError, BotoCoreError, ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"Transcript chunk unreadable: {type(exc).__name__}") from exc
         if ref.version:  # only a named version is known never to change
-            self._keep((key, ref.version), messages, len(body))
+            self._keep(kept_as, messages, len(body))
         return messages
 
-    def _keep(self, key: tuple[str, str], messages: dict[int, StoredMessage], size: int) -> None:
+    def _keep(self, key: tuple[str, int, int, str], messages: dict[int, StoredMessage], size: int) -> None:
         with self._kept_lock:
             if key in self._kept:
                 return
@@ -268,10 +355,28 @@ class TranscriptStore:
         return messages
 
     def read_each(self, task_id: str, wanted: Sequence[tuple[SessionHeader, int]]) -> list[Mapping[int, StoredMessage]]:
-        """One chunk of each of several sessions, read side by side, in the order asked."""
-        if len(wanted) <= 1:
-            return [self.read_chunk(task_id, header, chunk) for header, chunk in wanted]
-        return _side_by_side(lambda asked: self.read_chunk(task_id, *asked), wanted)
+        """One chunk of each of several sessions, in the order asked: the kept ones at once, the others
+        read side by side."""
+        with self._kept_lock:
+            found: list[Mapping[int, StoredMessage] | None] = [self._kept_chunk(task_id, *asked) for asked in wanted]
+        missing = [n for n, messages in enumerate(found) if messages is None]
+        if len(missing) <= 1:
+            read = [self.read_chunk(task_id, *wanted[n]) for n in missing]
+        else:
+            read = _side_by_side(lambda n: self.read_chunk(task_id, *wanted[n]), missing)
+        for n, messages in zip(missing, read, strict=True):
+            found[n] = messages
+        return [messages or {} for messages in found]
+
+    def _kept_chunk(self, task_id: str, header: SessionHeader, index: int) -> dict[int, StoredMessage] | None:
+        """A chunk this container kept (its caller holds the lock); None: not kept."""
+        ref = header.chunks.get(index)
+        if ref is None:
+            return {}
+        if ref.body is not None:
+            return _inline(ref)
+        kept = self._kept.get((task_id, header.session, index, ref.version))
+        return kept[0] if kept is not None else None
 
     def publish_entry(self, task_id: str, seq: int, content: bytes) -> str:
         """A presigned URL (valid ENTRY_URL_SECONDS) of a copy of one entry's whole content, copied
@@ -298,10 +403,30 @@ class TranscriptStore:
 
     # ---- writing
 
-    def put_chunk(self, task_id: str, session: int, index: int, messages: Iterable[StoredMessage]) -> ChunkRef:
-        """A new version of one chunk object; the header does not point at it until `commit`."""
-        kept = list(messages)
-        body = encode_chunk(kept)
+    def put_chunks(
+        self, task_id: str, header: SessionHeader, chunks: Mapping[int, Iterable[StoredMessage]]
+    ) -> dict[int, ChunkRef]:
+        """New versions of these chunks of the session `header` is, put in S3, the short ones also
+        copied for the header (INLINE_CHUNK_BYTES, while it has room). The header names none of them
+        until `commit`."""
+        room = INLINE_HEADER_BYTES - sum(
+            _stored_length(ref.body)
+            for index, ref in header.chunks.items()
+            if ref.body is not None and index not in chunks
+        )
+        put: dict[int, ChunkRef] = {}
+        for index, messages in sorted(chunks.items()):
+            kept = list(messages)
+            body = encode_chunk(kept)
+            content = sum(len(m.message.content.encode()) for m in kept)
+            copy = None
+            if len(body) <= INLINE_CHUNK_BYTES and (used := _stored_length(text := body.decode())) <= room:
+                room, copy = room - used, text
+            put[index] = ChunkRef(self._put_chunk(task_id, header.session, index, body), len(kept), content, copy)
+        return put
+
+    def _put_chunk(self, task_id: str, session: int, index: int, body: bytes) -> str:
+        """A new version of one chunk object: its version id ("" in an unversioned bucket)."""
         try:
             answer = self._s3.put_object(
                 Bucket=self._bucket,
@@ -311,8 +436,7 @@ class TranscriptStore:
             )
         except (ClientError, BotoCoreError) as exc:
             raise SnapshotStoreError(f"PutObject failed: {type(exc).__name__}") from exc
-        content = sum(len(m.message.content.encode()) for m in kept)
-        return ChunkRef(answer.get("VersionId", ""), len(kept), content)
+        return str(answer.get("VersionId", ""))
 
     def commit(self, task_id: str, header: SessionHeader) -> bool:
         """Point the session at `header`'s chunks, if nobody else moved it since `header.revision`
@@ -329,6 +453,8 @@ class TranscriptStore:
         }
         if header.left_out_at:
             item["left_out_at"] = {"S": header.left_out_at}
+        if (inline := _encode_inline(header.chunks)) is not None:
+            item["inline_chunks"] = {"S": inline}
         for name, count in (
             ("kept_from", header.kept_from),
             ("unplaced_before", header.unplaced_before),

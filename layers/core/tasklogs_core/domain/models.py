@@ -191,6 +191,9 @@ class TaskItem(BaseModel):
     # stored transcript changes it, so a reader's ETag (§8) of a task that is not active comes from
     # the item alone.
     transcript_revision: int = 0
+    # This service's own: a random id each transcript write sets as it counts itself, so that what a
+    # container kept of the transcript is known to be current while the id is the same.
+    transcript_write_id: str | None = None
     # This service's own: transcript writes an upload acknowledged but could not make in its time
     # (contract §7: a 204 means stored), each its `written_at` and snapshot version; the transcript
     # retry makes them and removes them.

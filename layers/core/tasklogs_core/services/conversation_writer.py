@@ -254,12 +254,14 @@ def record_messages(
             header, stored = newest[index], held[index]
         below, beyond = unplaced(m.id for m in incoming)
         merged = merge(stored, placeable, written_at)
-        put = {
-            chunk: transcripts.put_chunk(
-                task_id, header.session, chunk, [kept for i, kept in merged.items() if chunk_of(i) == chunk]
-            )
-            for chunk in {chunk_of(m.id) for m in placeable}
-        }
+        put = transcripts.put_chunks(
+            task_id,
+            header,
+            {
+                chunk: [kept for i, kept in merged.items() if chunk_of(i) == chunk]
+                for chunk in {chunk_of(m.id) for m in placeable}
+            },
+        )
         updated = replace(
             header,
             chunks={**header.chunks, **put},

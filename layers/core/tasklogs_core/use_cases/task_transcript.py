@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from tasklogs_core.adapters import clients
 from tasklogs_core.adapters.deadlines import agent_deadline
 from tasklogs_core.adapters.observability import logger
 from tasklogs_core.adapters.settings import get_settings
-from tasklogs_core.adapters.transcript_store import CHUNK_IDS
+from tasklogs_core.adapters.transcript_store import CHUNK_IDS, KeptHeaders
 from tasklogs_core.domain.conditional import names_current, weak_etag
 from tasklogs_core.domain.conversation import LOG_TYPE_BY_ROLE, unknown_role, unknown_role_detail
 from tasklogs_core.domain.errors import (
@@ -150,7 +151,10 @@ def _live_messages(task: TaskItem, deadline: float) -> list[Message]:
 # ---------------------------------------------------------------- sessions as a page reads them
 
 
-@dataclass
+_NONE_LIVE: Mapping[int, Message] = MappingProxyType({})
+
+
+@dataclass(slots=True)
 class SessionSource:
     """One session: its stored chunks, read when a page first needs them and kept for the request, with
     the live messages laid over them when it is the live session (the agent's text is the newest)."""
@@ -159,12 +163,14 @@ class SessionSource:
     facts: SessionFacts
     load: Callable[[int], Mapping[int, StoredMessage]]  # a stored chunk's messages
     stored_chunks: frozenset[int]
-    live: dict[int, Message] = field(default_factory=dict)
+    live: Mapping[int, Message] = _NONE_LIVE
     newest_live: int | None = None  # the live session's newest id, when it is an agent's (not final)
-    _loaded: dict[int, dict[int, Message]] = field(default_factory=dict)
+    _loaded: dict[int, dict[int, Message]] = field(default_factory=dict)  # the live session's chunks
 
     @property
     def chunks(self) -> list[int]:
+        if not self.live:  # every session but the live one
+            return sorted(self.stored_chunks)
         return sorted(self.stored_chunks | {message_id // CHUNK_IDS for message_id in self.live})
 
     def stored(self, chunk: int) -> Mapping[int, StoredMessage]:
@@ -186,6 +192,8 @@ class SessionSource:
         self.newest_live = newest if newest is not None and live[newest].role == "agent" else None
 
     def messages(self, chunk: int) -> dict[int, Message]:
+        if not self.live:  # a stored session: as stored (a page reads most sessions once or twice)
+            return {message_id: kept.message for message_id, kept in self.stored(chunk).items()}
         if chunk not in self._loaded:
             held = {message_id: kept.message for message_id, kept in self.stored(chunk).items()}
             held.update((i, m) for i, m in self.live.items() if i // CHUNK_IDS == chunk)
@@ -221,7 +229,16 @@ class TranscriptReader:
         # The live session is matched against the newest two; otherwise the newest one is where a walk
         # starts.
         count = _MATCHED if status is TaskStatus.ACTIVE else 1
-        self.newest = [self._source_of(header) for header in store.newest_sessions(task.task_id, count)]
+        # Headers a walk reads are kept in the container while the transcript stays as it is (the task
+        # item names its last write; the count too, which a writer of an earlier version moves without
+        # naming its write): a task of many sessions is read page after page (the CLI, the viewer)
+        # without reading them again. An item from before write ids keeps nothing.
+        state = (task.transcript_write_id, task.transcript_revision, tuple(sorted(task.transcripts_due)))
+        self._kept = store.remembered(task.task_id, state) if task.transcript_write_id else KeptHeaders(state)
+        if (newest := self._kept.newest.get(count)) is None:
+            newest = self._kept.newest[count] = store.newest_sessions(task.task_id, count)
+            self._kept.add(newest)
+        self.newest = [self._source_of(header) for header in newest]
         self._legacy = None
         if not self.newest and read_legacy is not None:
             self._legacy = self._legacy_source(read_legacy, task.snapshot_at or "")
@@ -240,14 +257,7 @@ class TranscriptReader:
                     self.chunks_read += 1
                 return self._chunks[key]
 
-            facts = SessionFacts(
-                header.ids_contiguous,
-                header.dropped_oldest,
-                header.kept_from,
-                header.unplaced_before,
-                header.unplaced_after,
-            )
-            self._sources[header.session] = SessionSource(header.session, facts, load, frozenset(header.chunks))
+            self._sources[header.session] = SessionSource(header.session, header.facts, load, header.stored_chunks)
         return self._sources[header.session]
 
     def _legacy_source(self, read_legacy: Callable[[], list[Message]], snapshot_at: str) -> SessionSource:
@@ -271,7 +281,7 @@ class TranscriptReader:
         count = _HEADERS_PER_QUERY
         for number in numbers:
             if number not in self._sources and self._legacy is None:
-                headers = self._store.sessions(self._task_id, start=number, newest_first=newest_first, count=count)
+                headers = self._headers_from(number, newest_first, count)
                 for header in headers:
                     self._source_of(header)
                 if count > _HEADERS_PER_QUERY:  # the walk went past the first Query's sessions
@@ -279,6 +289,20 @@ class TranscriptReader:
                 count = min(2 * count, _MAX_HEADERS_PER_QUERY)
             if number in self._sources:
                 yield self._sources[number]
+
+    def _headers_from(self, number: int, newest_first: bool, count: int) -> list[SessionHeader]:
+        """Up to `count` headers from session `number` on: the kept ones, else one Query."""
+        step = -1 if newest_first else 1
+        kept: list[SessionHeader] = []
+        for n in range(number, number + step * count, step):
+            if (header := self._kept.by_session.get(n)) is None:
+                break
+            kept.append(header)
+        if kept:
+            return kept
+        headers = self._store.sessions(self._task_id, start=number, newest_first=newest_first, count=count)
+        self._kept.add(headers)
+        return headers
 
     def _read_ahead(self, headers: list[SessionHeader], newest_first: bool) -> None:
         """The chunk a walk reaches first in each of these sessions, read side by side: a page over
