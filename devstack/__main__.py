@@ -1,4 +1,4 @@
-"""python -m devstack [run|token|events]: the local stack and its helpers (see README)."""
+"""python -m devstack [run|token|events]: the local stack and its helpers (docs/local-stack.md)."""
 
 import argparse
 import faulthandler
@@ -60,7 +60,7 @@ def run(port: int, aws_port: int = 0) -> None:
     print("# ---- Transcripts: the whole conversation across pauses, a page at a time (contract §7):\n")
     _print_session_token_curls(front.url, transcript_requests())
     print(f"# ---- The web viewer: open {front.url}/viewer in a browser (the local stack signs you in as alice)\n")
-    print("# ---- The tasklogs CLI (README: The tasklogs CLI), in another shell:\n")
+    print("# ---- The tasklogs CLI (docs/cli.md), in another shell:\n")
     tasklogs = Path(sys.executable).parent / "tasklogs"
     print(f"export TASKLOGS_URL={front.url} TASKLOGS_TOKEN={ALICE.token}")
     for args in ("tasks", "logs port-rate-limiter", "logs add-billing-page --tail 2 -o table", "logs refactor-auth -f"):

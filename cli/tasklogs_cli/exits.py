@@ -1,4 +1,4 @@
-"""Exit codes, one per outcome a script may want to tell apart (README: "The tasklogs CLI")."""
+"""Exit codes, one per outcome a script may want to tell apart (docs/cli.md)."""
 
 from enum import IntEnum
 

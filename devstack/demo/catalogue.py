@@ -644,7 +644,7 @@ def upload_events() -> dict[str, dict[str, Any]]:
     return events
 
 
-# ---------------------------------------------------------------- the pause/resume story (README)
+# ---------------------------------------------------------------- the pause/resume story (docs/local-stack.md)
 
 
 def story_requests(base_url: str) -> dict[str, tuple[str, str]]:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 LOCAL_ISSUER = "http://127.0.0.1/tasklogs-local"
 LOCAL_AUDIENCE = "tasklogs"
 LOCAL_KEY_ID = "tasklogs-local-1"
-# Local tokens last a working day: long enough for the README's curl examples, short enough to expire.
+# Local tokens last a working day: long enough for the local stack's curl examples, short enough to expire.
 TOKEN_LIFETIME_SECONDS = 12 * 3600
 # The viewer's refresh tokens last as long as Cognito's do by default.
 REFRESH_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600

@@ -1,4 +1,4 @@
-"""The `tasklogs` command as installed into .venv by the README's set-up, run as a user runs it (its
+"""The `tasklogs` command as installed into .venv by the two commands' set-up, run as a user runs it (its
 own process, its environment, a pipe or a terminal) against the local stack over real HTTP."""
 
 import json

@@ -3,7 +3,7 @@ driven by Playwright, against the local stack over HTTP, signed in through the l
 provider's authorization code flow with PKCE. Without a Chromium they are skipped, saying why, unless
 TASKLOGS_REQUIRE_BROWSER is set (.ci/run sets it: CI always runs them). Screenshots land in
 .artifacts/screenshots/; with TASKLOGS_README_SCREENSHOTS=1 the paused and live ones also refresh
-docs/screenshots/ for the README."""
+docs/screenshots/ for docs/viewer.md."""
 
 import os
 import shutil

@@ -1,4 +1,4 @@
-"""devstack/sam-local-env.json, for `sam local invoke` users (README: sam local invoke): SAM passes a
+"""devstack/sam-local-env.json, for `sam local invoke` users (docs/deploying.md: sam local invoke): SAM passes a
 function only the variables its template declares, so every one the file sets is declared; and with the
 file's values (its moto port swapped for the test's), a function answers an event from events/ as
 the suite expects. (`sam local` itself needs Docker, which this project otherwise never requires.)"""
@@ -23,7 +23,7 @@ def test_the_file_names_the_local_stack_s_tables_and_bucket(demo) -> None:
     local = demo.environment()
     for key in ("TASKS_TABLE_NAME", "SNAPSHOTS_BUCKET_NAME", "TRANSCRIPTS_TABLE_NAME", "AGENTAPI_ALLOWED_NETWORKS"):
         assert values[key] == local[key], key
-    # The port the README's `TASKLOGS_AWS_PORT=5000 make run` opens.
+    # The port docs/deploying.md's `TASKLOGS_AWS_PORT=5000 make run` opens.
     assert values["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"
 
 

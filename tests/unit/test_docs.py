@@ -1,0 +1,37 @@
+"""The README is a front door: short, and every page of docs/ one link away; no link in the README or
+docs/ leads outside the repository or to a file it does not have (a clone is all a reader has)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+README_MAX_BYTES = 10 * 1024
+
+
+def links(page: Path) -> list[str]:
+    return LINK.findall(page.read_text(encoding="utf-8"))
+
+
+def test_the_readme_is_short_and_links_every_page_of_docs() -> None:
+    readme = ROOT / "README.md"
+    assert len(readme.read_bytes()) <= README_MAX_BYTES
+    linked = {(ROOT / target.split("#")[0]).resolve() for target in links(readme)}
+    documents = {*sorted((ROOT / "docs").glob("*.md")), ROOT / "docs" / "openapi.json"}
+    assert sorted(str(p.relative_to(ROOT)) for p in documents - linked) == []
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_link_resolves_inside_the_repository(page: Path) -> None:
+    broken = []
+    for target in links(page):
+        path = target.split("#")[0]
+        if path.startswith(("https://", "http://", "mailto:")) or not path:
+            continue
+        resolved = (page.parent / path).resolve()
+        if ROOT not in resolved.parents or not resolved.exists():
+            broken.append(target)
+    assert broken == []
