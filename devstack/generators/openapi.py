@@ -71,13 +71,13 @@ def _schemas() -> dict[str, Any]:
     page = schemas["TranscriptPage"]
     page["properties"]["live_error"] = {
         "$ref": "#/components/schemas/LiveError",
-        "description": "Only when the agent was called and failed: §5's message and detail",
+        "description": "Only when the agent was called and failed: the message and detail /logs would answer",
     }
     page["required"] = [key for key in page["properties"] if key != "live_error"]
     page["properties"]["status"] = {"type": "string", "enum": [status.value for status in TaskStatus]}
     schemas["CoderTask"]["required"] = list(task)  # every field is always sent, as Go's encoder does
     schemas["CoderTask"]["description"] = (
-        "Go's codersdk.Task (contract §9). Fields this service has no source for hold Coder's zero values."
+        "Go's codersdk.Task. Fields this service has no source for hold Coder's zero values."
     )
     return schemas
 
@@ -171,7 +171,7 @@ def document() -> dict[str, Any]:
         "in": "header",
         "required": False,
         "schema": {"type": "string"},
-        "description": "An ETag from an earlier answer: 304 while it is still current (contract §8)",
+        "description": "An ETag from an earlier answer (one or a list, weak or strong, or *): 304 while it is current",
     }
     validators = {
         "ETag": {"description": "weak; changes whenever the body would", "schema": {"type": "string"}},
@@ -204,8 +204,9 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "tasklogs",
             "version": "1.0.0",
-            "description": "Conversation logs of AI coding-agent tasks (the Coder task logs API). "
-            "Contract: shared/spec/contract.md.",
+            "description": "Conversation logs of AI coding-agent tasks (the Coder task logs API): live "
+            "from the task's AgentAPI while it runs, from storage while it does not, and the whole "
+            "conversation across pauses as a transcript. The guides are in the repository's docs/.",
         },
         "paths": {
             LOGS_PATH: {

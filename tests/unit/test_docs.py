@@ -35,3 +35,9 @@ def test_every_link_resolves_inside_the_repository(page: Path) -> None:
         if ROOT not in resolved.parents or not resolved.exists():
             broken.append(target)
     assert broken == []
+
+
+def test_the_api_reference_speaks_for_itself() -> None:
+    """docs/openapi.json is what an API user reads: it cites no document outside the repository."""
+    reference = (ROOT / "docs" / "openapi.json").read_text(encoding="utf-8")
+    assert "shared/spec" not in reference and "contract" not in reference.lower() and "§" not in reference

@@ -58,8 +58,8 @@ MessageId = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class AgentMessage(BaseModel):
-    """AgentAPI's `Message` (agentapi-openapi.json). Role is checked separately: an unknown role is
-    its own error (contract §5), not a schema failure."""
+    """AgentAPI's `Message`, as its `GET /messages` answers it. Role is checked separately: an unknown
+    role is each route's own error (see its answers), not a schema failure."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -86,7 +86,7 @@ class LiveError(BaseModel):
 
 
 class TranscriptPage(BaseModel):
-    """The 200 body of GET .../transcript (contract §7)."""
+    """The 200 body of GET .../transcript: one page of the task's whole conversation."""
 
     entries: list[TranscriptEntry]
     has_older: bool

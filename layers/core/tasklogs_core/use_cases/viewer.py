@@ -21,7 +21,7 @@ CONFIG = "config.json"
 
 
 class ViewerSignIn(BaseModel):
-    """`/viewer/config.json`: what the page needs to sign people in (contract-free: the viewer's own)."""
+    """`/viewer/config.json`: what the page needs to sign people in (the viewer's own, not part of Coder's API)."""
 
     client_id: str
     authorization_endpoint: str
