@@ -21,14 +21,21 @@ ENV ?= dev
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-venv: $(VENV)/.installed ## Create .venv with every dependency
+venv: $(VENV)/.installed ## Create .venv with every dependency (what make run needs, then the tools)
 
-$(VENV)/.installed: requirements-dev.txt layers/core/requirements.txt cli/pyproject.toml
+# make run installs only what the local stack and the CLI need; everything else adds the tools.
+RUN_REQUIREMENTS = requirements-run.txt layers/core/requirements.txt functions/user_authorizer/requirements.txt cli/pyproject.toml
+
+$(VENV)/.installed-run: $(RUN_REQUIREMENTS)
 	@test -x $(PY) || "$(BOOT_PYTHON)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-run.txt
+	@touch $@
+
+$(VENV)/.installed: requirements-dev.txt $(VENV)/.installed-run
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-run: venv ## Run the service locally (moto, fake AgentAPI, demo tasks, API on 127.0.0.1:3000)
+run: $(VENV)/.installed-run ## Run the service locally (moto, fake AgentAPI, demo tasks, API on 127.0.0.1:3000)
 	$(PY) -m devstack run
 
 test: venv ## Run the whole test suite (unit, integration, template, sam build, local stack)
