@@ -1,4 +1,4 @@
-"""python -m devstack [run|token|events]: the local stack and its helpers (docs/local-stack.md)."""
+"""python -m devstack [run|token|examples|events|openapi]: the local stack and its helpers (docs/local-stack.md)."""
 
 import argparse
 import faulthandler
@@ -11,15 +11,7 @@ from pathlib import Path
 
 
 def run(port: int, aws_port: int = 0) -> None:
-    from devstack.demo.catalogue import (
-        ALICE,
-        TASKS,
-        demo_requests,
-        seed,
-        story_requests,
-        task_route_requests,
-        transcript_requests,
-    )
+    from devstack.demo.catalogue import ALICE, TASKS, seed
     from devstack.demo.control import DemoControl
     from devstack.demo.fake_agentapi import FakeAgentAPI
     from devstack.runtime import lambda_runtime
@@ -49,30 +41,7 @@ def run(port: int, aws_port: int = 0) -> None:
         aws.stop()
         raise
 
-    print(f"\ntasklogs local stack is up: API {front.url}  (moto {aws.endpoint_url}, fake AgentAPI {fake.url})")
-    print(f"{len(TASKS)} demo tasks for alice and bob. Try these (alice's token is inline):\n")
-    for name, (path, caller, expect) in demo_requests().items():
-        auth = f'-H "Authorization: Bearer {caller.token}" ' if caller else ""
-        print(f"# {expect}  [events/{name}.json]")
-        print(f"curl -s {auth}{front.url}{path}\n")
-    print("# ---- Coder's CLI and VS Code extension: the task routes, the token in Coder-Session-Token:\n")
-    _print_session_token_curls(front.url, task_route_requests())
-    print("# ---- Transcripts: the whole conversation across pauses, a page at a time (contract §7):\n")
-    _print_session_token_curls(front.url, transcript_requests())
-    print(f"# ---- The web viewer: open {front.url}/viewer in a browser (the local stack signs you in as alice)\n")
-    print("# ---- The tasklogs CLI (docs/cli.md), in another shell:\n")
-    tasklogs = Path(sys.executable).parent / "tasklogs"
-    print(f"export TASKLOGS_URL={front.url} TASKLOGS_TOKEN={ALICE.token}")
-    for args in ("tasks", "logs port-rate-limiter", "logs add-billing-page --tail 2 -o table", "logs refactor-auth -f"):
-        print(f"{tasklogs} {args}")
-    print()
-    print("# ---- The pause/resume story, in this order (each /_devstack call plays the control plane):\n")
-    for name, (command, expect) in story_requests(front.url).items():
-        print(f"# {expect}  [story/{name}]")
-        print(f"{command}\n")
-    print(f"A token for another user: {sys.executable} -m devstack token <username>")
-    print(f"alice's token: {ALICE.token}")
-    print("Ctrl-C stops everything.", flush=True)
+    print_welcome(front.url, aws.endpoint_url, fake.url, len(TASKS))
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -93,14 +62,78 @@ def run(port: int, aws_port: int = 0) -> None:
         print("\nstopped", flush=True)
 
 
-def _print_session_token_curls(base_url: str, requests: dict) -> None:
-    """One curl per event (name → path, raw query, caller, what it answers), the token in
-    Coder-Session-Token as Coder's clients send it."""
-    for name, (path, query, caller, expect) in requests.items():
-        auth = f'-H "Coder-Session-Token: {caller.token}" ' if caller else ""
-        url = f"{base_url}{path}" + (f"?{query}" if query else "")
+def print_welcome(url: str, moto_url: str, agent_url: str, tasks: int) -> None:
+    """One screen: where everything is, three examples, and how to print every other (`examples`)."""
+    python = _shell_path(Path(sys.executable))
+    print(f"\ntasklogs local stack is up: API {url}  (moto {moto_url}, fake AgentAPI {agent_url})")
+    print(f"{tasks} demo tasks for alice and bob. The viewer: {url}/viewer (signed in as alice)\n")
+    print("In another shell:\n")
+    print(f"TOKEN=$({python} -m devstack token alice)")
+    for path, note in (
+        ("/api/v2/tasks/me/refactor-auth/logs", "active: live from the agent"),
+        ("/api/v2/tasks/me/add-billing-page/logs", "paused: from its snapshot"),
+        ("/api/v2/tasks/me/port-rate-limiter/transcript", "two sessions and a gap"),
+    ):
+        print(f'curl -s -H "Authorization: Bearer $TOKEN" {url}{path}   # {note}')
+    tasklogs = _shell_path(Path(sys.executable).parent / "tasklogs")
+    print(f"TASKLOGS_URL={url} TASKLOGS_TOKEN=$TOKEN {tasklogs} logs port-rate-limiter")
+    print(f"\nEvery example (each case of the API, the CLI, the pause/resume story): {python} -m devstack examples")
+    if not url.endswith(":3000"):
+        print(f"  here: {python} -m devstack examples --url {url}")
+    print("Ctrl-C stops everything.", flush=True)
+
+
+def print_examples(url: str) -> None:
+    """Every example, commented with what it answers and the event it matches; alice's token in
+    $TOKEN, which the first line sets."""
+    from devstack.demo.catalogue import (
+        ALICE,
+        TOKEN_VARIABLE,
+        demo_requests,
+        story_requests,
+        task_route_requests,
+        transcript_requests,
+    )
+
+    def token(caller) -> str:  # noqa: ANN001 - a DemoUser
+        return TOKEN_VARIABLE if caller == ALICE else caller.token
+
+    python = _shell_path(Path(sys.executable))
+    print(f"TOKEN=$({python} -m devstack token alice)\n")
+    print("# ---- Coder's task logs, each case, the token in Authorization:\n")
+    for name, (path, caller, expect) in demo_requests().items():
+        auth = f'-H "Authorization: Bearer {token(caller)}" ' if caller else ""
         print(f"# {expect}  [events/{name}.json]")
-        print(f'curl -s {auth}"{url}"\n')
+        print(f"curl -s {auth}{url}{path}\n")
+    for title, requests in (
+        ("Coder's CLI and VS Code extension: the task routes, the token in Coder-Session-Token", task_route_requests()),
+        ("Transcripts: the whole conversation across pauses, a page at a time", transcript_requests()),
+    ):
+        print(f"# ---- {title}:\n")
+        for name, (path, query, caller, expect) in requests.items():
+            auth = f'-H "Coder-Session-Token: {token(caller)}" ' if caller else ""
+            print(f"# {expect}  [events/{name}.json]")
+            print(f'curl -s {auth}"{url}{path}' + (f"?{query}" if query else "") + '"\n')
+    print(f"# ---- The web viewer: open {url}/viewer in a browser (the local stack signs you in as alice)\n")
+    print("# ---- The tasklogs CLI (docs/cli.md):\n")
+    print(f"export TASKLOGS_URL={url} TASKLOGS_TOKEN={TOKEN_VARIABLE}")
+    tasklogs = _shell_path(Path(sys.executable).parent / "tasklogs")
+    for args in ("tasks", "logs port-rate-limiter", "logs add-billing-page --tail 2 -o table", "logs refactor-auth -f"):
+        print(f"{tasklogs} {args}")
+    print()
+    print("# ---- The pause/resume story, in this order (each /_devstack call plays the control plane):\n")
+    for name, (command, expect) in story_requests(url).items():
+        print(f"# {expect}  [story/{name}]")
+        print(f"{command}\n")
+    print(f"# A token for another user: {python} -m devstack token <username>", flush=True)
+
+
+def _shell_path(path: Path) -> str:
+    """A path as a person types it: relative to the working directory when under it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def main() -> None:
@@ -117,6 +150,8 @@ def main() -> None:
     token_cmd = commands.add_parser("token", help="print a local JWT for a user")
     token_cmd.add_argument("username")
     token_cmd.add_argument("--sub", help="user id (default: alice's or bob's demo id, else a new UUID)")
+    examples_cmd = commands.add_parser("examples", help="print every example command for a running local stack")
+    examples_cmd.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('TASKLOGS_PORT', '3000')}")
     commands.add_parser("events", help="rewrite events/*.json from the demo catalogue")
     commands.add_parser("openapi", help="rewrite docs/openapi.json from the code")
     args = parser.parse_args()
@@ -128,6 +163,11 @@ def main() -> None:
         known = {user.username: user.user_id for user in (ALICE, BOB)}
         sub = args.sub or known.get(args.username) or str(uuid.uuid4())
         print(mint({"sub": sub, "username": args.username}))
+    elif args.command == "examples":
+        try:
+            print_examples(args.url.rstrip("/"))
+        except BrokenPipeError:  # `... examples | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     elif args.command == "events":
         from devstack.demo.catalogue import demo_events
         from devstack.generators.events import write_events

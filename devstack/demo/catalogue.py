@@ -646,11 +646,15 @@ def upload_events() -> dict[str, dict[str, Any]]:
 
 # ---------------------------------------------------------------- the pause/resume story (docs/local-stack.md)
 
+# The printed examples name alice's token by this shell variable, set by their first line.
+TOKEN_VARIABLE = "$TOKEN"  # noqa: S105 - a shell variable's name, not a secret
 
-def story_requests(base_url: str) -> dict[str, tuple[str, str]]:
-    """Step name → (curl command, what it shows), in the order to run them."""
+
+def story_requests(base_url: str, token: str = TOKEN_VARIABLE) -> dict[str, tuple[str, str]]:
+    """Step name → (curl command, what it shows), in the order to run them; alice's token as `token`
+    (by default the shell variable the printed examples set)."""
     active = TASKS_BY_NAME["refactor-auth"]
-    alice = f'-H "Authorization: Bearer {ALICE.token}"'
+    alice = f'-H "Authorization: Bearer {token}"'
     logs = f"curl -s {alice} {base_url}{logs_path('me', active.name)}"
     transcript_url = f"{base_url}{transcript_path('me', active.name)}"
     transcript = f"curl -s {alice} {transcript_url}"

@@ -1,5 +1,6 @@
-"""README command 1 end to end: `python -m devstack run` starts, the curl commands it prints work as
-printed and answer per contract, the pause/resume story runs as printed, and Ctrl-C stops everything."""
+"""The first of the two commands end to end: `python -m devstack run` starts and prints one screen
+whose commands work as printed; every example `python -m devstack examples` prints works as printed
+and answers per contract, the pause/resume story runs as printed, and Ctrl-C stops everything."""
 
 import itertools
 import json
@@ -53,6 +54,29 @@ def stack():
         process.wait()
 
 
+@pytest.fixture(scope="module")
+def examples(stack) -> list[str]:
+    """What `python -m devstack examples --url <the stack's>` prints, as its welcome screen says."""
+    _, lines = stack
+    url = re.search(r"API (http://\S+)", "".join(lines)).group(1)
+    run = subprocess.run(
+        [sys.executable, "-m", "devstack", "examples", "--url", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    return run.stdout.splitlines(keepends=True)
+
+
+def alice_token() -> str:
+    from devstack.demo.catalogue import ALICE
+    from devstack.runtime.local_idp import mint
+
+    return mint(ALICE.claims)
+
+
 def printed_curls(lines: list[str], tag: str = "events") -> dict[str, str]:
     """name → the curl command printed under its `# ... [events/<name>.json]` (or `[story/<name>]`) comment,
     in printed order."""
@@ -65,20 +89,52 @@ def printed_curls(lines: list[str], tag: str = "events") -> dict[str, str]:
 
 
 def run_printed(command: str) -> str:
-    run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
+    """A printed command, run as a shell that set $TOKEN as the printout's first line says."""
+    run = subprocess.run(
+        ["bash", "-c", command], env={**os.environ, "TOKEN": alice_token()}, capture_output=True, text=True, timeout=30
+    )
     assert run.returncode == 0, (command, run.stderr)
     return run.stdout
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
-def test_printed_curl_commands_work_as_printed(stack) -> None:
+def test_the_welcome_is_one_screen_and_its_commands_work_as_printed(stack) -> None:
+    """`make run` prints where everything is, three curls and a CLI command that run as printed (from
+    the repository's root, as `make run` leaves you), and how to print every other example: no
+    token inline, nothing a reader must scroll back for."""
     _, lines = stack
-    curls = printed_curls(lines)
+    start = next(i for i, line in enumerate(lines) if line.startswith("tasklogs local stack is up"))
+    screen = lines[start:]
+    assert len(screen) <= 24 and max(len(line.rstrip()) for line in screen) <= 160, "".join(screen)
+    assert "eyJ" not in "".join(screen)  # no JWT: the token is in a variable
+    commands = [line.strip() for line in screen if line.startswith(("TOKEN=", "curl ", "TASKLOGS_URL="))]
+    assert [c.split()[0].split("=")[0] for c in commands] == ["TOKEN", "curl", "curl", "curl", "TASKLOGS_URL"]
+    for command in commands[1:]:
+        run = subprocess.run(
+            ["bash", "-c", f"{commands[0]}; {command}"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert run.returncode == 0 and run.stdout.strip() and "Traceback" not in run.stderr, (command, run.stderr)
+        if command.startswith("curl"):
+            assert "message" not in json.loads(run.stdout), (command, run.stdout)  # an answer, not an error
+    assert any("-m devstack examples" in line for line in screen)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_printed_curl_commands_work_as_printed(examples) -> None:
+    curls = printed_curls(examples)
     expected = EXPECTED | EXPECTED_TASK_ROUTES | EXPECTED_TRANSCRIPTS | EXPECTED_TRANSCRIPT_ENTRIES
     assert set(curls) == set(expected)
+    assert examples[0].startswith("TOKEN=$(") and "eyJ" not in "".join(examples)  # the token in a variable
     for name, command in sorted(curls.items()):
-        run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
+        run = subprocess.run(
+            ["bash", "-c", command],
+            env={**os.environ, "TOKEN": alice_token()},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert run.returncode == 0, (name, run.stderr)
         status, message = expected[name]
         if name in EXPECTED_TRANSCRIPT_ENTRIES and message is None:  # an entry's content, as text
@@ -95,9 +151,9 @@ def test_printed_curl_commands_work_as_printed(stack) -> None:
 
 
 @pytest.mark.slow
-def test_printed_tasklogs_commands_work_as_printed(stack) -> None:
+def test_printed_tasklogs_commands_work_as_printed(examples) -> None:
     """The CLI block: its `export` line, then each command (the --follow one is run and ended with Ctrl-C)."""
-    _, lines = stack
+    lines = examples
     start = next(i for i, line in enumerate(lines) if line.startswith("export TASKLOGS_URL="))
     commands = list(itertools.takewhile(lambda line: line.strip(), lines[start + 1 :]))
     assert [c.split()[1] for c in commands] == ["tasks", "logs", "logs", "logs"]
@@ -106,7 +162,13 @@ def test_printed_tasklogs_commands_work_as_printed(stack) -> None:
         follow = command.strip().endswith(" -f")
         interrupted = "timeout --preserve-status -s INT 3 " if follow else ""
         script = f"{export}; {interrupted}{command.strip()}"
-        run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            ["bash", "-c", script],
+            env={**os.environ, "TOKEN": alice_token()},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert run.returncode == (130 if follow else 0), (command, run.stderr)
         assert run.stdout.strip(), command
         assert "Traceback" not in run.stderr
@@ -183,9 +245,8 @@ def test_an_agent_upload_to_a_doubled_slash_is_stored_and_readable_through_make_
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
-def test_the_pause_resume_story_works_as_printed(stack) -> None:
-    _, lines = stack
-    story = printed_curls(lines, "story")
+def test_the_pause_resume_story_works_as_printed(examples) -> None:
+    story = printed_curls(examples, "story")
     assert list(story) == [
         "pause",
         "logs_paused",
@@ -249,7 +310,7 @@ def test_the_stack_answers_hostile_http_in_the_contract_shape_and_keeps_serving(
 
     _, lines = stack
     api = urlsplit(re.search(r"API (http://\S+)", "".join(lines)).group(1))
-    token = re.search(r"alice's token: (\S+)", "".join(lines)).group(1)
+    token = alice_token()
 
     def exchange(raw: bytes) -> bytes:
         with socket.create_connection((api.hostname, api.port), timeout=10) as sock:
@@ -279,11 +340,10 @@ def test_the_stack_answers_hostile_http_in_the_contract_shape_and_keeps_serving(
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
-def test_make_run_serves_slow_requests_side_by_side(stack) -> None:
+def test_make_run_serves_slow_requests_side_by_side(examples) -> None:
     import threading
 
-    _, lines = stack
-    curls = printed_curls(lines)
+    curls = printed_curls(examples)
     finished: dict[str, float] = {}
 
     def run(label: str, command: str) -> None:
