@@ -46,10 +46,27 @@ Token = Annotated[
 ]
 
 
+def _hint(error: ApiError, task: str | None) -> str | None:
+    """What to do next, for the refusals a person meets first: a token the service does not take, a
+    task it does not find (the service's own 404 names nothing, so a guess never tells whose it is)."""
+    if error.status == 401:
+        return (
+            "The service refused the token: pass a JWT its authorizer accepts with --token or TASKLOGS_TOKEN "
+            "(against the local stack: TASKLOGS_TOKEN=$(.venv/bin/python -m devstack token alice))."
+        )
+    if error.status == 404 and task is not None:
+        ref = TaskRef.parse(task)
+        if ref.owner == "me":
+            return f"No task {ref.task!r} among yours: `tasklogs tasks` lists them."
+        return f"No task {ref.task!r} of {ref.owner} that you may read: `tasklogs tasks` lists yours."
+    return None
+
+
 @contextmanager
-def _service(url: str | None, token: str | None) -> Iterator[TasklogsApi]:
+def _service(url: str | None, token: str | None, *, task: str | None = None) -> Iterator[TasklogsApi]:
     """A client for the service, or a clear exit when the configuration is missing; any ApiError
-    raised inside ends the command with the contract's message and its exit code."""
+    raised inside ends the command with the contract's message, a hint where one helps, and its exit
+    code."""
     _, err = consoles()
     if not url:
         print_error(err, ApiError(None, "No service URL.", "Set TASKLOGS_URL (or CODER_URL), or pass --url."))
@@ -61,7 +78,7 @@ def _service(url: str | None, token: str | None) -> Iterator[TasklogsApi]:
         with TasklogsApi(url, token) as api:
             yield api
     except ApiError as error:
-        print_error(err, error)
+        print_error(err, error, _hint(error, task))
         raise typer.Exit(exit_for(error)) from None
 
 
@@ -69,7 +86,13 @@ def _service(url: str | None, token: str | None) -> Iterator[TasklogsApi]:
 def logs(
     task: Annotated[str, typer.Argument(metavar="[OWNER/]TASK", help="A task's name or id; OWNER defaults to you.")],
     follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing new messages until Ctrl-C or the task is deleted.")
+        bool,
+        typer.Option(
+            "--follow",
+            "-f",
+            metavar="",  # a flag: no <bool> beside it in --help, as if it took a value
+            help="Keep printing new messages until Ctrl-C or the task is deleted.",
+        ),
     ] = False,
     tail: Annotated[
         int | None, typer.Option("--tail", "-n", min=1, help="Only the newest N messages.", show_default=False)
@@ -83,7 +106,7 @@ def logs(
     out, err = consoles()
     printer = ConversationPrinter(out, err, output, hold_provisional=follow)
     try:
-        with _service(url, token) as api:
+        with _service(url, token, task=task) as api:
             ref = TaskRef.parse(task)
             ref = TaskRef(ref.owner, str(api.task(ref)["id"]))  # by id from here on, whatever is renamed
             progress = read_tail(api, ref, printer, tail) if tail else read_whole(api, ref, printer)

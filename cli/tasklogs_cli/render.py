@@ -77,8 +77,8 @@ def gap_note(gap: dict[str, Any]) -> str:
     return f"{count} {'was' if missing == 1 else 'were'} not captured"
 
 
-def print_error(err: Console, error: ApiError) -> None:
-    """The contract's message and detail, and each validation: never a traceback."""
+def print_error(err: Console, error: ApiError, hint: str | None = None) -> None:
+    """The service's message and detail, each validation, and what to do next: never a traceback."""
     line = Text("error: ", style="bold red")
     line.append(error.message)
     err.print(line)
@@ -86,6 +86,8 @@ def print_error(err: Console, error: ApiError) -> None:
         err.print(Text(f"  {error.detail}"))
     for name, detail in error.validations:
         err.print(Text(f"  {name}: {detail}"))
+    if hint:
+        err.print(Text(f"  {hint}", style="dim"))
 
 
 def note(err: Console, text: str, style: str = "yellow") -> None:

@@ -77,15 +77,26 @@ def test_options_win_over_the_environment(stack) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_help_shows_follow_as_a_flag(stack) -> None:
+    """`--follow` takes no value: its row in `tasklogs logs --help` names no type beside it."""
+    result = tasklogs(stack, "logs", "--help", COLUMNS="100")
+    assert result.returncode == 0, result.stderr
+    [row] = [line for line in ANSI.sub("", result.stdout).splitlines() if "--follow" in line]
+    assert "-f" in row and "Keep printing" in row and "<" not in row, row
+
+
 @pytest.mark.parametrize(
     ("args", "env", "code", "said"),
     [
         (["tasks"], {"TASKLOGS_URL": ""}, 2, "No service URL."),
         (["tasks"], {"TASKLOGS_TOKEN": ""}, 3, "No token."),
         (["tasks"], {"TASKLOGS_TOKEN": "not-a-jwt"}, 3, "error: Unauthorized"),
+        # ... and how to get a token the service takes.
+        (["tasks"], {"TASKLOGS_TOKEN": "not-a-jwt"}, 3, "TASKLOGS_TOKEN=$(.venv/bin/python -m devstack token alice)"),
         (["logs", "no-such-task"], {}, 4, "error: Resource not found."),
+        (["logs", "no-such-task"], {}, 4, "No task 'no-such-task' among yours: `tasklogs tasks` lists them."),
         (["logs", "bobs-task"], {}, 4, "error: Resource not found."),  # someone else's: 404, never 403
-        (["logs", "bob/bobs-task"], {}, 4, "error: Resource not found."),
+        (["logs", "bob/bobs-task"], {}, 4, "No task 'bobs-task' of bob that you may read"),
         (["logs", "refactor-auth", "--tail", "0"], {}, 2, "--tail"),
         (["logs", "refactor-auth", "-o", "yaml"], {}, 2, "--output"),
         (["tasks", "--status", "sleeping"], {}, 2, "--status"),
