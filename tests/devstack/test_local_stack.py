@@ -2,6 +2,7 @@
 whose commands work as printed; every example `python -m devstack examples` prints works as printed
 and answers per contract, the pause/resume story runs as printed, and Ctrl-C stops everything."""
 
+import functools
 import itertools
 import json
 import os
@@ -70,6 +71,7 @@ def examples(stack) -> list[str]:
     return run.stdout.splitlines(keepends=True)
 
 
+@functools.cache
 def alice_token() -> str:
     from devstack.demo.catalogue import ALICE
     from devstack.runtime.local_idp import mint
@@ -88,11 +90,14 @@ def printed_curls(lines: list[str], tag: str = "events") -> dict[str, str]:
     return curls
 
 
-def run_printed(command: str) -> str:
+def in_shell(command: str, timeout: float = 30) -> subprocess.CompletedProcess:
     """A printed command, run as a shell that set $TOKEN as the printout's first line says."""
-    run = subprocess.run(
-        ["bash", "-c", command], env={**os.environ, "TOKEN": alice_token()}, capture_output=True, text=True, timeout=30
-    )
+    env = {**os.environ, "TOKEN": alice_token()}
+    return subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def run_printed(command: str) -> str:
+    run = in_shell(command)
     assert run.returncode == 0, (command, run.stderr)
     return run.stdout
 
@@ -128,13 +133,7 @@ def test_printed_curl_commands_work_as_printed(examples) -> None:
     assert set(curls) == set(expected)
     assert examples[0].startswith("TOKEN=$(") and "eyJ" not in "".join(examples)  # the token in a variable
     for name, command in sorted(curls.items()):
-        run = subprocess.run(
-            ["bash", "-c", command],
-            env={**os.environ, "TOKEN": alice_token()},
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        run = in_shell(command)
         assert run.returncode == 0, (name, run.stderr)
         status, message = expected[name]
         if name in EXPECTED_TRANSCRIPT_ENTRIES and message is None:  # an entry's content, as text
@@ -162,13 +161,7 @@ def test_printed_tasklogs_commands_work_as_printed(examples) -> None:
         follow = command.strip().endswith(" -f")
         interrupted = "timeout --preserve-status -s INT 3 " if follow else ""
         script = f"{export}; {interrupted}{command.strip()}"
-        run = subprocess.run(
-            ["bash", "-c", script],
-            env={**os.environ, "TOKEN": alice_token()},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        run = in_shell(script, timeout=60)
         assert run.returncode == (130 if follow else 0), (command, run.stderr)
         assert run.stdout.strip(), command
         assert "Traceback" not in run.stderr

@@ -307,16 +307,10 @@ class TranscriptStore:
 
     def read_chunk(self, task_id: str, header: SessionHeader, index: int) -> dict[int, StoredMessage]:
         """The messages of one chunk of a session, as its header names it (a chunk it lacks: none)."""
-        ref = header.chunks.get(index)
-        if ref is None:
-            return {}
-        if ref.body is not None:
-            return _inline(ref)
-        kept_as = (task_id, header.session, index, ref.version)
         with self._kept_lock:
-            if (kept := self._kept.get(kept_as)) is not None:
-                self._kept.move_to_end(kept_as)
-                return kept[0]
+            if (found := self._kept_chunk(task_id, header, index)) is not None:
+                return found
+        ref = header.chunks[index]  # named, in S3, and not kept
         key = chunk_key(task_id, header.session, index)
         try:
             if ref.version:
@@ -328,7 +322,7 @@ class TranscriptStore:
         except (ClientError, BotoCoreError, ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"Transcript chunk unreadable: {type(exc).__name__}") from exc
         if ref.version:  # only a named version is known never to change
-            self._keep(kept_as, messages, len(body))
+            self._keep((task_id, header.session, index, ref.version), messages, len(body))
         return messages
 
     def _keep(self, key: tuple[str, int, int, str], messages: dict[int, StoredMessage], size: int) -> None:
@@ -369,14 +363,18 @@ class TranscriptStore:
         return [messages or {} for messages in found]
 
     def _kept_chunk(self, task_id: str, header: SessionHeader, index: int) -> dict[int, StoredMessage] | None:
-        """A chunk this container kept (its caller holds the lock); None: not kept."""
+        """A chunk's messages without reading S3 (its caller holds the lock): none for a chunk the
+        header lacks, the header's own copy, or the version this container kept. None: to be read."""
         ref = header.chunks.get(index)
         if ref is None:
             return {}
         if ref.body is not None:
             return _inline(ref)
-        kept = self._kept.get((task_id, header.session, index, ref.version))
-        return kept[0] if kept is not None else None
+        kept_as = (task_id, header.session, index, ref.version)
+        if (kept := self._kept.get(kept_as)) is None:
+            return None
+        self._kept.move_to_end(kept_as)
+        return kept[0]
 
     def publish_entry(self, task_id: str, seq: int, content: bytes) -> str:
         """A presigned URL (valid ENTRY_URL_SECONDS) of a copy of one entry's whole content, copied
