@@ -56,13 +56,29 @@ def test_a_layer_imports_only_itself_and_lower_layers(layer: str) -> None:
     assert wrong == []
 
 
-def test_a_use_case_never_imports_another() -> None:
-    """What two use cases share lives below them (services/): the conversation writer, the snapshot codec."""
-    wrong = [
+def imports_of_other_use_cases(paths: list[Path]) -> list[str]:
+    """Imports, in these use-case modules, of a use case other than the module's own."""
+    return [
         f"{path.name}:{line} imports {module}"
-        for path in modules_of("use_cases")
+        for path in paths
         for line, module in imported_modules(path)
         if layer_of(module) == "use_cases" and module.split(".")[2] != path.stem
+    ]
+
+
+def test_a_use_case_never_imports_another() -> None:
+    """What two use cases share lives below them (services/): the conversation writer, the snapshot codec."""
+    assert imports_of_other_use_cases(modules_of("use_cases")) == []
+
+
+def test_the_edge_imports_no_use_case() -> None:
+    """The edge makes HTTP of what a use case serves: those types live in the domain, so the handler is
+    the one place a use case and the edge meet."""
+    wrong = [
+        f"{path.name}:{line} imports {module}"
+        for path in modules_of("edge")
+        for line, module in imported_modules(path)
+        if layer_of(module) == "use_cases"
     ]
     assert wrong == []
 
@@ -85,6 +101,19 @@ def test_the_checks_catch_an_upward_import(tmp_path: Path) -> None:
     module = tmp_path / "upward.py"
     module.write_text("def f():\n    from tasklogs_core.edge.http_errors import ERROR_TABLE\n")
     assert [layer_of(name) for _, name in imported_modules(module)] == ["edge"]
+
+
+def test_the_checks_catch_a_use_case_importing_another_even_for_types(tmp_path: Path) -> None:
+    module = tmp_path / "pause_capture.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from tasklogs_core.use_cases.log_snapshot import store_snapshot\n"
+    )
+    assert imports_of_other_use_cases([module]) == [
+        "pause_capture.py:3 imports tasklogs_core.use_cases.log_snapshot.store_snapshot"
+    ]
+    module.write_text("from tasklogs_core.use_cases.pause_capture import capture_on_pause\n")
+    assert imports_of_other_use_cases([module]) == []
 
 
 @pytest.mark.parametrize("handler", HANDLERS, ids=lambda path: path.name)

@@ -75,6 +75,11 @@ class TaskAppTimeout(TaskLogsError):
     """AgentAPI did not answer within the request deadline."""
 
 
+# The agent's failures: a reader that can go on without the agent (a transcript page) reports them, and
+# the capture at pause, which may find the agent gone, logs and counts them.
+AGENT_FAILURES = (TaskAppUnavailable, TaskAppTimeout, TaskAppUrlNotConfigured, InvalidTaskAppResponse)
+
+
 class SnapshotDecodeError(TaskLogsError):
     """The stored snapshot is not JSON, or its `data` is not an object."""
 

@@ -1,8 +1,9 @@
 """The contract's wire shapes (contract §1, §4, §5) and the DynamoDB task item (§3)."""
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -16,6 +17,9 @@ from pydantic import (
 )
 
 from tasklogs_core.domain.text import clean_text
+
+if TYPE_CHECKING:  # status.py derives a status from the TaskItem below
+    from tasklogs_core.domain.status import TaskStatus
 
 # RFC 3339 date-time: up to 9 fractional digits (Go's RFC3339Nano) and a Z or numeric offset, every
 # field within its range (ASCII digits only, as Go's parser wants).
@@ -166,6 +170,15 @@ class TaskLogsResponse(BaseModel):
         runtime escapes non-ASCII this way anyway (its JSON encoder keeps ensure_ascii)."""
         # `snapshot` is left out when false and `snapshot_at` when there is none (contract §5).
         return self.__pydantic_serializer__.to_json(self, exclude_defaults=True, ensure_ascii=True)
+
+
+@dataclass(frozen=True)
+class ServedLogs:
+    """What GET .../logs serves, before the HTTP edge makes a response of it."""
+
+    status: "TaskStatus"
+    logs: TaskLogsResponse | None  # None: If-None-Match named the current ETag (304)
+    etag: str | None = None  # decided before reading (stored logs); None: the body's own
 
 
 class TaskItem(BaseModel):

@@ -16,7 +16,8 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
-from tasklogs_core.domain.errors import InvalidPathParameters, InvalidQueryParameters
+from tasklogs_core.domain.errors import InvalidPathParameters, InvalidQueryParameters, TaskLogsError
+from tasklogs_core.domain.status import TaskStatus
 
 # ---------------------------------------------------------------- seq: task-wide, assigned once
 
@@ -389,3 +390,25 @@ def ids_are_contiguous(messages: Iterable[Message]) -> bool:
     the agent's ids do not count its messages (ACP agents)."""
     ids = sorted(message.id for message in messages)
     return all(b - a == 1 for a, b in itertools.pairwise(ids))
+
+
+# ---------------------------------------------------------------- what the route serves (§7, §8)
+
+# An entry's whole content is answered as text up to this; beyond, through a presigned URL (§7).
+MAX_ENTRY_TEXT_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServedTranscript:
+    status: TaskStatus
+    etag: str | None  # decided before reading (a task that is not active); None: the body's own
+    page: TranscriptPage | None  # None: If-None-Match named the current ETag (304)
+    live_error: TaskLogsError | None = None
+    chunks_read: int = 0
+
+
+@dataclass(frozen=True)
+class ServedEntry:
+    seq: int
+    text: bytes | None  # the whole content, UTF-8, when it is answered as it is
+    location: str | None = None  # else a presigned URL of it, valid 5 minutes

@@ -24,7 +24,7 @@ from tasklogs_core.domain.models import TaskLogsResponse
 from tasklogs_core.edge.conditional_responses import not_modified, validators
 
 if TYPE_CHECKING:
-    from tasklogs_core.use_cases.task_logs import ServedLogs
+    from tasklogs_core.domain.models import ServedLogs
 
 LAMBDA_RESPONSE_LIMIT = 6_291_456
 # Room for the status code, the headers and the JSON around the body.

@@ -15,7 +15,7 @@ from tasklogs_core.edge.conditional_responses import not_modified, validators
 from tasklogs_core.edge.http_errors import error_response
 
 if TYPE_CHECKING:
-    from tasklogs_core.use_cases.task_transcript import ServedEntry, ServedTranscript
+    from tasklogs_core.domain.transcript import ServedEntry, ServedTranscript
 
 TEXT_PLAIN = "text/plain; charset=utf-8"
 

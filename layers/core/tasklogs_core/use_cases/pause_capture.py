@@ -22,12 +22,7 @@ from tasklogs_core.adapters.observability import logger, metrics
 from tasklogs_core.adapters.settings import get_settings
 from tasklogs_core.adapters.stream_records import task_change
 from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES, unknown_role, unknown_role_detail
-from tasklogs_core.domain.errors import (
-    InvalidTaskAppResponse,
-    TaskAppTimeout,
-    TaskAppUnavailable,
-    TaskAppUrlNotConfigured,
-)
+from tasklogs_core.domain.errors import AGENT_FAILURES, InvalidTaskAppResponse
 from tasklogs_core.domain.models import (
     AgentMessage,
     RelayedMessage,
@@ -49,8 +44,6 @@ STOPPING_JOB_STATUSES = ("pending", "running")
 TRUNCATION_MARKER = "[earlier output truncated]\n\n"
 
 _EMPTY_ENVELOPE_BYTES = len(SnapshotEnvelope.of([]).to_bytes())
-# The agent may be gone already: that is an expected outcome, logged and counted, never retried.
-AGENT_FAILURES = (TaskAppUnavailable, TaskAppTimeout, TaskAppUrlNotConfigured, InvalidTaskAppResponse)
 
 
 def capture_on_pause(record: Mapping[str, Any], *, remaining_ms: int) -> None:
@@ -69,7 +62,7 @@ def capture_on_pause(record: Mapping[str, Any], *, remaining_ms: int) -> None:
             store=clients.snapshot_store(),
             deadline=agent_deadline(remaining_ms),
         )
-    except AGENT_FAILURES as exc:
+    except AGENT_FAILURES as exc:  # the agent may be gone already: logged and counted, never retried
         logger.warning(
             "agent unreachable at pause; no snapshot captured",
             extra={"task_id": task.task_id, "error": type(exc).__name__, "detail": exc.detail},

@@ -4,7 +4,6 @@ caller's task, then its live logs from the agent or its stored snapshot."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tasklogs_core.adapters import clients
@@ -27,6 +26,7 @@ from tasklogs_core.domain.identity import caller_from_claims
 from tasklogs_core.domain.models import (
     LogEntry,
     RelayedMessages,
+    ServedLogs,
     TaskItem,
     TaskLogsResponse,
 )
@@ -37,13 +37,6 @@ if TYPE_CHECKING:  # the clients' modules import httpx and botocore: load them o
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
     from tasklogs_core.adapters.transcript_store import TranscriptStore
-
-
-@dataclass(frozen=True)
-class ServedLogs:
-    status: TaskStatus
-    logs: TaskLogsResponse | None  # None: If-None-Match named the current ETag (304)
-    etag: str | None = None  # decided before reading (stored logs); None: the body's own
 
 
 def serve_task_logs(
