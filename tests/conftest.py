@@ -111,9 +111,7 @@ def poller(handler_env: LocalAws):
     everything before the test is history."""
     from devstack.runtime.streams import StreamPoller
 
-    poller = StreamPoller(handler_env, lambda_runtime.invoke)
-    poller.drain()
-    return poller
+    return StreamPoller(handler_env, lambda_runtime.invoke, from_now=True)
 
 
 @pytest.fixture

@@ -79,8 +79,7 @@ def stack(demo: LocalAws, fake_agentapi: FakeAgentAPI) -> Iterator[Stack]:
             environment.setenv(key, value)
         serve_keys()
         runtime = LocalLambda()
-        poller = StreamPoller(demo, runtime.invoke)
-        poller.drain()  # what earlier tests wrote is history
+        poller = StreamPoller(demo, runtime.invoke, from_now=True)  # what earlier tests wrote is history
         front = LocalApiGateway(
             port=0, control=DemoControl(demo, poller, fake_agentapi), runtime=runtime, sign_in=LocalSignIn(ALICE.claims)
         ).start()

@@ -26,7 +26,7 @@ SETTLE_BOUND_SECONDS = 180
 def stack(handler_env, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
     front = LocalApiGateway(port=0).start()
-    poller = StreamPoller(handler_env, front.runtime.invoke).start()
+    poller = StreamPoller(handler_env, front.runtime.invoke, from_now=True).start()
     yield front, poller
     poller.stop()
     front.stop()
