@@ -79,6 +79,17 @@ class FakeAgentAPI:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    def reads_of(self, name: str) -> int:
+        """How many times the agent's conversation has been asked for (GET .../messages)."""
+        path = f"/agents/{name}/messages" if name else "/messages"
+        with self._lock:
+            return self.requests.count(("GET", path))
+
+    @property
+    def connections_closed(self) -> int:
+        """Connections the server has finished with, its error handling included."""
+        return self._server.connections_closed
+
     def agent(self, name: str, scenario: Scenario | None = None) -> str:
         """Registers (or re-scripts) an agent; returns its AgentAPI base URL."""
         with self._lock:

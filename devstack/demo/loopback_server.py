@@ -3,11 +3,20 @@ misbehave byte by byte (drip, truncate, hang), which a full server library would
 
 import socket
 import sys
+import threading
 from http.server import ThreadingHTTPServer
+
+_count_lock = threading.Lock()
 
 
 class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
+    connections_closed = 0  # so a test can wait for a request to be over, error handling and all
+
+    def shutdown_request(self, request) -> None:  # noqa: ANN001
+        super().shutdown_request(request)
+        with _count_lock:
+            self.connections_closed += 1
 
     def get_request(self) -> tuple[socket.socket, object]:
         connection, address = super().get_request()

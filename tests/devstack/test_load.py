@@ -1,5 +1,6 @@
 """A bounded load test through the local API Gateway front over loopback, mixed live and snapshot:
-zero errors. The default run sends 400 requests; the slow run the full 5,000 at concurrency 16."""
+zero errors. The default run sends 400 requests at concurrency 8; the slow run 1,500 at concurrency 16.
+The full 5,000 whose figures docs/performance.md gives is `make load`."""
 
 import contextlib
 import io
@@ -39,6 +40,6 @@ def test_400_mixed_requests_at_concurrency_8_without_an_error(front) -> None:
 
 
 @pytest.mark.slow
-def test_5000_mixed_requests_at_concurrency_16_without_an_error(front) -> None:
-    result = load(front, 5000, 16)
-    assert result.statuses == {200: 5000} and result.errors == 0
+def test_1500_mixed_requests_at_concurrency_16_without_an_error(front) -> None:
+    result = load(front, 1500, 16)
+    assert result.statuses == {200: 1500} and result.errors == 0

@@ -345,9 +345,18 @@ def test_make_run_serves_slow_requests_side_by_side(examples) -> None:
 
     # The demo's slow agent takes 30 s: each read ends in a 504 after about 8 s (contract §5).
     slow = [threading.Thread(target=run, args=(f"slow-{n}", curls["logs_agent_slow"])) for n in range(2)]
+    api = re.match(r"curl .*?'?(http://127\.0\.0\.1:\d+)", curls["logs_agent_slow"]).group(1)
+
+    def agent_reads() -> int:
+        return json.loads(run_printed(f"curl -s {api}/_devstack/tasks/agent-slow"))["agent_reads"]
+
+    before = agent_reads()
     for thread in slow:
         thread.start()
-    time.sleep(1)
+    bound = time.monotonic() + 20  # against a hang: both reads usually reach the agent at once
+    while agent_reads() < before + 2 and time.monotonic() < bound:
+        time.sleep(0.05)
+    assert agent_reads() >= before + 2, "the slow reads never reached the agent"
     run("snapshot", curls["logs_add_billing_page"])
     assert all(thread.is_alive() for thread in slow)  # answered while both slow reads were still waiting
     for thread in slow:

@@ -13,10 +13,19 @@ from devstack.demo.fake_agentapi import Mode, Scenario
 
 def test_a_client_that_gives_up_on_a_slow_agent_leaves_no_traceback(fake_agentapi, capfd) -> None:
     url = fake_agentapi.agent("gives-up", Scenario(mode=Mode.SLOW, delay=0.3))
+    closed = fake_agentapi.connections_closed
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(f"{url}/messages", timeout=0.05)
-    time.sleep(0.6)  # the agent has answered into the closed connection by now
+    wait_until_closed(fake_agentapi, closed + 1)  # the agent has answered into the closed connection
     assert "Exception occurred" not in capfd.readouterr().err
+
+
+def wait_until_closed(fake, count: int, bound_seconds: float = 30) -> None:
+    """Until the server is done with `count` connections, its error handling included."""
+    bound = time.monotonic() + bound_seconds
+    while fake.connections_closed < count and time.monotonic() < bound:
+        time.sleep(0.02)
+    assert fake.connections_closed >= count
 
 
 def reset_after(address: tuple[str, int], request: bytes) -> None:
@@ -30,6 +39,7 @@ def reset_after(address: tuple[str, int], request: bytes) -> None:
 def test_a_reset_keep_alive_connection_leaves_no_traceback(fake_agentapi, capfd) -> None:
     url = fake_agentapi.agent("reset", Scenario(mode=Mode.SLOW, delay=0.2))
     host, port = url.split("//")[1].split("/")[0].split(":")
+    closed = fake_agentapi.connections_closed
     reset_after((host, int(port)), b"GET /agents/reset/messages HTTP/1.1\r\nHost: x\r\n\r\n")
-    time.sleep(0.5)
+    wait_until_closed(fake_agentapi, closed + 1)
     assert "Exception occurred" not in capfd.readouterr().err

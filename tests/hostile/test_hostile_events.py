@@ -3,7 +3,9 @@ huge strings), missing or duplicated headers, odd query strings, missing or stra
 claims, non-UTF-8 and base64 bodies. Whatever a client sends, the handlers answer with a client
 error or success in the contract's shape: never a 5xx, never another body.
 
-The default run generates HOSTILE_EXAMPLES events per property (500); the slow-marked run 10,000 more.
+The default run generates HOSTILE_EXAMPLES events per property (500); the slow-marked run
+HOSTILE_SLOW_EXAMPLES more (2,500: sized so the whole suite holds CI's budget on two cores; raise it for a
+deeper search, e.g. HOSTILE_SLOW_EXAMPLES=20000 make test PYTEST_ARGS="tests/hostile").
 Text includes lone surrogates (category Cs) and bodies include lone surrogate escapes and NaN tokens.
 """
 
@@ -22,7 +24,7 @@ from devstack.runtime.lambda_runtime import context_for, load_handler
 from tasklogs_core.domain.text import parse_uuid
 
 DEFAULT_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "500"))
-SLOW_EXAMPLES = 10_000
+SLOW_EXAMPLES = int(os.environ.get("HOSTILE_SLOW_EXAMPLES", "2500"))
 ERROR_KEYS = {"message", "detail", "validations"}
 
 # Healthy demo tasks only: a task whose agent is down answers 502 by design, whoever asks.
@@ -305,7 +307,7 @@ def authorizer_property(examples: int):
     or raises API Gateway's "Unauthorized"; never any other error (a 500 for the caller)."""
     from devstack.generators.events import authorizer_event
     from devstack.runtime.local_idp import mint
-    from tasklogs_core.adapters.observability import Unauthorized
+    from tasklogs_core.edge.entry_points import Unauthorized
 
     valid = mint(ALICE.claims)
     token = st.one_of(st.just(valid), odd_text, st.just(valid[:-5]), st.just(valid.replace(".", "..")))
@@ -336,8 +338,8 @@ def test_the_transcript_route_answers_any_event_per_contract(handler_env) -> Non
 
 
 @pytest.mark.slow
-def test_the_transcript_route_answers_5000_events_per_contract(handler_env) -> None:
-    transcript_property(5_000)()
+def test_the_transcript_route_answers_many_events_per_contract(handler_env) -> None:
+    transcript_property(SLOW_EXAMPLES)()
 
 
 def test_the_authorizer_answers_any_headers_with_a_verdict(handler_env) -> None:
@@ -345,8 +347,8 @@ def test_the_authorizer_answers_any_headers_with_a_verdict(handler_env) -> None:
 
 
 @pytest.mark.slow
-def test_task_routes_answer_5000_events_per_contract(handler_env) -> None:
-    task_route_property(5_000)()
+def test_task_routes_answer_many_events_per_contract(handler_env) -> None:
+    task_route_property(SLOW_EXAMPLES)()
 
 
 def test_logs_route_answers_any_event_per_contract(handler_env) -> None:
@@ -362,15 +364,15 @@ def test_upload_route_answers_any_body_per_contract(handler_env) -> None:
 
 
 @pytest.mark.slow
-def test_upload_route_answers_10000_bodies_per_contract(handler_env) -> None:
+def test_upload_route_answers_many_bodies_per_contract(handler_env) -> None:
     upload_body_property(SLOW_EXAMPLES)()
 
 
 @pytest.mark.slow
-def test_logs_route_answers_10000_events_per_contract(handler_env) -> None:
+def test_logs_route_answers_many_events_per_contract(handler_env) -> None:
     logs_property(SLOW_EXAMPLES)()
 
 
 @pytest.mark.slow
-def test_upload_route_answers_10000_events_per_contract(handler_env) -> None:
+def test_upload_route_answers_many_events_per_contract(handler_env) -> None:
     upload_property(SLOW_EXAMPLES)()
