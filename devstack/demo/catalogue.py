@@ -281,9 +281,11 @@ def seed(aws: LocalAws, fake: FakeAgentAPI, tasks: list[DemoTask] = TASKS) -> No
             url = None
         version = None
         if task.snapshot is not None:
+            from tasklogs_core.adapters.snapshot_store import snapshot_key
+
             put = s3.put_object(
                 Bucket=aws.bucket_name,
-                Key=f"task-snapshots/{task.task_id}.json",
+                Key=snapshot_key(task.task_id),
                 Body=task.snapshot,
                 ContentType="application/json",
             )

@@ -5,7 +5,8 @@ the demo can pause, resume and delete a task and show what the stream functions 
     POST /_devstack/tasks/<name>/resume  build starts again; agent ready, app healthy; a demo agent
                                          starts a new run, as one without AgentAPI's state file does
     POST /_devstack/tasks/<name>/delete  soft delete (deleted_at); the cleanup runs
-    GET  /_devstack/tasks/<name>         the item's state and its snapshot object
+    GET  /_devstack/tasks/<name>         the item's state, its snapshot object, and how often the
+                                         service has read its agent
 """
 
 import re
@@ -79,7 +80,9 @@ class DemoControl:
         update_task(self._aws, task_id, attributes)
 
     def describe(self, name: str) -> dict[str, Any]:
+        from tasklogs_core.adapters.snapshot_store import snapshot_key
         from tasklogs_core.adapters.task_repository import item_from_dynamodb
+        from tasklogs_core.adapters.transcript_store import transcript_prefix
         from tasklogs_core.domain.status import derive_status
 
         task_id = TASKS_BY_NAME[name].task_id
@@ -87,7 +90,7 @@ class DemoControl:
             TableName=self._aws.table_name, Key={"task_id": {"S": task_id}}, ConsistentRead=True
         )
         item = item_from_dynamodb(raw["Item"])
-        key = f"task-snapshots/{task_id}.json"
+        key = snapshot_key(task_id)
         try:
             head = self._s3.head_object(Bucket=self._aws.bucket_name, Key=key)
             current: str | None = head.get("VersionId")
@@ -100,7 +103,7 @@ class DemoControl:
             ExpressionAttributeValues={":task": {"S": task_id}},
             Select="COUNT",
         )["Count"]
-        chunks = self._s3.list_object_versions(Bucket=self._aws.bucket_name, Prefix=f"transcripts/{task_id}/")
+        chunks = self._s3.list_object_versions(Bucket=self._aws.bucket_name, Prefix=transcript_prefix(task_id))
         return {
             "task": name,
             "task_id": task_id,
@@ -109,6 +112,8 @@ class DemoControl:
             "snapshot_version": item.snapshot_version,
             "snapshot_object": {"key": key, "exists": current is not None, "versions_kept": len(versions)},
             "transcript": {"sessions": sessions, "object_versions_kept": len(chunks.get("Versions", []))},
+            # How often the service has asked the task's agent for its conversation.
+            "agent_reads": self._fake.reads_of(name) if self._fake else None,
         }
 
 

@@ -4,7 +4,7 @@ captured as the snapshot (contract §4). Hands each record to its use case; deco
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tasklogs_core.adapters.observability import stream_handler
+from tasklogs_core.edge.entry_points import stream_handler
 from tasklogs_core.use_cases.pause_capture import capture_on_pause
 
 

@@ -3,7 +3,7 @@
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from tasklogs_core.adapters.observability import stream_handler
+from tasklogs_core.edge.entry_points import stream_handler
 from tasklogs_core.use_cases.snapshot_cleanup import clean_up_on_delete
 
 

@@ -1,15 +1,13 @@
 """TasksFunction: GET /api/v2/tasks/{user}/{task} and GET /api/v2/tasks (contract §9), the task routes
 Coder's CLI and VS Code extension call before the logs. Routes and decorates only."""
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 
-from tasklogs_core.adapters.observability import http_handler, logger, metrics
-from tasklogs_core.edge.http_errors import install_error_handlers
+from tasklogs_core.edge.entry_points import http_app, http_handler
 from tasklogs_core.edge.requests import caller_and_task, query_parameter, user_claims
 from tasklogs_core.use_cases.tasks import get_task, list_tasks
 
-app = APIGatewayHttpResolver()
-install_error_handlers(app, logger, metrics)
+app = http_app()
 
 
 @app.get("/api/v2/tasks/<user>/<task>")

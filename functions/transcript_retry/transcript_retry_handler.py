@@ -4,7 +4,7 @@ decorates."""
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from tasklogs_core.adapters.observability import stream_handler
+from tasklogs_core.edge.entry_points import stream_handler
 from tasklogs_core.use_cases.transcript_retry import retry_deferred_writes
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tasklogs_core.adapters.observability import authorizer_handler
+from tasklogs_core.edge.entry_points import authorizer_handler
 from tasklogs_core.edge.requests import presented_tokens
 from tasklogs_core.use_cases.user_authorizer import authorize_user
 

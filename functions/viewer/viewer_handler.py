@@ -4,16 +4,14 @@ settings. No authorizer on these routes, and no task data behind them. Routes an
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tasklogs_core.adapters.observability import http_handler, logger, metrics
-from tasklogs_core.edge.http_errors import install_error_handlers
+from tasklogs_core.edge.entry_points import http_app, http_handler
 from tasklogs_core.use_cases.viewer import ViewerFile, serve_viewer, viewer_security_headers
 
 STATIC = Path(__file__).parent / "static"
-app = APIGatewayHttpResolver()
-install_error_handlers(app, logger, metrics)
+app = http_app()
 
 
 @app.get("/viewer")

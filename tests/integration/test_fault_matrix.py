@@ -12,6 +12,7 @@ import pytest
 from devstack.demo.catalogue import ALICE, RUNNING
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation, refused_url
 from devstack.generators.events import http_api_event
+from tasklogs_core.edge.response_size import OMITTED_HEADER
 from tests.helpers import put_task
 
 UNAVAILABLE = "Failed to get messages from task app."
@@ -99,7 +100,7 @@ def test_a_live_answer_over_6_mb_keeps_the_newest_entries_and_says_so(raw_invoke
     result = raw_invoke(logs_event(task))
     assert result["statusCode"] == 200 and lambda_result_size(result) <= 6_291_456
     kept = json.loads(result["body"])["logs"]
-    omitted = int(result["headers"]["X-Tasklogs-Omitted-Entries"])
+    omitted = int(result["headers"][OMITTED_HEADER])
     assert omitted > 0 and len(kept) + omitted == len(BIG)
     assert [entry["id"] for entry in kept] == [m["id"] for m in BIG[omitted:]]
 
@@ -110,4 +111,4 @@ def test_a_client_that_accepts_gzip_gets_everything(raw_invoke, demo, fake_agent
     assert result["statusCode"] == 200 and lambda_result_size(result) <= 6_291_456
     assert result["isBase64Encoded"] is True and result["headers"]["Content-Encoding"] == "gzip"
     body = json.loads(gzip.decompress(base64.b64decode(result["body"])))
-    assert len(body["logs"]) == len(BIG) and "X-Tasklogs-Omitted-Entries" not in result["headers"]
+    assert len(body["logs"]) == len(BIG) and OMITTED_HEADER not in result["headers"]

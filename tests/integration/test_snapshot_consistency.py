@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from devstack.demo.catalogue import PAUSED
-from tasklogs_core.adapters.snapshot_store import SnapshotStore
+from tasklogs_core.adapters.snapshot_store import SnapshotStore, snapshot_key
 from tasklogs_core.adapters.task_repository import PointerUpdate, TaskRepository
 from tasklogs_core.domain.models import AgentMessage
 from tasklogs_core.services.conversation_writer import store_snapshot
@@ -35,7 +35,7 @@ def stores(handler_env):
 
 
 def versions(aws, task_id: str) -> list[str]:
-    key = f"task-snapshots/{task_id}.json"
+    key = snapshot_key(task_id)
     listing = aws.client("s3").list_object_versions(Bucket=aws.bucket_name, Prefix=key)
     return [v["VersionId"] for v in listing.get("Versions", []) if v["Key"] == key]
 

@@ -15,6 +15,7 @@ from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation, re
 from devstack.generators.events import http_api_event
 from devstack.runtime import lambda_runtime
 from devstack.runtime.streams import StreamPoller
+from tasklogs_core.adapters.snapshot_store import snapshot_key
 from tests.helpers import as_logs, item_of, put_task, stored_snapshot
 
 
@@ -24,7 +25,7 @@ def update(aws, task_id: str, **attributes: str) -> None:
 
 def object_exists(aws, task_id: str) -> bool:
     try:
-        aws.client("s3").head_object(Bucket=aws.bucket_name, Key=f"task-snapshots/{task_id}.json")
+        aws.client("s3").head_object(Bucket=aws.bucket_name, Key=snapshot_key(task_id))
         return True
     except ClientError:
         return False
@@ -32,7 +33,7 @@ def object_exists(aws, task_id: str) -> bool:
 
 def stored_versions(aws, task_id: str) -> list[dict]:
     """Every version and delete marker of the task's snapshot object."""
-    key = f"task-snapshots/{task_id}.json"
+    key = snapshot_key(task_id)
     listing = aws.client("s3").list_object_versions(Bucket=aws.bucket_name, Prefix=key)
     return [v for v in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])] if v["Key"] == key]
 
@@ -40,7 +41,7 @@ def stored_versions(aws, task_id: str) -> list[dict]:
 def with_snapshot(aws, name: str, state: dict = PAUSED) -> dict:
     task = put_task(aws, f"{name}-{uuid.uuid4().hex[:6]}", state)
     put = aws.client("s3").put_object(
-        Bucket=aws.bucket_name, Key=f"task-snapshots/{task['task_id']}.json", Body=snapshot_envelope(conversation("hi"))
+        Bucket=aws.bucket_name, Key=snapshot_key(task["task_id"]), Body=snapshot_envelope(conversation("hi"))
     )
     update(aws, task["task_id"], snapshot_at="2026-11-25T00:00:00.000000Z", snapshot_version=put["VersionId"])
     return task
@@ -52,7 +53,7 @@ def with_snapshot(aws, name: str, state: dict = PAUSED) -> dict:
 def add_upload(aws, task: dict, text: str) -> None:
     """Another snapshot version, as a later upload would leave it."""
     aws.client("s3").put_object(
-        Bucket=aws.bucket_name, Key=f"task-snapshots/{task['task_id']}.json", Body=snapshot_envelope(conversation(text))
+        Bucket=aws.bucket_name, Key=snapshot_key(task["task_id"]), Body=snapshot_envelope(conversation(text))
     )
 
 
@@ -78,7 +79,7 @@ def test_a_soft_deleted_item_no_longer_names_its_snapshot(handler_env, poller) -
 def test_removing_the_item_removes_every_version(handler_env, poller) -> None:
     task = with_snapshot(handler_env, "removed")
     add_upload(handler_env, task, "second upload")
-    handler_env.client("s3").delete_object(Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task['task_id']}.json")
+    handler_env.client("s3").delete_object(Bucket=handler_env.bucket_name, Key=snapshot_key(task["task_id"]))
     handler_env.client("dynamodb").delete_item(
         TableName=handler_env.table_name, Key={"task_id": {"S": task["task_id"]}}
     )
@@ -103,7 +104,7 @@ def test_more_versions_than_one_listing_page_all_go(handler_env) -> None:
     task = with_snapshot(handler_env, "many-versions")
     for n in range(24):
         add_upload(handler_env, task, f"upload {n}")
-    handler_env.client("s3").delete_object(Bucket=handler_env.bucket_name, Key=f"task-snapshots/{task['task_id']}.json")
+    handler_env.client("s3").delete_object(Bucket=handler_env.bucket_name, Key=snapshot_key(task["task_id"]))
     store = SnapshotStore(handler_env.client("s3"), handler_env.bucket_name)
     assert store.delete_every_version(task["task_id"], page_size=10) == 26  # 25 versions and a delete marker
     assert stored_versions(handler_env, task["task_id"]) == []

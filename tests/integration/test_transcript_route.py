@@ -22,7 +22,7 @@ from devstack.demo.catalogue import (
 from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, Scenario, conversation
 from devstack.generators.events import http_api_event, load_event
 from tasklogs_core.adapters.snapshot_store import snapshot_key
-from tasklogs_core.domain.transcript import SESSION_SEQ_BLOCK, seq_of
+from tasklogs_core.domain.transcript import SESSION_SEQ_BLOCK, PageRequest, seq_of
 from tests.expected import EXPECTED_TRANSCRIPTS
 from tests.helpers import as_logs, item_of, put_task
 from tests.integration.test_stream_functions import pause, update
@@ -338,7 +338,7 @@ def test_a_first_capture_never_shows_its_snapshot_as_the_whole_session(
         outcome = point_at_snapshot(self, *args, **kwargs)
         # The moment the task names the capture's snapshot; read here, in the capture's invocation (the
         # local runtime runs one invocation at a time in process).
-        served = serve_task_transcript(ALICE.claims, "me", name, "", if_none_match=None, remaining_ms=10_000)
+        served = serve_task_transcript(ALICE.claims, "me", name, PageRequest, if_none_match=None, remaining_ms=10_000)
         seen.append(served.page.model_dump())
         return outcome
 

@@ -12,6 +12,7 @@ from devstack.demo.catalogue import ALICE, PAUSED, RUNNING, upload_path
 from devstack.demo.fake_agentapi import FakeAgentAPI, Scenario, conversation
 from devstack.generators.events import http_api_event
 from devstack.runtime import lambda_runtime
+from tasklogs_core.adapters.snapshot_store import snapshot_key
 from tasklogs_core.adapters.transcript_store import CHUNK_IDS, transcript_prefix
 from tests.helpers import item_of, put_task
 from tests.integration.test_stream_functions import pause, update
@@ -379,7 +380,7 @@ def test_a_deferred_write_whose_task_was_deleted_is_dropped_with_it(
     )
     handler_env.client("s3").delete_object(
         Bucket=handler_env.bucket_name,
-        Key=f"task-snapshots/{task['task_id']}.json",
+        Key=snapshot_key(task["task_id"]),
         VersionId=due.split(" ")[1],
     )
     make_deferred_write(task["task_id"], due, repository=clients.task_repository(), snapshots=clients.snapshot_store())

@@ -22,7 +22,7 @@ from tests.expected import EXPECTED_AUTHORIZER
 
 def answer_to(event: dict) -> dict | None:
     """The authorizer's answer, or None where it raised API Gateway's "Unauthorized"."""
-    from tasklogs_core.adapters.observability import Unauthorized
+    from tasklogs_core.edge.entry_points import Unauthorized
 
     try:
         return lambda_runtime.invoke("UserAuthorizerFunction", event)

@@ -3,6 +3,7 @@ importing only its own layer or lower ones (lazy and type-only imports included)
 another, and the handlers above them all, thin: each calls one use case."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,11 @@ def test_handler_modules_have_names_unique_across_functions() -> None:
         p.name for p in (ROOT / "functions").iterdir() if p.is_dir()
     )
     assert len({path.stem for path in HANDLERS}) == len(HANDLERS)
+
+
+@pytest.mark.parametrize("handler", HANDLERS, ids=lambda path: path.name)
+def test_a_handler_reads_each_request_header_once(handler: Path) -> None:
+    # Read twice, a header's value has two homes, which a later change can make disagree (the 304
+    # decided on one, the body on the other).
+    reads = re.findall(r"""headers(?:\.get\(|\[)\s*["']([\w-]+)["']""", handler.read_text().lower())
+    assert len(reads) == len(set(reads)), reads

@@ -7,8 +7,9 @@ import pytest
 
 from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES
 from tasklogs_core.domain.errors import InvalidPayloadStructure, PayloadDecodeError
+from tasklogs_core.edge.parsing import upload_messages, upload_query_problems
 from tasklogs_core.edge.requests import agent_token, request_body
-from tasklogs_core.use_cases.log_snapshot import _query_problems, parse_upload, token_sha256
+from tasklogs_core.use_cases.log_snapshot import token_sha256
 
 MESSAGE = {"id": 0, "content": "hi", "role": "agent", "time": "2026-11-25T04:31:04.123456789Z"}
 
@@ -48,13 +49,13 @@ def test_token_hash_is_lowercase_hex_sha256() -> None:
     ],
 )
 def test_query_problems_name_each_field(query: str, fields: list[str], fmt: str) -> None:
-    problems, found = _query_problems(query)
+    problems, found = upload_query_problems(query)
     assert [field for field, _ in problems] == fields
     assert found == fmt
 
 
 def test_query_problem_details_match_coder() -> None:
-    problems, _ = _query_problems("x=1")
+    problems, _ = upload_query_problems("x=1")
     assert dict(problems) == {
         "format": 'Query param "format" is required and cannot be empty',
         "x": 'Query param "x" is not a valid query param',
@@ -63,18 +64,18 @@ def test_query_problem_details_match_coder() -> None:
 
 def test_agentapi_messages_answer_is_accepted_as_is() -> None:
     body = json.dumps({"$schema": "http://localhost:3284/schemas/MessagesResponseBody.json", "messages": [MESSAGE]})
-    [message] = parse_upload(body.encode())
+    [message] = upload_messages(body.encode())
     assert message.model_dump() == MESSAGE
 
 
 def test_empty_messages_are_a_snapshot() -> None:
-    assert parse_upload(b'{"messages": []}') == []
+    assert upload_messages(b'{"messages": []}') == []
 
 
 @pytest.mark.parametrize("body", [b'{"truncated": false}', b'{"messages": null}', b"null"])
 def test_missing_messages_is_a_structure_error(body: bytes) -> None:
     with pytest.raises(InvalidPayloadStructure) as caught:
-        parse_upload(body)
+        upload_messages(body)
     assert caught.value.detail == 'Missing required "messages" field.'
 
 
@@ -115,7 +116,7 @@ AGENT_MESSAGE_REST = b'"content": "", "role": "agent", "time": "2026-11-25T04:31
 )
 def test_undecodable_bodies_say_why(body: bytes, detail: str) -> None:
     with pytest.raises(PayloadDecodeError) as caught:
-        parse_upload(body)
+        upload_messages(body)
     assert detail in caught.value.detail
 
 
@@ -128,9 +129,9 @@ def _padded(size: int) -> bytes:
 
 
 def test_64_kib_is_the_limit_to_the_byte() -> None:
-    assert len(parse_upload(_padded(MAX_UPLOAD_BYTES))) == 1
+    assert len(upload_messages(_padded(MAX_UPLOAD_BYTES))) == 1
     with pytest.raises(PayloadDecodeError, match="larger than 65536 bytes"):
-        parse_upload(_padded(MAX_UPLOAD_BYTES + 1))
+        upload_messages(_padded(MAX_UPLOAD_BYTES + 1))
 
 
 def test_request_body_decodes_base64_and_caps_before_decoding() -> None:
@@ -156,7 +157,7 @@ def test_invalid_utf8_and_nul_in_messages_are_replaced_not_refused() -> None:
     body = (
         b'{"messages": [{"id": 0, "content": "caf\xe9 \\u0000 ok", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}'
     )
-    [message] = parse_upload(body)
+    [message] = upload_messages(body)
     assert message.content == "caf\ufffd \ufffd ok"
 
 
@@ -164,4 +165,4 @@ def test_a_lone_surrogate_in_a_text_body_is_replaced() -> None:
     raw = request_body(
         {"body": '{"messages": [{"id": 0, "content": "\ud800", "role": "agent", "time": "2026-11-25T04:31:04Z"}]}'}
     )
-    assert "\ufffd" in parse_upload(raw)[0].content
+    assert "\ufffd" in upload_messages(raw)[0].content

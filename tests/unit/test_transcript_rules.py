@@ -23,11 +23,11 @@ from tasklogs_core.domain.transcript import (
     merge,
     newest_within,
     page_gaps,
-    parse_page_request,
     seq_of,
     session_for,
     session_of_seq,
 )
+from tasklogs_core.edge.parsing import page_request
 
 
 def conversation(*texts: str, start: int = 0) -> list[Message]:
@@ -76,7 +76,7 @@ def test_an_id_outside_its_sessions_block_has_no_seq(session: int, message_id: i
     ],
 )
 def test_pages_are_asked_for_with_limit_and_one_cursor(query: str, expected: PageRequest) -> None:
-    assert parse_page_request(query) == expected
+    assert page_request(query) == expected
     assert PageRequest().limit == DEFAULT_LIMIT == 200
 
 
@@ -101,7 +101,7 @@ def test_pages_are_asked_for_with_limit_and_one_cursor(query: str, expected: Pag
 )
 def test_any_other_query_is_a_400_naming_each_bad_field(query: str, fields: list[str]) -> None:
     with pytest.raises(InvalidQueryParameters) as raised:
-        parse_page_request(query)
+        page_request(query)
     assert [field for field, _ in raised.value.validations] == fields
 
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from devstack.runtime.lambda_runtime import LocalLambdaContext
 from tasklogs_core.adapters import observability
 from tasklogs_core.domain import errors
+from tasklogs_core.edge.entry_points import http_handler
 from tasklogs_core.edge.http_errors import install_error_handlers
 
 
@@ -45,7 +46,7 @@ def handler(monkeypatch):
     def bug() -> dict:
         raise ZeroDivisionError
 
-    return observability.http_handler(app)
+    return http_handler(app)
 
 
 def counted(text: str) -> list[tuple[str, dict]]:

@@ -10,6 +10,9 @@ from tasklogs_core.adapters.address_policy import IpNetwork, parse_networks
 
 Model = TypeVar("Model", bound=BaseModel)
 
+# The JWT claim that holds the username (contract §2), unless USERNAME_CLAIM names another.
+DEFAULT_USERNAME_CLAIM = "username"
+
 
 def _from_environment(model: type[Model], prefix: str = "") -> Model:
     """Each field from the variable named like it in capitals (after `prefix`); an unset or empty one
@@ -28,8 +31,7 @@ class Settings(BaseModel):
     snapshots_bucket_name: str = Field(min_length=1)
     # Transcript session headers (docs/transcripts.md); their chunks live in the snapshots bucket.
     transcripts_table_name: str = Field(min_length=1)
-    # JWT claim holding the username (contract §2).
-    username_claim: str = "username"
+    username_claim: str = DEFAULT_USERNAME_CLAIM
     # Upper bound for one call to a task's AgentAPI, whatever time the Lambda has left.
     agentapi_timeout_seconds: float = Field(default=8.0, gt=0)
     # Time kept back from the Lambda deadline to turn an agent timeout into a 504 response.
@@ -55,7 +57,7 @@ class AuthSettings(BaseModel):
     jwt_audiences: tuple[str, ...] = Field(min_length=1)
     # Empty: found through the issuer's OpenID discovery document.
     jwks_uri: str = ""
-    username_claim: str = "username"
+    username_claim: str = DEFAULT_USERNAME_CLAIM
     # Bound for one fetch of the discovery document or the keys; the authorizer's timeout is 5 s.
     key_fetch_timeout_seconds: float = Field(default=2.0, gt=0)
 
@@ -67,7 +69,7 @@ def get_auth_settings() -> AuthSettings:
         jwt_issuer=os.environ.get("JWT_ISSUER", ""),
         jwt_audiences=tuple(a.strip() for a in os.environ.get("JWT_AUDIENCE", "").split(",") if a.strip()),
         jwks_uri=os.environ.get("JWKS_URI", ""),
-        username_claim=os.environ.get("USERNAME_CLAIM") or "username",
+        username_claim=os.environ.get("USERNAME_CLAIM") or DEFAULT_USERNAME_CLAIM,
     )
 
 

@@ -179,6 +179,8 @@ class ServedLogs:
     status: "TaskStatus"
     logs: TaskLogsResponse | None  # None: If-None-Match named the current ETag (304)
     etag: str | None = None  # decided before reading (stored logs); None: the body's own
+    # The request's If-None-Match, read once by the handler: a body's own ETag is compared with it too.
+    if_none_match: str | None = None
 
 
 class TaskItem(BaseModel):

@@ -12,11 +12,10 @@ import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
-from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
-from tasklogs_core.domain.errors import InvalidPathParameters, InvalidQueryParameters, TaskLogsError
+from tasklogs_core.domain.errors import TaskLogsError
 from tasklogs_core.domain.status import TaskStatus
 
 # ---------------------------------------------------------------- seq: task-wide, assigned once
@@ -118,23 +117,6 @@ class PageRequest:
     before: int | None = None  # the newest `limit` entries with a smaller seq; neither: the newest
 
 
-def _integer(text: str) -> int | None:
-    # ASCII digits only, an optional minus: what a Go or JS client writes for an integer.
-    body = text[1:] if text.startswith("-") else text
-    if not body or not body.isascii() or not body.isdigit() or len(body) > 19:
-        return None
-    return int(text)
-
-
-def parse_entry_seq(text: str) -> int:
-    """The `{seq}` of .../transcript/entries/{seq}: a seq as a page names it, 0 to 2**53 - 1."""
-    seq = _integer(text)
-    if seq is None or not 0 <= seq < 2**53:
-        detail = f'Path param "seq" must be an integer from 0 to {2**53 - 1}.'
-        raise InvalidPathParameters(detail, validations=[("seq", detail)])
-    return seq
-
-
 def cut_to_fit(content: str, budget: int) -> str:
     """The longest start of `content` whose JSON string (ASCII escapes, quotes included) takes at most
     `budget` bytes: what a page sends of an entry too large for it (contract §7 Large entries)."""
@@ -149,37 +131,6 @@ def cut_to_fit(content: str, budget: int) -> str:
         else:
             high = middle - 1
     return content[:low]
-
-
-def parse_page_request(raw_query: str) -> PageRequest:
-    """`limit` 1-1000, at most one of `after` (a seq, or -1 for the first page) and `before` (a seq);
-    anything else is a 400 naming each bad field (contract §7)."""
-    values: dict[str, list[str]] = {}
-    for key, value in parse_qsl(raw_query or "", keep_blank_values=True):
-        values.setdefault(key, []).append(value)
-    problems: list[tuple[str, str]] = []
-    parsed: dict[str, int] = {}
-    for key, given in values.items():
-        if key not in ("limit", "after", "before"):
-            problems.append((key, f'Query param "{key}" is not a valid query param.'))
-            continue
-        if len(given) > 1:
-            problems.append((key, f'Query param "{key}" provided more than once, found {len(given)} times.'))
-            continue
-        number = _integer(given[0])
-        # `after=-1` pages from the very first entry: there is no seq below 0 to name.
-        low = {"limit": 1, "after": -1, "before": 0}[key]
-        high = MAX_LIMIT if key == "limit" else 2**53 - 1
-        if number is None or not low <= number <= high:
-            problems.append((key, f'Query param "{key}" must be an integer from {low} to {high}.'))
-            continue
-        parsed[key] = number
-    if "after" in values and "before" in values:
-        detail = 'Query params "after" and "before" cannot be given together.'
-        problems += [("after", detail), ("before", detail)]
-    if problems:
-        raise InvalidQueryParameters("; ".join(detail for _, detail in problems), validations=problems)
-    return PageRequest(limit=parsed.get("limit", DEFAULT_LIMIT), after=parsed.get("after"), before=parsed.get("before"))
 
 
 # ---------------------------------------------------------------- sessions and merging (§7 Sessions, What is kept)
@@ -405,6 +356,8 @@ class ServedTranscript:
     page: TranscriptPage | None  # None: If-None-Match named the current ETag (304)
     live_error: TaskLogsError | None = None
     chunks_read: int = 0
+    # The request's If-None-Match, read once by the handler: a body's own ETag is compared with it too.
+    if_none_match: str | None = None
 
 
 @dataclass(frozen=True)

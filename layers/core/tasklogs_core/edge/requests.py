@@ -102,5 +102,5 @@ def request_body(event: Mapping[str, Any]) -> bytes:
             raise PayloadDecodeError("The request body is not valid base64.") from None
     if len(body) > MAX_UPLOAD_BYTES:  # every character is at least one byte
         raise PayloadDecodeError(f"The request body is larger than {MAX_UPLOAD_BYTES} bytes.")
-    # A lone surrogate (from a \ud800 escape in the event) is kept as bytes; parse_upload replaces it.
+    # A lone surrogate (from a \ud800 escape in the event) is kept as bytes; upload_messages replaces it.
     return body.encode("utf-8", "surrogatepass")

@@ -141,15 +141,16 @@ def fit_logs_response(response: TaskLogsResponse, *, gzip_ok: bool, etag: str | 
     return FittedBody(body, is_base64, headers, omitted, etag)
 
 
-def logs_response(served: ServedLogs, *, accept_encoding: str | None, if_none_match: str | None) -> Response[str]:
+def logs_response(served: ServedLogs, *, accept_encoding: str | None) -> Response[str]:
     """The HTTP response for served logs, fitted to Lambda's limit, logged and counted, or a 304 when
-    `if_none_match` names its ETag (contract §8). Pass `served` straight from the use case (hold no
+    the request's If-None-Match names its ETag (contract §8). Pass `served` straight from the use case (hold no
     other reference): it is freed here before the body's str copy is made, so the conversation is
     never in memory three times."""
     if served.logs is None:  # decided from the task item alone
         assert served.etag is not None  # noqa: S101 - a 304 is only decided from an ETag
         return not_modified(served.etag)
     status, snapshot, entries = served.status, served.logs.snapshot, len(served.logs.logs)
+    if_none_match = served.if_none_match
     fitted = fit_logs_response(served.logs, gzip_ok=accepts_gzip(accept_encoding), etag=served.etag)
     del served
     if names_current(if_none_match, fitted.etag):

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 TEXT_PLAIN = "text/plain; charset=utf-8"
 
 
-def transcript_response(served: ServedTranscript, *, if_none_match: str | None) -> Response[str]:
+def transcript_response(served: ServedTranscript) -> Response[str]:
     if served.page is None:  # decided from the task item alone
         assert served.etag is not None  # noqa: S101 - a 304 is only decided from an ETag
         return not_modified(served.etag)
@@ -40,7 +40,7 @@ def transcript_response(served: ServedTranscript, *, if_none_match: str | None) 
             "chunks_read": served.chunks_read,
         },
     )
-    if names_current(if_none_match, etag):
+    if names_current(served.if_none_match, etag):
         return not_modified(etag)
     metrics.add_metric(name="TranscriptPagesServed", unit=MetricUnit.Count, value=1)
     return Response(

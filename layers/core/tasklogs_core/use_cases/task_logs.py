@@ -58,7 +58,7 @@ def serve_task_logs(
     if status in SNAPSHOT_STATUSES:
         etag = stored_logs_etag(task, status)
         if names_current(if_none_match, etag):
-            return ServedLogs(status, None, etag)
+            return ServedLogs(status, None, etag, if_none_match)
     status, logs = read_task_logs(
         task,
         snapshots=clients.snapshot_store,
@@ -66,7 +66,7 @@ def serve_task_logs(
         agent=clients.agentapi_client,
         deadline=agent_deadline(remaining_ms),
     )
-    return ServedLogs(status, logs, etag)
+    return ServedLogs(status, logs, etag, if_none_match)
 
 
 def stored_logs_etag(task: TaskItem, status: TaskStatus) -> str:

@@ -29,8 +29,6 @@ from tasklogs_core.domain.transcript import (
     PageRequest,
     ServedEntry,
     ServedTranscript,
-    parse_entry_seq,
-    parse_page_request,
 )
 
 if TYPE_CHECKING:
@@ -41,7 +39,7 @@ def serve_task_transcript(
     claims: Mapping[str, Any] | None,
     user_ref: str,
     task_ref: str,
-    raw_query: str,
+    page_request: Callable[[], PageRequest],
     *,
     if_none_match: str | None,
     remaining_ms: int,
@@ -51,17 +49,17 @@ def serve_task_transcript(
     caller = caller_from_claims(claims, get_settings().username_claim)
     task = clients.task_repository().find_callers_task(caller, user_ref, task_ref)
     logger.append_keys(task_id=task.task_id)
-    request = parse_page_request(raw_query)
+    request = page_request()  # the query is checked once the task is found
     status = derive_status(task)
     etag = None
     if status is not TaskStatus.ACTIVE:
         etag = decided_etag(task, status, request)
         if names_current(if_none_match, etag):
-            return ServedTranscript(status, etag, None)
+            return ServedTranscript(status, etag, None, if_none_match=if_none_match)
     deadline = agent_deadline(remaining_ms)  # from the invocation's start, whatever reading takes
     reader = TranscriptReader(task, status, clients.transcript_store(), read_legacy=_legacy_reader(task))
     page, live_error = read_page(reader, request, status, agent=lambda: _live_messages(task, deadline))
-    return ServedTranscript(status, etag, page, live_error, reader.chunks_read)
+    return ServedTranscript(status, etag, page, live_error, reader.chunks_read, if_none_match)
 
 
 def decided_etag(task: TaskItem, status: TaskStatus, request: PageRequest) -> str:
@@ -108,7 +106,7 @@ def serve_transcript_entry(
     claims: Mapping[str, Any] | None,
     user_ref: str,
     task_ref: str,
-    seq_text: str,
+    entry_seq: Callable[[], int],
     *,
     carried: Callable[[bytes], bool],
     remaining_ms: int,
@@ -119,7 +117,7 @@ def serve_transcript_entry(
     caller = caller_from_claims(claims, get_settings().username_claim)
     task = clients.task_repository().find_callers_task(caller, user_ref, task_ref)
     logger.append_keys(task_id=task.task_id)
-    seq = parse_entry_seq(seq_text)
+    seq = entry_seq()
     status = derive_status(task)
     deadline = agent_deadline(remaining_ms)
     store = clients.transcript_store()

@@ -1,0 +1,116 @@
+"""The entry points the handlers export: the decorator stack each kind of function wears (HTTP, DynamoDB
+stream, Lambda authorizer). Each logs in JSON with the invocation's context, times the dependency calls,
+flushes the metrics and, but for the authorizer, sets the invocation's AWS deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from tasklogs_core.adapters.deadlines import invocation_deadline
+from tasklogs_core.adapters.observability import (
+    SERVER_ERROR_ANSWERS,
+    UNHANDLED_ERRORS,
+    count_for_this_version,
+    logger,
+    metrics,
+    reporting_calls,
+)
+
+if TYPE_CHECKING:  # loaded at run time only by the functions that use them (a cold start imports less)
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+HttpHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+StreamHandler = Callable[[dict[str, Any], "LambdaContext"], "PartialItemFailureResponse"]
+
+
+def http_app(**options: Any) -> APIGatewayHttpResolver:
+    """The resolver of an HTTP function (`options`: the resolver's), every error it raises answered in
+    the contract's shape."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    from tasklogs_core.edge.http_errors import install_error_handlers
+
+    app = APIGatewayHttpResolver(**options)
+    install_error_handlers(app, logger, metrics)
+    return app
+
+
+def http_handler(app: APIGatewayHttpResolver) -> HttpHandler:
+    """The entry point of an HTTP function serving `app` (an APIGatewayHttpResolver): JSON logs with
+    API Gateway's request id as the correlation id, its calls timed, metrics flushed, and the
+    invocation's AWS deadline."""
+    from aws_lambda_powertools.logging import correlation_paths
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        with invocation_deadline(context), reporting_calls():
+            answer = app.resolve(event, context)
+        if answer.get("statusCode", 500) >= 500:
+            count_for_this_version(SERVER_ERROR_ANSWERS)
+        return answer
+
+    return cast("HttpHandler", lambda_handler)  # Powertools' decorators are untyped
+
+
+def stream_handler(record_handler: Callable[..., None]) -> StreamHandler:
+    """The entry point of a DynamoDB stream function: each record through `record_handler`, a failed one
+    reported as such (ReportBatchItemFailures) for the event source mapping to retry, a bounded number
+    of times, then to park in the failure queue."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        with invocation_deadline(context), reporting_calls():
+            return process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
+
+    return cast("StreamHandler", lambda_handler)  # Powertools' decorators are untyped
+
+
+AuthorizerHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+
+
+class Unauthorized(Exception):
+    """Raised from a Lambda authorizer to have API Gateway answer 401 `{"message":"Unauthorized"}`, the
+    answer its JWT authorizer gives. Any other error would be a 500; `isAuthorized: false`, a 403."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+def authorizer_handler(
+    authorize: Callable[[dict[str, Any], LambdaContext], dict[str, Any] | None],
+) -> AuthorizerHandler:
+    """The entry point of the Lambda authorizer: `authorize` answers the simple response, or None to
+    refuse. The event is never logged (it holds the tokens)."""
+    from aws_lambda_powertools.logging import correlation_paths
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        with reporting_calls():
+            try:
+                answer = authorize(event, context)
+            except Exception:
+                logger.exception("authorizer failed")  # a 500 from API Gateway; the alarms see it too
+                count_for_this_version(UNHANDLED_ERRORS)
+                raise
+        authorized = answer is not None
+        metrics.add_metric(
+            name="AuthorizedRequests" if authorized else "UnauthorizedRequests", unit=MetricUnit.Count, value=1
+        )
+        if answer is None:
+            raise Unauthorized
+        return answer
+
+    return cast("AuthorizerHandler", lambda_handler)
