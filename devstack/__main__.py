@@ -10,18 +10,24 @@ import uuid
 from pathlib import Path
 
 
-def run(port: int, aws_port: int = 0) -> None:
+def run(port: int, aws_port: int = 0, function_log: Path | None = None, talk_every: float = 5.0) -> None:
+    """`function_log`: where the functions' log lines go (errors reach the console too); None: the console."""
     from devstack.demo.catalogue import ALICE, TASKS, seed
     from devstack.demo.control import DemoControl
     from devstack.demo.fake_agentapi import FakeAgentAPI
+    from devstack.demo.live_agent import LiveAgent
     from devstack.runtime import lambda_runtime
     from devstack.runtime.aws import start_local_aws
-    from devstack.runtime.containers import LocalLambda
+    from devstack.runtime.containers import FUNCTION_LOG_VARIABLE, LocalLambda
     from devstack.runtime.front import LocalApiGateway
     from devstack.runtime.local_idp import LocalSignIn
     from devstack.runtime.streams import StreamPoller
 
     lambda_runtime.ensure_layer_on_path()  # the control routes and the stream poller read task items with it
+    if function_log is not None:
+        function_log.parent.mkdir(parents=True, exist_ok=True)
+        function_log.write_text("")  # each run's own lines
+        os.environ[FUNCTION_LOG_VARIABLE] = str(function_log)  # the containers, spawned later, read it
     aws = start_local_aws(port=aws_port)
     fake = FakeAgentAPI().start()
     runtime = LocalLambda()  # the functions' containers, for the API and the streams alike
@@ -41,7 +47,8 @@ def run(port: int, aws_port: int = 0) -> None:
         aws.stop()
         raise
 
-    print_welcome(front.url, aws.endpoint_url, fake.url, len(TASKS))
+    live = LiveAgent(fake, talk_every).start() if talk_every > 0 else None
+    print_welcome(front.url, aws.endpoint_url, fake.url, len(TASKS), function_log)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -54,6 +61,8 @@ def run(port: int, aws_port: int = 0) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        if live:
+            live.stop()
         front.stop()
         poller.stop()
         runtime.stop()
@@ -62,11 +71,14 @@ def run(port: int, aws_port: int = 0) -> None:
         print("\nstopped", flush=True)
 
 
-def print_welcome(url: str, moto_url: str, agent_url: str, tasks: int) -> None:
+def print_welcome(url: str, moto_url: str, agent_url: str, tasks: int, function_log: Path | None = None) -> None:
     """One screen: where everything is, three examples, and how to print every other (`examples`)."""
     python = _shell_path(Path(sys.executable))
     print(f"\ntasklogs local stack is up: API {url}  (moto {moto_url}, fake AgentAPI {agent_url})")
-    print(f"{tasks} demo tasks for alice and bob. The viewer: {url}/viewer (signed in as alice)\n")
+    print(f"{tasks} demo tasks for alice and bob; refactor-auth's agent keeps working. The viewer: {url}/viewer")
+    if function_log is not None:
+        print(f"Function logs: {_shell_path(function_log)} (errors show here too; --verbose prints every line)")
+    print()
     print("In another shell:\n")
     print(f"TOKEN=$({python} -m devstack token alice)")
     for path, note in (
@@ -147,6 +159,20 @@ def main() -> None:
         default=int(os.environ.get("TASKLOGS_AWS_PORT", "0")),
         help="moto's port (default: any free one); `sam local invoke` with events/sam-local-env.json wants 5000",
     )
+    run_cmd.add_argument(
+        "--verbose",
+        action="store_true",
+        default=os.environ.get("TASKLOGS_VERBOSE", "") not in ("", "0"),
+        help="print every function log line (default: errors only, all of them in --log-file)",
+    )
+    run_cmd.add_argument("--log-file", type=Path, default=Path(".devstack/functions.log"), help="%(default)s")
+    run_cmd.add_argument(
+        "--talk-every",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often refactor-auth's agent adds a message (0: never; default %(default)s)",
+    )
     token_cmd = commands.add_parser("token", help="print a local JWT for a user")
     token_cmd.add_argument("username")
     token_cmd.add_argument("--sub", help="user id (default: alice's or bob's demo id, else a new UUID)")
@@ -179,10 +205,9 @@ def main() -> None:
 
         print(write())
     else:
-        run(
-            getattr(args, "port", int(os.environ.get("TASKLOGS_PORT", "3000"))),
-            getattr(args, "aws_port", int(os.environ.get("TASKLOGS_AWS_PORT", "0"))),
-        )
+        if args.command is None:  # `python -m devstack`: run with run's defaults
+            args = parser.parse_args(["run"])
+        run(args.port, args.aws_port, None if args.verbose else args.log_file.resolve(), args.talk_every)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,15 @@ class FakeAgentAPI:
         """Connections the server has finished with, its error handling included."""
         return self._server.connections_closed
 
+    def say(self, name: str, content: str, role: str = "agent") -> dict:
+        """The agent `name` adds a message to its conversation, as a working agent's screen changes."""
+        with self._lock:
+            scenario = self.scenarios[name]
+            last = scenario.messages[-1]["id"] if scenario.messages else -1
+            message = {"id": last + 1, "content": content, "role": role, "time": rfc3339_nano(time.time_ns())}
+            scenario.messages = [*scenario.messages, message]  # a new list: a reader's copy stays whole
+            return message
+
     def agent(self, name: str, scenario: Scenario | None = None) -> str:
         """Registers (or re-scripts) an agent; returns its AgentAPI base URL."""
         with self._lock:

@@ -9,6 +9,7 @@ state (clients, caches, the logger's cold-start flag) belongs to one container, 
 """
 
 import contextlib
+import io
 import logging
 import multiprocessing
 import os
@@ -40,14 +41,49 @@ class FunctionError(InvocationFailed):
         self.error_message = error_message
 
 
+# Where the containers write their functions' log lines, when set: the local stack's quiet console.
+FUNCTION_LOG_VARIABLE = "TASKLOGS_FUNCTION_LOG"
+
+
+class _QuietStdout(io.TextIOBase):
+    """A container's stdout in the quiet local stack: every line to the function log; errors, and
+    anything that is not a log line (a print, a traceback), to the console as well."""
+
+    def __init__(self, path: str, console: Any) -> None:
+        self._file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - the process's own
+        self._console = console
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._file.write(text)
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            if not line.startswith('{"level":"') or line.startswith(('{"level":"ERROR"', '{"level":"CRITICAL"')):
+                self._console.write(line + "\n")
+                self._console.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+
 def _container_main(logical_id: str, connection: Connection) -> None:
     """The container process: import the handler, then serve one event at a time until told to stop."""
     import signal
+    import sys
+    import warnings
 
     from devstack.runtime import lambda_runtime
 
     # Ctrl-C in a terminal reaches the whole process group: the local stack stops its containers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Metrics are off locally (lambda_runtime), so every invocation would say it published none.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    if path := os.environ.get(FUNCTION_LOG_VARIABLE):
+        sys.stdout = _QuietStdout(path, sys.stdout)  # before the handler's logger takes its stream
 
     try:
         handler = lambda_runtime.load_handler(logical_id)

@@ -12,7 +12,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -21,13 +23,18 @@ from tests.expected import EXPECTED, EXPECTED_TASK_ROUTES, EXPECTED_TRANSCRIPT_E
 
 
 @pytest.fixture(scope="module")
-def stack():
+def function_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("devstack") / "functions.log"  # not the developer's own
+
+
+@pytest.fixture(scope="module")
+def stack(function_log):
     # As `make run` starts it: from the repository's root, nothing added to the path.
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"PYTHONUNBUFFERED": "1"}
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "TASKLOGS_VERBOSE")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "devstack", "run", "--port", "0"],
+        [sys.executable, "-m", "devstack", "run", "--port", "0", "--log-file", str(function_log)],
         cwd=ROOT,
-        env=env,
+        env=env | {"PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -44,7 +51,6 @@ def stack():
     assert lines and lines[-1].startswith("Ctrl-C"), "".join(lines)
     # Keep reading what the stack logs, as a terminal would: a full pipe would block its writes (and
     # with them the front and the containers) once 64 KiB of log lines were left unread.
-    import threading
 
     process.later_output = []  # what the stack prints after it is up: read by test_ctrl_c_stops_everything
     process.reader = threading.Thread(target=lambda: process.later_output.extend(process.stdout), daemon=True)
@@ -123,6 +129,60 @@ def test_the_welcome_is_one_screen_and_its_commands_work_as_printed(stack) -> No
         if command.startswith("curl"):
             assert "message" not in json.loads(run.stdout), (command, run.stdout)  # an answer, not an error
     assert any("-m devstack examples" in line for line in screen)
+
+
+def stack_url(lines: list[str]) -> str:
+    return re.search(r"API (http://\S+)", "".join(lines)).group(1)
+
+
+def wait_for(condition, bound_seconds: float = 60) -> bool:
+    """Whether `condition()` came true within the bound (a bound against a hang, not a timing)."""
+    bound = time.monotonic() + bound_seconds
+    while not (met := condition()) and time.monotonic() < bound:
+        time.sleep(0.1)
+    return bool(met)
+
+
+@pytest.mark.slow
+def test_following_the_live_demo_task_shows_its_agent_at_work(stack) -> None:
+    """refactor-auth's agent adds a message every few seconds: `tasklogs logs refactor-auth --follow`,
+    left open, shows one it did not show at first."""
+    from devstack.demo.live_agent import _STEPS
+
+    _, lines = stack
+    tasklogs = Path(sys.executable).parent / "tasklogs"
+    env = {**os.environ, "TASKLOGS_URL": stack_url(lines), "TASKLOGS_TOKEN": alice_token(), "NO_COLOR": "1"}
+    follow = subprocess.Popen(
+        [str(tasklogs), "logs", "refactor-auth", "--follow", "-o", "json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    shown: list[str] = []
+    reader = threading.Thread(target=lambda: shown.extend(follow.stdout), daemon=True)
+    reader.start()
+    try:
+        assert wait_for(lambda: shown), "following printed nothing"
+        first = len(shown)
+        assert wait_for(lambda: any(json.loads(line)["content"] in _STEPS for line in shown[first:])), shown
+    finally:
+        follow.send_signal(signal.SIGINT)
+        follow.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_console_shows_errors_and_the_log_file_every_line(stack, function_log) -> None:
+    """Function log lines go to the log file; on the console only errors (and no Powertools warning
+    that an invocation published no metrics)."""
+    process, lines = stack
+    for task in ("add-billing-page", "agent-down"):  # served, then the agent's failure: an error
+        run_printed(f'curl -s -H "Authorization: Bearer $TOKEN" {stack_url(lines)}/api/v2/tasks/me/{task}/logs')
+    assert wait_for(lambda: any('"level":"ERROR"' in line for line in process.later_output))
+    assert wait_for(lambda: '"message":"task logs served"' in function_log.read_text())
+    console = "".join(process.later_output)
+    assert '"level":"INFO"' not in console and "No application metrics to publish" not in console
+    assert '"level":"ERROR"' in function_log.read_text()  # the file has everything, errors too
 
 
 @pytest.mark.slow
@@ -334,7 +394,6 @@ def test_the_stack_answers_hostile_http_in_the_contract_shape_and_keeps_serving(
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 def test_make_run_serves_slow_requests_side_by_side(examples) -> None:
-    import threading
 
     curls = printed_curls(examples)
     finished: dict[str, float] = {}
