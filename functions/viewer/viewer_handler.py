@@ -25,7 +25,7 @@ def viewer_file(name: str) -> Response[str]:
 
 
 def _answer(file: ViewerFile) -> Response[str]:
-    return Response(200, file.content_type, file.body, headers=file.headers)
+    return Response(file.status, file.content_type, file.body, headers=file.headers)
 
 
 _resolve = http_handler(app)

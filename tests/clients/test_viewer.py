@@ -85,6 +85,38 @@ def test_the_viewer_url_signs_alice_in_and_lists_her_tasks(page, stack) -> None:
     assert page.problems == []
 
 
+# Whether the element is on screen and not under the sticky bar: what is at its middle is the element.
+IN_VIEW = """node => {
+  const box = node.getBoundingClientRect();
+  const bar = document.querySelector("header.bar").getBoundingClientRect();
+  const hit = document.elementFromPoint(box.left + box.width / 2, box.top + Math.min(box.height, 20) / 2);
+  return box.top >= bar.bottom && box.bottom <= innerHeight && node.contains(hit);
+}"""
+
+
+def test_the_list_opens_at_the_top_its_heading_below_the_bar(page, stack) -> None:
+    assert page.evaluate("window.scrollY") == 0
+    assert page.locator("main h1").evaluate(IN_VIEW), "the heading is in view, not under the bar"
+
+
+def test_a_task_page_is_headed_by_the_name_the_list_shows(page, stack) -> None:
+    open_task(page, stack, "refactor-auth")
+    assert page.locator("main h1").text_content() == "refactor-auth"
+    assert page.locator(".display-name").text_content() == "Refactor the auth middleware"
+    page.wait_for_selector("li.entry.provisional")
+    assert page.locator("#banner").evaluate(IN_VIEW), "a live task opens at its newest message, the banner in view"
+    readme_screenshot(page, "viewer-live")  # a demo task, as a reader of docs/viewer.md can open it
+
+
+def test_viewer_slash_a_task_name_opens_that_task(page, stack) -> None:
+    answer = httpx.get(f"{stack.url}/viewer/refactor-auth")
+    assert (answer.status_code, answer.headers["location"]) == (302, "/viewer#/tasks/refactor-auth")
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    page.goto(f"{stack.url}/viewer/add-billing-page")
+    page.wait_for_selector("#banner >> text=Paused")
+    assert page.locator("main h1").text_content() == "add-billing-page"
+
+
 def test_the_page_is_served_with_a_policy_allowing_only_its_own_scripts(stack) -> None:
     answer = httpx.get(f"{stack.url}/viewer")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
@@ -100,6 +132,7 @@ def test_the_page_is_served_with_a_policy_allowing_only_its_own_scripts(stack) -
 def test_a_paused_task_shows_its_banner_its_sessions_and_its_gap(page, stack) -> None:
     open_task(page, stack, "port-rate-limiter")
     taken = stack.api("/api/v2/tasks/me/port-rate-limiter/logs").json()["snapshot_at"]
+    page.wait_for_selector("#banner >> text=Paused — snapshot from")  # the snapshot's time comes second
     banner = page.locator("#banner")
     assert banner.text_content().startswith("Paused — snapshot from ")
     assert page.evaluate(f"new Date({taken!r}).toLocaleString()") in banner.text_content()
@@ -110,6 +143,8 @@ def test_a_paused_task_shows_its_banner_its_sessions_and_its_gap(page, stack) ->
     stored = [e["content"] for e in stack.api("/api/v2/tasks/me/port-rate-limiter/transcript").json()["entries"]]
     assert shown == stored
     assert page.locator("li.entry.input").count() and page.locator("li.entry.output pre").count()
+    # It opens at the top: the banner and the gap, where the stored conversation starts, in view.
+    assert page.locator("#banner").evaluate(IN_VIEW) and page.locator("li.gap").evaluate(IN_VIEW)
     readme_screenshot(page, "viewer-paused")
     assert page.problems == []
 
@@ -126,7 +161,6 @@ def test_a_live_task_grows_while_the_reader_watches(page, stack) -> None:
         "Working on: Use a token bucket",
     ]
     assert page.locator("li.entry.provisional").count() == 1, "the message still being written is shown once"
-    readme_screenshot(page, "viewer-live")
     stack.pause(task)
     page.wait_for_selector("#banner >> text=Paused — snapshot from", timeout=15000)
     assert page.locator("li.entry.provisional").count() == 0
@@ -170,6 +204,9 @@ def test_troubled_tasks_say_so(page, stack) -> None:
     assert page.locator("#banner").text_content() == 'This task is in state "error": showing its stored conversation.'
     open_task(page, stack, "agent-down")
     page.wait_for_selector("#agent-error:not([hidden])")
+    # Active, but not live: no green "Live" above the agent's failure.
+    assert page.locator("#banner").text_content() == "Active, but its agent is not answering"
+    assert "live" not in page.locator("#banner").get_attribute("class")
     assert (
         page.locator("#agent-error")
         .text_content()

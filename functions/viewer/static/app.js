@@ -7,6 +7,7 @@ const API = "/api/v2";
 const PAGE = 100; // entries per page
 const POLL_MS = 2000; // following, as the CLI does
 const MAX_BACKOFF_MS = 60000;
+const READER_MOVES = ["wheel", "touchmove", "keydown"];
 const TOKEN_KEY = "tasklogs.token"; // sessionStorage: this tab only, never in a URL
 const REFRESH_KEY = "tasklogs.refresh"; // the provider's refresh token, when it gives one: kept the same way
 const PKCE_KEY = "tasklogs.pkce";
@@ -257,7 +258,7 @@ function showError(error) {
   } else {
     main.append(el("p", {}, el("a", { href: "#/" }, "Back to your tasks")));
   }
-  main.focus();
+  main.focus({ preventScroll: true });
 }
 
 function gapNote(gap) {
@@ -278,7 +279,8 @@ async function showTasks() {
     list.append(el("li", { "data-task": task.name }, el("a", { href: `#/tasks/${encodeURIComponent(task.id)}` }, task.name), badge(task.status), el("span", { class: "created" }, created)));
   }
   const main = render(el("h1", {}, "Your tasks"), body.tasks.length ? list : el("p", { class: "quiet" }, "No tasks yet."));
-  main.focus();
+  window.scrollTo(0, 0);
+  main.focus({ preventScroll: true }); // focusing would scroll the heading under the sticky bar
 }
 
 // ---------------------------------------------------------------- one task
@@ -355,7 +357,16 @@ class Conversation {
     this.place(body.entries, body.gaps, null, null);
     this.older(body.has_older, body.entries);
     if (!body.entries.length) this.list.append(el("li", { class: "quiet empty" }, "No messages yet."));
-    window.scrollTo(0, document.body.scrollHeight);
+    // A live task opens at its newest message, to follow it; any other at the top, its banner and the
+    // start of what is stored (a gap, a session) in view.
+    window.scrollTo(0, body.status === "active" ? document.body.scrollHeight : 0);
+    // Older pages load as the reader scrolls up to them, not because a page opened with the control in
+    // view: only once the reader has moved (wheel, touch, keys).
+    this.onReaderMoved = () => {
+      this.readerMoved = true;
+      if (this.olderInView) this.loadOlder();
+    };
+    for (const type of READER_MOVES) window.addEventListener(type, this.onReaderMoved, { passive: true });
   }
 
   // The control above the entries: loads the page before them, when it scrolls into view or is pressed.
@@ -367,7 +378,12 @@ class Conversation {
     const button = el("button", { id: "older", type: "button", class: "older" }, "Load older messages");
     button.addEventListener("click", () => this.loadOlder());
     this.list.before(button);
-    this.observer = this.observer || new IntersectionObserver((seen) => seen.some((s) => s.isIntersecting) && this.loadOlder());
+    this.observer =
+      this.observer ||
+      new IntersectionObserver((seen) => {
+        this.olderInView = seen.some((s) => s.isIntersecting);
+        if (this.olderInView && this.readerMoved) this.loadOlder();
+      });
     this.observer.observe(button);
   }
 
@@ -447,6 +463,7 @@ class Conversation {
     this.stopped = true;
     clearTimeout(this.timer);
     if (this.observer) this.observer.disconnect();
+    if (this.onReaderMoved) for (const type of READER_MOVES) window.removeEventListener(type, this.onReaderMoved);
     document.removeEventListener("visibilitychange", this.onVisible);
   }
 }
@@ -458,14 +475,16 @@ class TaskHeader {
     this.badge = node.querySelector(".badge");
     this.banner = el("p", { class: "banner", id: "banner" });
     this.agent = el("p", { class: "banner trouble", id: "agent-error", hidden: "" });
-    node.after(this.banner, this.agent);
+    this.status = null;
+    this.agentError = null;
+    node.append(this.banner, this.agent);
   }
 
   async update(status) {
+    this.status = status;
     this.badge.replaceWith((this.badge = badge(status)));
     if (status === "active") {
-      this.banner.className = "banner live";
-      this.banner.textContent = "Live";
+      this.showLive();
     } else if (["paused", "pending", "initializing"].includes(status)) {
       this.banner.className = "banner paused";
       const label = status === "paused" ? "Paused" : status === "pending" ? "Pending" : "Initializing";
@@ -484,9 +503,18 @@ class TaskHeader {
     }
   }
 
+  // An active task is live only while its agent answers.
+  showLive() {
+    const answering = !this.agentError;
+    this.banner.className = answering ? "banner live" : "banner trouble";
+    this.banner.textContent = answering ? "Live" : "Active, but its agent is not answering";
+  }
+
   liveError(error) {
+    this.agentError = error || null;
     this.agent.hidden = !error;
     this.agent.textContent = error ? `The agent did not answer: ${error.message}${error.detail ? " " + error.detail : ""} Showing what is stored.` : "";
+    if (this.status === "active") this.showLive();
   }
 
   gone() {
@@ -498,7 +526,10 @@ class TaskHeader {
 async function showTask(ref) {
   render(el("p", { class: "quiet" }, "Loading…"));
   const { body: task } = await api(`/tasks/me/${encodeURIComponent(ref)}`);
-  const head = el("div", { class: "task-head" }, el("h1", {}, task.display_name || task.name), badge(task.status));
+  // Named as the list names it; the display name, when it says more, under the name.
+  const title = el("div", { class: "task-title" }, el("h1", {}, task.name), badge(task.status));
+  const head = el("div", { class: "task-head" }, title);
+  if (task.display_name && task.display_name !== task.name) head.append(el("p", { class: "display-name quiet" }, task.display_name));
   const list = el("ol", { class: "entries", "aria-label": "Conversation" });
   const main = render(head, list);
   const header = new TaskHeader(task, head);
@@ -506,7 +537,7 @@ async function showTask(ref) {
   view = conversation;
   await conversation.first();
   conversation.follow();
-  main.focus();
+  main.focus({ preventScroll: true });
 }
 
 // ---------------------------------------------------------------- routing

@@ -5,7 +5,7 @@ script needs (an OIDC public client's: nothing secret); never task data."""
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel
 
@@ -37,15 +37,21 @@ class ViewerFile:
     body: str
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200
 
 
 def serve_viewer(name: str, static_dir: Path, settings: ViewerSettings | None = None) -> ViewerFile:
-    """One of the viewer's files by name (`index.html` for the page itself)."""
+    """One of the viewer's files by name (`index.html` for the page itself). Any other name without a
+    dot is a task's: `/viewer/<task>` is a 302 to the page showing it (task names never hold a dot, so
+    a file the viewer lacks stays a 404)."""
     settings = settings or get_viewer_settings()
     if name == CONFIG:
         body, content_type = _sign_in(settings).model_dump_json(), "application/json"
     elif name in CONTENT_TYPES:
         body, content_type = _static(static_dir / name), CONTENT_TYPES[name]
+    elif name and "." not in name:
+        location = f"/viewer#/tasks/{quote(name, safe='')}"
+        return ViewerFile("", "text/plain; charset=utf-8", {**security_headers(settings), "Location": location}, 302)
     else:
         raise PageNotFound(name)
     return ViewerFile(body, content_type, security_headers(settings))
