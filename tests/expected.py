@@ -107,6 +107,7 @@ EXPECTED_VIEWER = {
     "viewer_script": (200, "text/javascript; charset=utf-8", None),
     "viewer_sign_in": (200, "application/json", None),
     "viewer_unknown_file": (404, "application/json", "Resource not found."),
+    "viewer_task_name": (302, "text/plain; charset=utf-8", None),
 }
 
 # The user authorizer (contract §2): event name → the username it lets through, or None for API

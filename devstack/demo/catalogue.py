@@ -439,6 +439,7 @@ def viewer_requests() -> dict[str, tuple[str, str]]:
         "viewer_script": ("/viewer/app.js", "200 the script"),
         "viewer_sign_in": ("/viewer/config.json", "200 the OIDC public client's settings"),
         "viewer_unknown_file": ("/viewer/secrets.txt", "404 no such file"),
+        "viewer_task_name": ("/viewer/refactor-auth", "302 to the viewer's page of that task"),
     }
 
 

@@ -430,15 +430,21 @@ def document() -> dict[str, Any]:
             VIEWER_FILE_PATH: {
                 "get": {
                     "operationId": "getViewerFile",
-                    "summary": "The viewer's script, style, or sign-in settings (an OIDC public client's)",
+                    "summary": "The viewer's script, style, or sign-in settings (an OIDC public client's); "
+                    "a task's name opens its page",
                     "security": [],
                     "parameters": [
                         {
                             "name": "name",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "enum": [*sorted(CONTENT_TYPES), CONFIG]},
-                            "example": CONFIG,
+                            "description": "One of the viewer's files, or a task's name (no dot)",
+                            "schema": {"type": "string"},
+                            "examples": {
+                                "settings": {"value": CONFIG},
+                                **{name: {"value": name} for name in sorted(CONTENT_TYPES)},
+                                "task": {"value": "refactor-auth"},
+                            },
                         }
                     ],
                     "responses": {
@@ -449,6 +455,14 @@ def document() -> dict[str, Any]:
                                 "text/css": {"schema": {"type": "string"}},
                                 "text/html": {"schema": {"type": "string"}},
                                 "application/json": {"schema": {"$ref": "#/components/schemas/ViewerSignIn"}},
+                            },
+                        },
+                        "302": {
+                            "description": "A task's name: to the viewer's page of that task",
+                            "headers": {
+                                "Location": {
+                                    "schema": {"type": "string", "example": "/viewer#/tasks/refactor-auth"},
+                                }
                             },
                         },
                         **_errors(errors.PageNotFound),

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasklogs_core.edge.entry_points import http_app, http_handler
+from tasklogs_core.edge.requests import path_parameter
 from tasklogs_core.use_cases.viewer import ViewerFile, serve_viewer, viewer_security_headers
 
 STATIC = Path(__file__).parent / "static"
@@ -21,7 +22,7 @@ def viewer_page() -> Response[str]:
 
 @app.get("/viewer/<name>")
 def viewer_file(name: str) -> Response[str]:
-    return _answer(serve_viewer(name, STATIC))
+    return _answer(serve_viewer(path_parameter(app.current_event.raw_event, "name", name), STATIC))
 
 
 def _answer(file: ViewerFile) -> Response[str]:

@@ -35,6 +35,15 @@ def test_every_event_answers_as_expected(handler_env, name: str) -> None:
     assert result["headers"]["X-Frame-Options"] == "DENY"
 
 
+def test_a_task_s_name_is_a_302_to_its_page_and_anything_with_a_dot_a_404(handler_env) -> None:
+    event = load_event("viewer_task_name")
+    assert viewer(event)["headers"]["Location"] == "/viewer#/tasks/refactor-auth"
+    odd = {**event, "rawPath": "/viewer/a%23b c", "pathParameters": {"name": "a#b c"}}
+    assert viewer(odd)["headers"]["Location"] == "/viewer#/tasks/a%23b%20c"  # the name stays one fragment segment
+    missing = {**event, "rawPath": "/viewer/app.min.js", "pathParameters": {"name": "app.min.js"}}
+    assert viewer(missing)["statusCode"] == 404
+
+
 def test_an_answer_without_a_route_carries_the_policy_too(handler_env) -> None:
     event = load_event("viewer_unknown_file")
     event = {**event, "rawPath": "/viewer/a/b", "routeKey": "$default"}
