@@ -14,6 +14,8 @@ from devstack.runtime import lambda_runtime
 from devstack.runtime.aws import LocalAws, start_local_aws
 from devstack.runtime.lambda_runtime import load_handler
 
+pytest_plugins = ["tests.capture_tail"]
+
 
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[LocalAws]:
