@@ -65,7 +65,7 @@ smoke: venv ## Read-only checks of a deployed stack, to gate on: make smoke URL=
 events: venv ## Rewrite events/*.json from the demo catalogue
 	$(PY) -m devstack events
 
-openapi: venv ## Rewrite docs/openapi.json from the code
+openapi: venv ## Rewrite docs/openapi.json and the tables of docs/api.md from the code
 	$(PY) -m devstack openapi
 
 bench: venv ## Performance figures vs same-run baselines, and whether each target holds (docs/performance.md)

@@ -179,7 +179,7 @@ def main() -> None:
     examples_cmd = commands.add_parser("examples", help="print every example command for a running local stack")
     examples_cmd.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('TASKLOGS_PORT', '3000')}")
     commands.add_parser("events", help="rewrite events/*.json from the demo catalogue")
-    commands.add_parser("openapi", help="rewrite docs/openapi.json from the code")
+    commands.add_parser("openapi", help="rewrite docs/openapi.json and docs/api.md's tables from the code")
     args = parser.parse_args()
 
     if args.command == "token":
@@ -201,9 +201,10 @@ def main() -> None:
         for path in write_events(demo_events()):
             print(path)
     elif args.command == "openapi":
-        from devstack.generators.openapi import write
+        from devstack.generators import api_reference, openapi
 
-        print(write())
+        print(openapi.write())
+        print(api_reference.write())
     else:
         if args.command is None:  # `python -m devstack`: run with run's defaults
             args = parser.parse_args(["run"])

@@ -1,4 +1,4 @@
-"""A fake AgentAPI: a real HTTP server on 127.0.0.1 that follows shared/spec/agentapi-openapi.json.
+"""A fake AgentAPI: a real HTTP server on 127.0.0.1 that answers as AgentAPI v0.12.1's OpenAPI document says.
 
 One server hosts many agents, each under its own base URL `http://127.0.0.1:PORT/agents/<name>`
 (the root `/` is the agent named ""), and each agent plays a scripted Scenario so tests and the local

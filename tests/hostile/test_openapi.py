@@ -41,6 +41,19 @@ def test_committed_document_matches_the_code() -> None:
     assert OPENAPI_PATH.read_text() == render(), "docs/openapi.json drifted: run `make openapi`"
 
 
+def test_the_api_page_s_tables_match_the_code() -> None:
+    from devstack.generators import api_reference
+
+    page = api_reference.API_REFERENCE_PATH.read_text()
+    assert page == api_reference.render(page), "docs/api.md's tables drifted: run `make openapi`"
+    assert page.count("<!-- generated: ") == 2
+    assert "|  |" not in page, "every error says when it happens (its docstring)"
+    document = json.loads(OPENAPI_PATH.read_text())
+    for path, operations in document["paths"].items():
+        for method in operations:
+            assert f"`{method.upper()} {path}`" in page, (method, path)
+
+
 def test_document_is_openapi_31_with_every_route() -> None:
     document = json.loads(OPENAPI_PATH.read_text())
     assert document["openapi"] == "3.1.0"

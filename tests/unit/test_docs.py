@@ -41,3 +41,22 @@ def test_the_api_reference_speaks_for_itself() -> None:
     """docs/openapi.json is what an API user reads: it cites no document outside the repository."""
     reference = (ROOT / "docs" / "openapi.json").read_text(encoding="utf-8")
     assert "shared/spec" not in reference and "contract" not in reference.lower() and "§" not in reference
+
+
+def test_every_section_cited_is_a_section_of_the_api_page() -> None:
+    """The pages cite the API by section (§5); each citation links docs/api.md's section of that number."""
+    api = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'<a id="(s\d+)"></a>\n## §(\d+) ', api))
+    assert {anchor for anchor, number in anchors if anchor == f"s{number}"} == {f"s{n}" for n in range(1, 11)}
+    unlinked = []
+    for page in PAGES:
+        fenced = False
+        for line in page.read_text(encoding="utf-8").splitlines():
+            fenced ^= line.startswith("```")
+            if fenced or line.startswith(("#", "```")) or "<!--" in line:
+                continue
+            for target in re.findall(r"\[§\d+\]\(([^)]*)\)", line):
+                assert target.split("#")[-1] in {anchor for anchor, _ in anchors}, (page.name, target)
+            bare = re.sub(r"\[§\d+\]\([^)]*\)", "", line)
+            unlinked += [(page.name, line) for _ in re.findall(r"§\d+", bare) if page.name != "api.md"]
+    assert unlinked == []

@@ -1,4 +1,4 @@
-"""Client for a task's AgentAPI (`GET /messages`, see shared/spec/agentapi-openapi.json).
+"""Client for a task's AgentAPI (`GET /messages`, as AgentAPI v0.12.1's OpenAPI document describes it).
 
 Every socket operation is clamped to the request's deadline, so a slow or dripping agent can never
 hold the Lambda past it: httpx's own timeouts are per operation, not per request.

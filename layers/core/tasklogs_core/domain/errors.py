@@ -44,7 +44,7 @@ class TaskNotFound(TaskLogsError):
 
 
 class EntryNotFound(TaskLogsError):
-    """A transcript seq that names no entry of the task (contract §7 Large entries)."""
+    """A transcript seq that names no entry of the task (§7, large entries)."""
 
 
 class PageNotFound(TaskLogsError):
@@ -60,7 +60,7 @@ class TaskStateConflict(TaskLogsError):
 
 
 class TaskAppUrlNotConfigured(TaskLogsError):
-    """The task item has no usable agentapi_url."""
+    """The task item has no usable `agentapi_url` (none, or not http or https)."""
 
 
 class TaskAppUnavailable(TaskLogsError):
@@ -85,6 +85,8 @@ class SnapshotDecodeError(TaskLogsError):
 
 
 class UnsupportedSnapshotFormat(TaskLogsError):
+    """A stored snapshot's `format` is not `agentapi`."""
+
     def __init__(self, found: str) -> None:
         super().__init__(f'Expected format "agentapi", got "{found}".')
         self.found = found
@@ -103,7 +105,7 @@ class StorageError(TaskLogsError):
 
 
 class TaskListTooLarge(TaskLogsError):
-    """The caller has more tasks than one list answer reads (contract §9: the list is bounded)."""
+    """The caller has more tasks than one list answer reads (§9: the list is bounded)."""
 
 
 class SnapshotStoreError(StorageError):
@@ -127,6 +129,8 @@ class InvalidPathParameters(TaskLogsError):
 
 
 class InvalidSnapshotFormat(TaskLogsError):
+    """An upload's `format` is not `agentapi`."""
+
     def __init__(self, found: str) -> None:
         super().__init__(f'Only "agentapi" format is currently supported, got "{found}".')
 
