@@ -162,12 +162,18 @@ def test_following_the_live_demo_task_shows_its_agent_at_work(stack) -> None:
     shown: list[str] = []
     reader = threading.Thread(target=lambda: shown.extend(follow.stdout), daemon=True)
     reader.start()
+
+    def a_step_among(lines: list[str]) -> bool:
+        return any(json.loads(line).get("content") in _STEPS for line in lines if line.startswith("{"))
+
     try:
         assert wait_for(lambda: shown), "following printed nothing"
         first = len(shown)
-        assert wait_for(lambda: any(json.loads(line)["content"] in _STEPS for line in shown[first:])), shown
+        assert wait_for(lambda: a_step_among(shown[first:])), shown
     finally:
-        follow.send_signal(signal.SIGINT)
+        # Ended with SIGTERM: under a shell that started the suite in the background, SIGINT is ignored
+        # (Ctrl-C is tested with the printed commands).
+        follow.terminate()
         follow.wait(timeout=30)
 
 
@@ -321,10 +327,13 @@ def test_the_pause_resume_story_works_as_printed(examples) -> None:
     paused = json.loads(run_printed(story["pause"]))
     assert paused["status"] == "paused" and paused["snapshot_object"]["exists"] and paused["snapshot_at"]
     from_snapshot = json.loads(run_printed(story["logs_paused"]))
-    assert from_snapshot == {"logs": live["logs"], "snapshot": True, "snapshot_at": paused["snapshot_at"]}
+    # The capture holds what the live read showed, and what the demo agent said since (it keeps working).
+    captured = from_snapshot.pop("logs")
+    assert captured[: len(live["logs"])] == live["logs"]
+    assert from_snapshot == {"snapshot": True, "snapshot_at": paused["snapshot_at"]}
     first = json.loads(run_printed(story["transcript_paused"]))
     assert first["status"] == "paused" and not first["live"]
-    assert [e["content"] for e in first["entries"]] == [e["content"] for e in live["logs"]]
+    assert [e["content"] for e in first["entries"]] == [e["content"] for e in captured]
     assert {e["session"] for e in first["entries"]} == {1}
     assert run_printed(story["transcript_not_modified"]).strip() == "304"
 
