@@ -1,5 +1,6 @@
-"""The transcript's rules (contract §7) in domain/transcript.py: seqs, the page query, session matching,
-merging writes and gaps. Properties are checked over generated histories (hypothesis)."""
+"""The transcript's rules (contract §7) in domain/transcript.py: seqs, session matching, merging writes
+and gaps; and the page query as the edge parses it (edge/parsing.py). Properties are checked over
+generated histories (hypothesis)."""
 
 import itertools
 

@@ -6,6 +6,7 @@ them (a task not found comes before its query is looked at, the body after every
 from __future__ import annotations
 
 import json
+from functools import cache
 from urllib.parse import parse_qsl
 
 from pydantic import TypeAdapter, ValidationError
@@ -21,7 +22,12 @@ from tasklogs_core.domain.models import AgentMessage
 from tasklogs_core.domain.transcript import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from tasklogs_core.domain.validation import first_problem
 
-_messages = TypeAdapter(list[AgentMessage])
+
+@cache
+def _messages() -> TypeAdapter[list[AgentMessage]]:
+    # Built on first use: only the upload needs it, and the transcript function imports this module too.
+    return TypeAdapter(list[AgentMessage])
+
 
 # ---------------------------------------------------------------- the transcript (contract §7 Query)
 
@@ -122,7 +128,7 @@ def upload_messages(raw: bytes) -> list[AgentMessage]:
     if not isinstance(messages, list):
         raise PayloadDecodeError(f'"messages" must be an array, not {_json_type(messages)}.')
     try:
-        parsed = _messages.validate_python(messages)
+        parsed = _messages().validate_python(messages)
     except ValidationError as exc:
         where, problem = first_problem(exc, "messages")
         raise PayloadDecodeError(f"{where}: {problem}.") from None
