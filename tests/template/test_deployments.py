@@ -20,6 +20,8 @@ HTTP_FUNCTIONS = [
     "ViewerFunction",
 ]
 STREAM_FUNCTIONS = ["PauseCaptureFunction", "SnapshotCleanupFunction", "TranscriptRetryFunction"]
+# Called by a stream, the checkpoint queue or the schedule: a bug is a raised error, retried or replaced.
+BACKGROUND_FUNCTIONS = [*STREAM_FUNCTIONS, "CheckpointScheduleFunction", "TaskCheckpointFunction"]
 SERVICE = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
 
 
@@ -86,7 +88,7 @@ def test_each_deployment_alarm_reads_only_its_function_s_new_version(translated,
     expected = {"slowest": ("Duration", "Maximum")}
     if function != "UserAuthorizerFunction":  # its refusals are raised errors (API Gateway's design)
         expected["errors"] = ("Errors", "Sum")
-    if function not in STREAM_FUNCTIONS:  # a stream function's bug is a raised error, retried
+    if function not in BACKGROUND_FUNCTIONS:  # a background function's bug is a raised error
         expected["bugs"] = (UNHANDLED_ERRORS, "Sum")
     if function in HTTP_FUNCTIONS:
         expected |= {"invocations": ("Invocations", "Sum"), "answers5xx": (SERVER_ERROR_ANSWERS, "Sum")}
@@ -114,7 +116,11 @@ def test_every_caller_calls_the_alias(translated) -> None:
     mappings = [
         r["Properties"]["FunctionName"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
     ]
-    assert mappings == [{"Ref": f"{function}Aliaslive"} for function in STREAM_FUNCTIONS]
+    assert sorted(m["Ref"] for m in mappings) == sorted(
+        f"{function}Aliaslive" for function in [*STREAM_FUNCTIONS, "TaskCheckpointFunction"]
+    )
+    [schedule] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    assert schedule["Target"]["Arn"] == {"Ref": "CheckpointScheduleFunctionAliaslive"}
 
 
 def test_the_deployment_type_is_a_parameter_prod_deploys_a_canary() -> None:
@@ -174,9 +180,36 @@ def test_the_operational_alarms_watch_captures_agents_and_the_failure_queue() ->
     assert (queue["MetricName"], queue["Threshold"]) == ("ApproximateNumberOfMessagesVisible", 1)
 
 
+def test_the_checkpoint_alarms_watch_failures_and_a_queue_that_falls_behind_its_interval() -> None:
+    failures = alarm("CheckpointFailuresAlarm")
+    watched = [
+        (m["MetricStat"]["Metric"]["Namespace"], m["MetricStat"]["Metric"]["MetricName"], dimension["Value"])
+        for m in failures["Metrics"]
+        if "MetricStat" in m
+        for dimension in m["MetricStat"]["Metric"]["Dimensions"]
+    ]
+    # CheckpointsFailed: what use_cases/task_checkpoint.py counts for a checkpoint it could not store.
+    from tasklogs_core.use_cases.task_checkpoint import Checkpoint
+
+    assert sorted(watched, key=str) == sorted(
+        [
+            ("AWS/Lambda", "Errors", {"Ref": "CheckpointScheduleFunction"}),
+            ("AWS/Lambda", "Errors", {"Ref": "TaskCheckpointFunction"}),
+            ("TaskLogs", f"Checkpoints{Checkpoint.FAILED.value}", SERVICE),
+        ],
+        key=str,
+    )
+    age = alarm("CheckpointQueueAgeAlarm")
+    assert (age["MetricName"], age["Threshold"]) == (
+        "ApproximateAgeOfOldestMessage",
+        {"Ref": "CheckpointIntervalSeconds"},
+    )
+    assert age["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["CheckpointQueue", "QueueName"]}}]
+
+
 def test_every_alarm_notifies_the_topic_only_when_an_email_is_given() -> None:
     alarms = [k for k, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"]
-    assert len(alarms) == 7 + len(FUNCTIONS)
+    assert len(alarms) == 9 + len(FUNCTIONS)
     for name in alarms:
         for actions in ("AlarmActions", "OKActions"):
             assert alarm(name)[actions] == {

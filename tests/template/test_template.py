@@ -97,6 +97,15 @@ TRANSCRIPT_WRITES = {
             | {"s3:PutObject", "s3:PutObjectTagging"},  # copies of large entries only (the next test)
         ),
         ("UserAuthorizerFunction", set()),  # it only fetches the issuer's public keys
+        # Finds the running tasks through one index, sends them to one queue.
+        ("CheckpointScheduleFunction", {"dynamodb:Query", "sqs:SendMessage"}),
+        # The capture's writes, plus reading the task and noting its checkpoint, and taking its queue.
+        (
+            "TaskCheckpointFunction",
+            {"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:PutObject", "s3:DeleteObjectVersion"}
+            | TRANSCRIPT_WRITES
+            | {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+        ),
     ],
 )
 def test_each_function_has_only_the_actions_it_uses(function: str, actions: set[str]) -> None:
@@ -172,7 +181,7 @@ def test_only_functions_that_call_agents_join_the_vpc() -> None:
         for logical_id, res in load_template()["Resources"].items()
         if res["Type"] == "AWS::Serverless::Function" and "VpcConfig" in res["Properties"]
     }
-    assert in_vpc == {"TaskLogsFunction", "TaskTranscriptFunction", "PauseCaptureFunction"}
+    assert in_vpc == {"TaskLogsFunction", "TaskTranscriptFunction", "PauseCaptureFunction", "TaskCheckpointFunction"}
     assert "VpcConfig" not in load_template()["Globals"]["Function"]
 
 
@@ -184,6 +193,23 @@ def test_stream_mappings_retry_a_bounded_number_of_times_then_park_the_batch(fun
     assert 0 < event["MaximumRetryAttempts"] <= 5 and event["BisectBatchOnFunctionError"] is True
     assert event["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamFailuresQueue", "Arn"]}
     assert resource("StreamFailuresQueue")["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_the_schedule_is_named_per_stack_and_the_checkpoint_queue_mapping_is_bounded() -> None:
+    [event] = resource("CheckpointScheduleFunction")["Properties"]["Events"].values()
+    assert event["Type"] == "ScheduleV2" and event["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+    assert event["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-checkpoints"}
+    mapping = resource("TaskCheckpointQueueMapping")["Properties"]
+    assert mapping["FunctionName"] == {"Ref": "TaskCheckpointFunction.Alias"}
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "CheckpointConcurrency"}}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # Ten agents side by side, each call bounded: the batch ends well inside the function's timeout.
+    longest_agent_call = load_template()["Parameters"]["AgentApiTimeoutSeconds"]["MaxValue"]
+    assert longest_agent_call < resource("TaskCheckpointFunction")["Properties"]["Timeout"]
+    queue = resource("CheckpointQueue")["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True and queue["VisibilityTimeout"] >= 2 * 30
+    interval = load_template()["Parameters"]["CheckpointIntervalSeconds"]
+    assert (interval["Default"], interval["MinValue"]) == (60, 60)
 
 
 def test_capture_outlasts_its_longest_agent_call() -> None:
@@ -248,6 +274,7 @@ def test_tasks_table_per_contract() -> None:
         task_repository.OWNER_ID_NAME_INDEX: ["owner_id", "name"],
         "owner_name-name-index": ["owner_name", "name"],  # Coder's lookup by owner name; not queried here
         task_repository.AGENT_TOKEN_INDEX: ["agent_token_sha256"],
+        task_repository.BUILD_TRANSITION_INDEX: ["build_transition", "task_id"],
     }
 
 
@@ -348,6 +375,10 @@ def test_translated_roles_carry_only_the_expected_managed_policies(translated) -
         "TranscriptRetryFunction": base | {"AWSLambdaDynamoDBExecutionRole"},
         "TasksFunction": base,
         "ViewerFunction": base,
+        # Its queue's permissions are its own statement, on that queue alone (not SAM's SQS role).
+        "TaskCheckpointFunction": base | {"AWSLambdaVPCAccessExecutionRole"},
+        "CheckpointScheduleFunction": base,
+        "CheckpointScheduleFunctionEveryMinute": set(),  # the scheduler's: invoke the schedule's alias
         "UserAuthorizerFunction": base,
         # SAM's role for CodeDeploy, which shifts each function's `live` alias (gradual deploys).
         "CodeDeployService": {"AWSCodeDeployRoleForLambda"},

@@ -10,7 +10,8 @@ from devstack.runtime.template_resources import stream_mappings
 from tasklogs_core.adapters.stream_records import task_change
 from tasklogs_core.domain.conversation import MAX_UPLOAD_BYTES
 from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, TaskItem
-from tasklogs_core.use_cases.pause_capture import TRUNCATION_MARKER, fit_within, is_pause_start
+from tasklogs_core.services.conversation_capture import TRUNCATION_MARKER, fit_within
+from tasklogs_core.use_cases.pause_capture import is_pause_start
 from tasklogs_core.use_cases.snapshot_cleanup import task_deleted
 
 RUNNING = {"build_transition": "start", "build_job_status": "succeeded"}

@@ -244,6 +244,13 @@ class AgentApiClient:
         """The agent's conversation; `deadline` is a time.monotonic() value. `shape` is AgentMessages
         for code that works on the text, RelayedMessages for code that passes it on. A longer answer
         than `max_bytes` is refused (the capture at pause takes more than a reader)."""
+        return parse_messages(self.get_messages_body(agentapi_url, deadline, max_bytes=max_bytes), shape)
+
+    def get_messages_body(
+        self, agentapi_url: str | None, deadline: float, *, max_bytes: int = MAX_RESPONSE_BYTES
+    ) -> bytes:
+        """The agent's answer to GET /messages as it sent it, not parsed: the checkpoint compares it
+        with the last one it stored before spending anything on it (contract §11)."""
         url = messages_url(agentapi_url)
         token = _deadline.set(deadline)
         try:
@@ -260,16 +267,21 @@ class AgentApiClient:
         if not 200 <= status < 300:
             summary = _problem_summary(response, body)
             raise TaskAppUnavailable(f"The task app answered HTTP {status}" + (f": {summary}." if summary else "."))
-        try:
-            return _parse_messages(body, shape)
-        except ValidationError as exc:
-            if exc.errors(include_url=False, include_input=False)[0]["type"] == "json_invalid":
-                raise TaskAppUnavailable("The task app response is not JSON.") from None
-            where, problem = first_problem(exc)
-            raise TaskAppUnavailable(
-                f"The task app response does not match the AgentAPI schema at {where}: {problem}."
-            ) from None
+        return body
 
     def _fetch(self, url: str, max_bytes: int) -> tuple[int, httpx.Response, bytes]:
         with self._http.stream("GET", url, headers={"Accept": "application/json"}) as response:
             return response.status_code, response, _read_body(response, max_bytes)
+
+
+def parse_messages(body: bytes, shape: type[Any] = AgentMessages) -> Any:
+    """An answer of GET /messages as `shape`; one that is not AgentAPI's raises TaskAppUnavailable."""
+    try:
+        return _parse_messages(body, shape)
+    except ValidationError as exc:
+        if exc.errors(include_url=False, include_input=False)[0]["type"] == "json_invalid":
+            raise TaskAppUnavailable("The task app response is not JSON.") from None
+        where, problem = first_problem(exc)
+        raise TaskAppUnavailable(
+            f"The task app response does not match the AgentAPI schema at {where}: {problem}."
+        ) from None

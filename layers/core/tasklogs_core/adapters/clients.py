@@ -12,8 +12,10 @@ if TYPE_CHECKING:  # imported at run time only by the path that makes the client
     from botocore.session import Session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
+    from tasklogs_core.adapters.checkpoint_queue import CheckpointQueue
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
     from tasklogs_core.adapters.task_repository import TaskRepository
     from tasklogs_core.adapters.token_verifier import TokenVerifier
@@ -89,6 +91,14 @@ def transcript_store() -> TranscriptStore:
 
 
 @cache
+def checkpoint_queue() -> CheckpointQueue:
+    from tasklogs_core.adapters.checkpoint_queue import CheckpointQueue
+
+    sqs = cast("SQSClient", _aws_session().create_client("sqs", config=_aws_config()))
+    return CheckpointQueue(sqs, get_settings().checkpoint_queue_url)
+
+
+@cache
 def agentapi_client() -> AgentApiClient:
     from tasklogs_core.adapters.address_policy import AddressPolicy
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
@@ -110,6 +120,7 @@ def reset() -> None:
         task_repository,
         snapshot_store,
         transcript_store,
+        checkpoint_queue,
         agentapi_client,
         token_verifier,
         get_settings,

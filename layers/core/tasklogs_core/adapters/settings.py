@@ -42,6 +42,11 @@ class Settings(BaseModel):
     # Entry content the capture at pause keeps of one session (contract §7); older entries become an
     # `over size limit` gap.
     transcript_session_max_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
+    # Every active task's agent is read at least this often (contract §11); the template's
+    # CheckpointIntervalSeconds.
+    checkpoint_interval_seconds: int = Field(default=60, ge=1)
+    # Where the checkpoint schedule sends the tasks due (only its function and the checkpoint's have one).
+    checkpoint_queue_url: str = ""
 
 
 @cache

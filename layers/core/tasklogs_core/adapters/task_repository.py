@@ -1,15 +1,15 @@
 """Task items in DynamoDB (contract §3). SDK errors become domain errors.
 
 This service writes only its own attributes, `snapshot_at`, `snapshot_version`, `transcript_revision`
-with `transcript_write_id`, and `transcripts_due`, each through one conditional update, so no other
-writer's attribute is ever read-modify-written.
+with `transcript_write_id`, `transcripts_due`, and `checkpoint_at` with `checkpoint_digest`, each
+through one conditional update, so no other writer's attribute is ever read-modify-written.
 """
 
 from __future__ import annotations
 
 import enum
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # type stubs, for checking only
 # The indexes this code queries; template.yaml defines them and tests/template checks they agree.
 OWNER_ID_NAME_INDEX = "owner_id-name-index"
 AGENT_TOKEN_INDEX = "agent_token_sha256-index"  # noqa: S105 - an index name, not a secret
+# Tasks by their build's transition, with what their status is derived from (contract §3): the
+# checkpoint schedule finds the running ones without a Scan (contract §11).
+BUILD_TRANSITION_INDEX = "build_transition-index"
 
 
 # DynamoDB refuses a key value outside these sizes (UTF-8 bytes) with a ValidationException, in a
@@ -147,6 +150,44 @@ class TaskRepository:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"Query failed: {type(exc).__name__}") from exc
         raise TaskListTooLarge(f"The owner has more tasks than {MAX_LIST_PAGES} MB of task items hold.")
+
+    def started_tasks(self) -> Iterator[list[TaskItem]]:
+        """Every task whose latest build is a start and that is not deleted, a page (1 MB of index) at
+        a time, with what its status is derived from: the candidates for a checkpoint (contract §11)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": BUILD_TRANSITION_INDEX,
+            "KeyConditionExpression": "build_transition = :start",
+            "FilterExpression": "attribute_not_exists(deleted_at)",
+            "ExpressionAttributeValues": {":start": {"S": "start"}},
+        }
+        while True:
+            try:
+                answer = self._client.query(**request)
+            except (ClientError, BotoCoreError) as exc:
+                raise StorageError(f"Query failed: {type(exc).__name__}") from exc
+            yield [item_from_dynamodb(item) for item in answer.get("Items", [])]
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def record_checkpoint(self, task_id: str, *, checkpoint_at: str, digest: str) -> bool:
+        """Note the checkpoint that began at `checkpoint_at` and stored the agent's answer whose SHA-256
+        is `digest`, unless one that began later is noted already; False when it was not noted (a later
+        one, or the task is gone)."""
+        return conditionally(
+            "UpdateItem",
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key={"task_id": {"S": task_id}},
+                UpdateExpression="SET checkpoint_at = :at, checkpoint_digest = :digest",
+                ConditionExpression=(
+                    "attribute_exists(task_id) AND attribute_not_exists(deleted_at)"
+                    " AND (attribute_not_exists(checkpoint_at) OR checkpoint_at < :at)"
+                ),
+                ExpressionAttributeValues={":at": {"S": checkpoint_at}, ":digest": {"S": digest}},
+            ),
+        )
 
     def agent_token_in_use(self, token_sha256: str) -> bool:
         """True when some task that is not deleted has this agent token hash (contract §2)."""

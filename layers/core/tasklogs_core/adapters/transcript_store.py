@@ -131,6 +131,11 @@ class SessionHeader:
     # Ids no seq can place (below 0; at or beyond the block): how many, at most, one write held.
     unplaced_before: int = 0
     unplaced_after: int = 0
+    # The `written_at` of the newest checkpoint (contract §11), and of the newest write that closes a
+    # session (a capture, an upload): a session whose newest write is a checkpoint lost its agent, once
+    # the task is no longer active or a newer session began.
+    checkpoint_at: str = ""
+    closed_at: str = ""
 
     @property
     def entries(self) -> int:
@@ -140,7 +145,12 @@ class SessionHeader:
     @cached_property
     def facts(self) -> SessionFacts:
         return SessionFacts(
-            self.ids_contiguous, self.dropped_oldest, self.kept_from, self.unplaced_before, self.unplaced_after
+            self.ids_contiguous,
+            self.dropped_oldest,
+            self.kept_from,
+            self.unplaced_before,
+            self.unplaced_after,
+            agent_lost=self.checkpoint_at > self.closed_at,
         )
 
     @cached_property
@@ -215,6 +225,8 @@ def _header_from_item(item: Mapping[str, Any]) -> SessionHeader:
         kept_from=int(item.get("kept_from", {}).get("N", "0")),
         unplaced_before=int(item.get("unplaced_before", {}).get("N", "0")),
         unplaced_after=int(item.get("unplaced_after", {}).get("N", "0")),
+        checkpoint_at=item.get("checkpoint_at", {}).get("S", ""),
+        closed_at=item.get("closed_at", {}).get("S", ""),
     )
 
 
@@ -479,8 +491,13 @@ class TranscriptStore:
             "ids_contiguous": {"BOOL": header.ids_contiguous},
             "dropped_oldest": {"N": str(header.dropped_oldest)},
         }
-        if header.left_out_at:
-            item["left_out_at"] = {"S": header.left_out_at}
+        for name, at in (
+            ("left_out_at", header.left_out_at),
+            ("checkpoint_at", header.checkpoint_at),
+            ("closed_at", header.closed_at),
+        ):
+            if at:
+                item[name] = {"S": at}
         if (inline := _encode_inline(header.chunks)) is not None:
             item["inline_chunks"] = {"S": inline}
         for name, count in (
@@ -638,6 +655,7 @@ class TranscriptReader:
     ) -> None:
         self._task_id = task.task_id
         self._store = store
+        self._active = status is TaskStatus.ACTIVE
         self.writes_due = len(task.transcripts_due)  # acknowledged, not in the transcript yet
         self._sources: dict[int, SessionSource] = {}
         self._chunks: dict[tuple[int, int], Mapping[int, StoredMessage]] = {}
@@ -808,7 +826,10 @@ class TranscriptReader:
                     yield Held(place, held[message_id], final, from_agent)
 
     def facts(self, session: int) -> SessionFacts:
-        return self._sources[session].facts if session in self._sources else SessionFacts()
+        facts = self._sources[session].facts if session in self._sources else SessionFacts()
+        if facts.agent_lost and self._active and session >= self.newest_session:
+            return replace(facts, agent_lost=False)  # still the running session: its agent is there
+        return facts
 
 
 def entry_bytes(message: Message) -> int:

@@ -213,6 +213,10 @@ class TaskItem(BaseModel):
     # (contract §7: a 204 means stored), each its `written_at` and snapshot version; the transcript
     # retry makes them and removes them.
     transcripts_due: frozenset[str] = frozenset()
+    # This service's own (contract §11): when the newest checkpoint that stored something began, and
+    # the SHA-256 of the agent's answer it stored: an answer with that digest changed nothing.
+    checkpoint_at: str | None = None
+    checkpoint_digest: str | None = None
     # Optional, for the task routes (contract §9): the control plane may write them.
     display_name: str | None = None
     initial_prompt: str | None = None

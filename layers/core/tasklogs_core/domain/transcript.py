@@ -73,11 +73,16 @@ class TranscriptEntry(BaseModel):
         return body
 
 
+# "agent lost" (contract §11): a session the service last stored by a checkpoint while its agent ran,
+# and that no capture or upload closed; what the agent said after that checkpoint is unknown.
+GapReason = Literal["not captured", "over size limit", "agent lost"]
+
+
 class TranscriptGap(BaseModel):
     after_seq: int | None
     before_seq: int | None
     missing: int | None
-    reason: Literal["not captured", "over size limit"]
+    reason: GapReason
 
 
 class LiveError(BaseModel):
@@ -95,12 +100,16 @@ class TranscriptPage(BaseModel):
     live: bool
     gaps: list[TranscriptGap]
     live_error: LiveError | None = None
+    # As §5, for a task that is not active and has a snapshot; and when the newest checkpoint of an
+    # active task stored its live session (contract §11). Each left out otherwise.
+    snapshot_at: str | None = None
+    checkpoint_at: str | None = None
 
     def to_ascii_json(self) -> bytes:
         """ASCII JSON for the reason TaskLogsResponse.to_ascii_json gives; `live_error` only when the
-        agent was called and failed."""
-        leave_out = {"live_error"} if self.live_error is None else None
-        return self.__pydantic_serializer__.to_json(self, ensure_ascii=True, exclude=leave_out)
+        agent was called and failed, the two times only when known."""
+        leave_out = {name for name in ("live_error", "snapshot_at", "checkpoint_at") if getattr(self, name) is None}
+        return self.__pydantic_serializer__.to_json(self, ensure_ascii=True, exclude=leave_out or None)
 
 
 # ---------------------------------------------------------------- the page a reader asks for (§7 Query)
@@ -258,6 +267,9 @@ class SessionFacts:
     # each kind, as every write carries the whole conversation the agent still has.
     unplaced_before: int = 0
     unplaced_after: int = 0
+    # The session's newest write was a checkpoint, and its agent is gone: the task is no longer
+    # active, or a newer session began (contract §11).
+    agent_lost: bool = False
 
     def reason(self, before_id: int) -> Literal["not captured", "over size limit"]:
         """Why messages before `before_id` are missing: left out for size, or never stored at all."""
@@ -273,12 +285,13 @@ def gaps_between(earlier: Placed | None, later: Placed, facts: Callable[[int], S
     after_seq = earlier.seq if earlier else None
     mine = facts(later.session)
 
-    def gap(missing: int, reason: Literal["not captured", "over size limit"] = "not captured") -> TranscriptGap:
+    def gap(missing: int | None, reason: GapReason = "not captured") -> TranscriptGap:
         return TranscriptGap(after_seq=after_seq, before_seq=later.seq, missing=missing, reason=reason)
 
     if earlier is not None and earlier.session == later.session:
         missing = later.id - earlier.id - 1
         return [gap(missing, mine.reason(later.id))] if mine.ids_contiguous and missing > 0 else []
+    lost = [] if earlier is None or not facts(earlier.session).agent_lost else [gap(None, "agent lost")]
     not_captured = facts(earlier.session).unplaced_after if earlier else 0
     not_captured += mine.unplaced_before
     over_limit = 0
@@ -290,6 +303,7 @@ def gaps_between(earlier: Placed | None, later: Placed, facts: Callable[[int], S
     elif mine.dropped_oldest and later.id <= mine.kept_from:  # ids that skip: the capture's count is all we know
         over_limit = mine.dropped_oldest
     return [
+        *lost,
         *([gap(not_captured)] if not_captured else []),
         *([gap(over_limit, "over size limit")] if over_limit else []),
     ]
@@ -331,8 +345,11 @@ def page_gaps(
         pairs.append((entries[-1], after))
     gaps = [gap for earlier, later in pairs for gap in gaps_between(earlier, later, facts)]
     last = entries[-1]
-    if after is None and (beyond := facts(last.session).unplaced_after):  # the transcript's newest end
-        gaps.append(TranscriptGap(after_seq=last.seq, before_seq=None, missing=beyond, reason="not captured"))
+    if after is None:  # the transcript's newest end
+        if beyond := facts(last.session).unplaced_after:
+            gaps.append(TranscriptGap(after_seq=last.seq, before_seq=None, missing=beyond, reason="not captured"))
+        if facts(last.session).agent_lost:
+            gaps.append(TranscriptGap(after_seq=last.seq, before_seq=None, missing=None, reason="agent lost"))
     return gaps
 
 

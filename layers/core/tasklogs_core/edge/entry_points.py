@@ -1,6 +1,7 @@
 """The entry points the handlers export: the decorator stack each kind of function wears (HTTP, DynamoDB
-stream, Lambda authorizer). Each logs in JSON with the invocation's context, times the dependency calls,
-flushes the metrics and, but for the authorizer, sets the invocation's AWS deadline."""
+stream, SQS queue, schedule, Lambda authorizer). Each logs in JSON with the invocation's context, times
+the dependency calls, flushes the metrics and, but for the authorizer, sets the invocation's AWS
+deadline."""
 
 from __future__ import annotations
 
@@ -75,6 +76,37 @@ def stream_handler(record_handler: Callable[..., None]) -> StreamHandler:
             )
 
     return cast("StreamHandler", lambda_handler)  # Powertools' decorators are untyped
+
+
+QueueHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, list[dict[str, str]]]]
+ScheduledHandler = Callable[[dict[str, Any], "LambdaContext"], None]
+
+
+def queue_handler(batch_handler: Callable[[list[dict[str, Any]], LambdaContext], list[str]]) -> QueueHandler:
+    """The entry point of an SQS function: the whole batch through `batch_handler`, which answers the
+    ids of the messages to deliver again (ReportBatchItemFailures)."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+        with invocation_deadline(context), reporting_calls():
+            failed = batch_handler(list(event.get("Records", [])), context)
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+    return cast("QueueHandler", lambda_handler)  # Powertools' decorators are untyped
+
+
+def scheduled_handler(run: Callable[[dict[str, Any]], None]) -> ScheduledHandler:
+    """The entry point of a scheduled function: `run` once per invocation; what it raises fails the
+    invocation, for the scheduler's retry policy."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> None:
+        with invocation_deadline(context), reporting_calls():
+            run(event)
+
+    return cast("ScheduledHandler", lambda_handler)  # Powertools' decorators are untyped
 
 
 AuthorizerHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, TaskItem
 from tasklogs_core.domain.transcript import (
     Message,
     Said,
+    StoredMessage,
     ids_are_contiguous,
     merge,
     seq_of,
@@ -103,26 +104,28 @@ def write_transcript(
     before: TaskItem | None = None,
     dropped_oldest: int = 0,
     transcripts: TranscriptStore | None = None,
+    checkpoint: bool = False,
 ) -> SessionHeader | None:
     """Add a write's messages (an upload's, or the capture's whole conversation) to the task's
     transcript, as of `written_at` (the writer's start, the same instant its snapshot carries), then
     count the write on the task item (readers' ETags follow that count). `before`: the task item as
     the writer found it; a snapshot it names that no transcript holds yet (stored by an earlier
     version of this service) is kept first, as session 1. `dropped_oldest`: how many of the oldest
-    messages the writer left out for size (TRANSCRIPT_SESSION_MAX_BYTES). Raises StorageError or
+    messages the writer left out for size (TRANSCRIPT_SESSION_MAX_BYTES). `checkpoint`: the write of a
+    running task's checkpoint (contract §11), which leaves its session open. Raises StorageError or
     SnapshotStoreError when the write could not be made; None when nothing was written (nothing to
     place, or the task was deleted meanwhile)."""
     transcripts = transcripts or clients.transcript_store()
     earlier = _earlier_snapshot(task_id, before, transcripts)
     header = None
-    batches: tuple[tuple[Sequence[Said], str | None, int], ...] = (
-        (earlier, before.snapshot_at if before else None, 0),
-        (messages, written_at, dropped_oldest),
+    batches: tuple[tuple[Sequence[Said], str | None, int, bool], ...] = (
+        (earlier, before.snapshot_at if before else None, 0, False),
+        (messages, written_at, dropped_oldest, checkpoint),
     )
-    for batch, at, dropped in batches:
+    for batch, at, dropped, open_ended in batches:
         if not batch or at is None:
             continue
-        written = record_messages(task_id, batch, at, transcripts, dropped_oldest=dropped)
+        written = record_messages(task_id, batch, at, transcripts, dropped_oldest=dropped, checkpoint=open_ended)
         if written is None:
             continue
         if not repository.count_transcript_write(task_id):
@@ -148,9 +151,10 @@ def keep_in_transcript(
     before: TaskItem | None = None,
     dropped_oldest: int = 0,
     transcripts: TranscriptStore | None = None,
+    checkpoint: bool = False,
 ) -> SessionHeader | None:
-    """write_transcript for the capture at pause, whose snapshot is stored all the same: a failure is
-    logged and counted, not the capture's outcome."""
+    """write_transcript for the agent's reads (the capture at pause, the checkpoint), whose snapshot is
+    stored all the same: a failure is logged and counted, not the read's outcome."""
     try:
         return write_transcript(
             task_id,
@@ -160,6 +164,7 @@ def keep_in_transcript(
             before=before,
             dropped_oldest=dropped_oldest,
             transcripts=transcripts,
+            checkpoint=checkpoint,
         )
     except (StorageError, SnapshotStoreError) as exc:
         _log_failure("transcript not written", task_id, exc)
@@ -228,9 +233,12 @@ def record_messages(
     transcripts: TranscriptStore,
     *,
     dropped_oldest: int = 0,
+    checkpoint: bool = False,
 ) -> TranscriptWrite | None:
     """Merge `messages` into the session they continue, or into a new one (contract §7): chunks first,
-    then the header, conditionally; on a lost race, read and merge again."""
+    then the header, conditionally; on a lost race, read and merge again. A write that would change
+    nothing stored writes nothing (a checkpoint of an unchanged conversation, contract §11); a closing
+    write (not a checkpoint) still marks its session closed, on the header alone."""
     from tasklogs_core.adapters.transcript_store import SessionHeader, chunk_of
 
     incoming = [m if isinstance(m, Message) else Message(m.id, m.role, m.content, m.time) for m in messages]
@@ -253,19 +261,26 @@ def record_messages(
         else:
             header, stored = newest[index], held[index]
         below, beyond = unplaced(m.id for m in incoming)
-        merged = merge(stored, placeable, written_at)
-        put = transcripts.put_chunks(
-            task_id,
-            header,
-            {
-                chunk: [kept for i, kept in merged.items() if chunk_of(i) == chunk]
-                for chunk in {chunk_of(m.id) for m in placeable}
-            },
+        unchanged = index is not None and holds_already(stored, placeable)
+        merged = {} if unchanged else merge(stored, placeable, written_at)
+        put = (
+            {}
+            if unchanged
+            else transcripts.put_chunks(
+                task_id,
+                header,
+                {
+                    chunk: [kept for i, kept in merged.items() if chunk_of(i) == chunk]
+                    for chunk in {chunk_of(m.id) for m in placeable}
+                },
+            )
         )
         updated = replace(
             header,
             chunks={**header.chunks, **put},
-            written_at=max(header.written_at, written_at),
+            written_at=max(header.written_at, written_at) if put else header.written_at,
+            checkpoint_at=max(header.checkpoint_at, written_at) if checkpoint and put else header.checkpoint_at,
+            closed_at=header.closed_at if checkpoint else max(header.closed_at, written_at),
             ids_contiguous=header.ids_contiguous and ids_are_contiguous(incoming),
             left_out_at=max(header.left_out_at, written_at) if len(placeable) < len(incoming) else header.left_out_at,
             dropped_oldest=max(header.dropped_oldest, dropped_oldest),
@@ -273,7 +288,22 @@ def record_messages(
             unplaced_before=max(header.unplaced_before, below),
             unplaced_after=max(header.unplaced_after, beyond),
         )
+        if updated == header:  # nothing this write knows is new: nothing to write
+            return None
         if transcripts.commit(task_id, updated):
             return TranscriptWrite(replace(updated, revision=header.revision + 1), put)
         transcripts.discard_chunks(task_id, header.session, put)  # no header will ever name these
     raise SnapshotStoreError(f"The transcript kept changing under {attempt + 1} writes in a row.")
+
+
+def holds_already(stored: Mapping[int, StoredMessage], messages: Sequence[Message]) -> bool:
+    """Whether a session holds every one of `messages` as it is (same role, content and time)."""
+    for message in messages:
+        held = stored.get(message.id)
+        if held is None or (held.message.role, held.message.content, held.message.time) != (
+            message.role,
+            message.content,
+            message.time,
+        ):
+            return False
+    return True

@@ -59,6 +59,9 @@ def serve_task_transcript(
     deadline = agent_deadline(remaining_ms)  # from the invocation's start, whatever reading takes
     reader = TranscriptReader(task, status, clients.transcript_store(), read_legacy=_legacy_reader(task))
     page, live_error = read_page(reader, request, status, agent=lambda: _live_messages(task, deadline))
+    active = status is TaskStatus.ACTIVE
+    times = {"checkpoint_at": task.checkpoint_at} if active else {"snapshot_at": task.snapshot_at}
+    page = page.model_copy(update=times)
     return ServedTranscript(status, etag, page, live_error, reader.chunks_read, if_none_match)
 
 
