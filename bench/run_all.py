@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent)]
 
+import checkpoints  # noqa: E402
 import cold_start  # noqa: E402
 import memory  # noqa: E402
 import read_path  # noqa: E402
@@ -50,6 +51,8 @@ def main() -> None:
     figures += write_path.run(11 if args.quick else 101)
     print()
     figures += transcripts.run(5 if args.quick else 31)
+    print()
+    figures += checkpoints.run(5 if args.quick else 31)
     all_hold = summary(figures)
     sys.exit(1 if args.strict and not all_hold else 0)
 

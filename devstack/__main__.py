@@ -10,7 +10,13 @@ import uuid
 from pathlib import Path
 
 
-def run(port: int, aws_port: int = 0, function_log: Path | None = None, talk_every: float = 5.0) -> None:
+def run(
+    port: int,
+    aws_port: int = 0,
+    function_log: Path | None = None,
+    talk_every: float = 5.0,
+    checkpoint_every: float = 10.0,
+) -> None:
     """`function_log`: where the functions' log lines go (errors reach the console too); None: the console."""
     from devstack.demo.catalogue import ALICE, TASKS, seed
     from devstack.demo.control import DemoControl
@@ -21,6 +27,7 @@ def run(port: int, aws_port: int = 0, function_log: Path | None = None, talk_eve
     from devstack.runtime.containers import FUNCTION_LOG_VARIABLE, LocalLambda
     from devstack.runtime.front import LocalApiGateway
     from devstack.runtime.local_idp import LocalSignIn
+    from devstack.runtime.schedules import LocalSchedules
     from devstack.runtime.streams import StreamPoller
 
     lambda_runtime.ensure_layer_on_path()  # the control routes and the stream poller read task items with it
@@ -31,15 +38,21 @@ def run(port: int, aws_port: int = 0, function_log: Path | None = None, talk_eve
     aws = start_local_aws(port=aws_port)
     fake = FakeAgentAPI().start()
     runtime = LocalLambda()  # the functions' containers, for the API and the streams alike
-    poller = None
+    poller = schedules = None
     try:
         seed(aws, fake)
-        lambda_runtime.set_local_environment(aws.environment())
+        # The checkpoint interval the functions see is the local schedule's (at most a minute, as on AWS).
+        interval = {"CHECKPOINT_INTERVAL_SECONDS": str(max(1, round(checkpoint_every)))}
+        lambda_runtime.set_local_environment({**aws.environment(), **interval})
         poller = StreamPoller(aws, runtime.invoke).start()
-        front = LocalApiGateway(
-            port=port, control=DemoControl(aws, poller, fake), runtime=runtime, sign_in=LocalSignIn(ALICE.claims)
-        ).start()
+        schedules = LocalSchedules(aws, runtime.invoke, every_seconds=min(checkpoint_every, 60) or 60)
+        if checkpoint_every > 0:
+            schedules.start()
+        control = DemoControl(aws, poller, fake, schedules)
+        front = LocalApiGateway(port=port, control=control, runtime=runtime, sign_in=LocalSignIn(ALICE.claims)).start()
     except BaseException:
+        if schedules:
+            schedules.stop()
         if poller:
             poller.stop()
         runtime.stop()
@@ -64,6 +77,7 @@ def run(port: int, aws_port: int = 0, function_log: Path | None = None, talk_eve
         if live:
             live.stop()
         front.stop()
+        schedules.stop()
         poller.stop()
         runtime.stop()
         fake.stop()
@@ -173,6 +187,13 @@ def main() -> None:
         metavar="SECONDS",
         help="how often refactor-auth's agent adds a message (0: never; default %(default)s)",
     )
+    run_cmd.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=float(os.environ.get("TASKLOGS_CHECKPOINT_EVERY", "10")),
+        metavar="SECONDS",
+        help="how often the checkpoint schedule runs (0: only on POST /_devstack/checkpoints; default %(default)s)",
+    )
     token_cmd = commands.add_parser("token", help="print a local JWT for a user")
     token_cmd.add_argument("username")
     token_cmd.add_argument("--sub", help="user id (default: alice's or bob's demo id, else a new UUID)")
@@ -208,7 +229,8 @@ def main() -> None:
     else:
         if args.command is None:  # `python -m devstack`: run with run's defaults
             args = parser.parse_args(["run"])
-        run(args.port, args.aws_port, None if args.verbose else args.log_file.resolve(), args.talk_every)
+        log_file = None if args.verbose else args.log_file.resolve()
+        run(args.port, args.aws_port, log_file, args.talk_every, args.checkpoint_every)
 
 
 if __name__ == "__main__":

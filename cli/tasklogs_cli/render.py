@@ -64,8 +64,20 @@ def ago(value: str, now: datetime | None = None) -> str:
     return "just now"
 
 
-def gap_note(gap: dict[str, Any]) -> str:
-    """'12 earlier messages were not captured' for a §7 gap."""
+def clock_time(value: str) -> str:
+    """'14:05' for an RFC 3339 time, in the reader's local time zone."""
+    try:
+        return parse_time(value).astimezone().strftime("%H:%M")
+    except ValueError:
+        return value
+
+
+def gap_note(gap: dict[str, Any], kept_until: str | None = None) -> str:
+    """'12 earlier messages were not captured' for a §7 gap; for a crash (`agent lost`), until when the
+    history was kept: `kept_until`, the time of the entry before the gap."""
+    if gap.get("reason") == "agent lost":
+        until = f" until {clock_time(kept_until)}" if kept_until else ""
+        return f"history kept{until}; the workspace stopped answering"
     missing = gap.get("missing")
     where = "earlier " if gap.get("after_seq") is None else "later " if gap.get("before_seq") is None else ""
     if isinstance(missing, int):
@@ -110,6 +122,7 @@ class ConversationPrinter:
         self._live: Live | None = None
         self._shown_provisional: str | None = None
         self._held: dict[str, Any] | None = None
+        self._last_time: tuple[int, str] | None = None  # the newest entry shown: its seq and time
 
     # ---- entries
     def show(self, entries: list[dict[str, Any]], gaps: list[dict[str, Any]]) -> None:
@@ -133,6 +146,7 @@ class ConversationPrinter:
             if entry["session"] != self._session and (self._session is not None or entry["session"] > 1):
                 self._session_break(entry["session"])
             self._session = entry["session"]
+            self._last_time = (entry["seq"], entry["time"])
             rows.append(entry)
         self._flush_rows(rows)
         if printable:  # a gap after the newest entry
@@ -196,7 +210,9 @@ class ConversationPrinter:
             key = (gap.get("after_seq"), gap.get("before_seq"))
             if key not in self._gaps_told:
                 self._gaps_told.add(key)
-                note(self._err, gap_note(gap), style="dim yellow")
+                last = self._last_time
+                kept_until = last[1] if last is not None and last[0] == gap.get("after_seq") else None
+                note(self._err, gap_note(gap, kept_until), style="dim yellow")
 
     # ---- the message still being written
     def _draw_provisional(self, entry: dict[str, Any] | None) -> None:

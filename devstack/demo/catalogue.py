@@ -682,6 +682,16 @@ def story_requests(base_url: str, token: str = TOKEN_VARIABLE) -> dict[str, tupl
         "transcript_resumed": (transcript, "200 session 1 stored, then session 2 live from the agent"),
         "pause_again": (f"{control}/pause", "the second pause captures session 2"),
         "transcript_two_pauses": (transcript, "200 both sessions, stored: nothing of the first run was lost"),
+        "resume_again": (f"{control}/resume", "a third run: while it works, checkpoints store it every 10 s"),
+        "checkpoint": (
+            f"curl -s -X POST {base_url}/_devstack/checkpoints",
+            "a checkpoint run now, rather than waiting for the next (each active task's agent read, changes stored)",
+        ),
+        "crash": (f"{control}/crash", "the workspace dies: no pause, no upload, its agent stops answering"),
+        "transcript_crashed": (
+            transcript,
+            "200 session 3 as the last checkpoint stored it, then an 'agent lost' gap: at most 10 s of it lost",
+        ),
         "agent_upload": (
             upload,
             "204: the agent of release-notes uploads its snapshot, as Coder's shutdown script does",

@@ -5,6 +5,9 @@ the demo can pause, resume and delete a task and show what the stream functions 
     POST /_devstack/tasks/<name>/resume  build starts again; agent ready, app healthy; a demo agent
                                          starts a new run, as one without AgentAPI's state file does
     POST /_devstack/tasks/<name>/delete  soft delete (deleted_at); the cleanup runs
+    POST /_devstack/tasks/<name>/crash   the workspace dies: its agent stops answering and its app turns
+                                         unhealthy (status error), with no pause and no upload
+    POST /_devstack/checkpoints          one run of the checkpoint schedule now, waited for
     GET  /_devstack/tasks/<name>         the item's state, its snapshot object, and how often the
                                          service has read its agent
 """
@@ -15,16 +18,19 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from devstack.demo.catalogue import TASKS_BY_NAME
-from devstack.demo.fake_agentapi import FakeAgentAPI, conversation
+from devstack.demo.fake_agentapi import FakeAgentAPI, Mode, conversation
 from devstack.runtime.aws import LocalAws
+from devstack.runtime.schedules import LocalSchedules
 from devstack.runtime.streams import StreamPoller
 
 PREFIX = "/_devstack/"
-_ROUTE = re.compile(r"^/_devstack/tasks/(?P<name>[\w-]+)(?:/(?P<action>pause|resume|delete))?$")
+_ROUTE = re.compile(r"^/_devstack/tasks/(?P<name>[\w-]+)(?:/(?P<action>pause|resume|delete|crash))?$")
+CHECKPOINTS = "/_devstack/checkpoints"
 
 # Attribute changes in the order the provisioner and the agent would make them.
 PAUSE_START = {"build_transition": "stop", "build_job_status": "running", "agent_lifecycle": "shutting_down"}
 PAUSE_DONE = {"build_job_status": "succeeded", "agent_lifecycle": "off"}
+CRASHED = {"app_health": "unhealthy"}
 RESUMED = {
     "build_transition": "start",
     "build_job_status": "succeeded",
@@ -34,20 +40,32 @@ RESUMED = {
 
 
 class DemoControl:
-    def __init__(self, aws: LocalAws, poller: StreamPoller, fake: FakeAgentAPI | None = None) -> None:
+    def __init__(
+        self,
+        aws: LocalAws,
+        poller: StreamPoller,
+        fake: FakeAgentAPI | None = None,
+        schedules: LocalSchedules | None = None,
+    ) -> None:
         self._aws = aws
         self._poller = poller
         self._fake = fake
+        self._schedules = schedules
         self._runs: dict[str, int] = {}
         self._dynamodb = aws.client("dynamodb")
         self._s3 = aws.client("s3")
 
     def handle(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
+        if path == CHECKPOINTS and self._schedules is not None:
+            if method != "POST":
+                return 405, {"message": "Method Not Allowed"}
+            self._schedules.run_once()
+            return 200, {"checkpoint_runs": self._schedules.runs}
         match = _ROUTE.match(path)
         if not match or match.group("name") not in TASKS_BY_NAME:
             return 404, {
                 "message": "Not Found",
-                "detail": "try /_devstack/tasks/<demo task name>[/pause|/resume|/delete]",
+                "detail": "try /_devstack/tasks/<demo task name>[/pause|/resume|/delete|/crash]",
             }
         name, action = match.group("name"), match.group("action")
         if (method == "GET") != (action is None):
@@ -60,6 +78,10 @@ class DemoControl:
         elif action == "resume":
             self._restart_agent(name)
             self._update(task_id, RESUMED)
+        elif action == "crash":
+            if self._fake is not None and name in self._fake.scenarios:
+                self._fake.scenarios[name].mode = Mode.GONE
+            self._update(task_id, CRASHED)
         elif action == "delete":
             from tasklogs_core.domain.models import utc_now_rfc3339
 
@@ -72,6 +94,7 @@ class DemoControl:
         if self._fake is None or name not in self._fake.scenarios:
             return
         run = self._runs[name] = self._runs.get(name, 1) + 1
+        self._fake.scenarios[name].mode = Mode.NORMAL  # a crashed workspace comes back too
         self._fake.scenarios[name].messages = conversation(
             f"Run {run}: carry on from the branch", f"Run {run}: picked up the branch; the tests pass."
         )
@@ -110,6 +133,7 @@ class DemoControl:
             "status": "deleted" if item.is_deleted else derive_status(item).value,
             "snapshot_at": item.snapshot_at,
             "snapshot_version": item.snapshot_version,
+            "checkpoint_at": item.checkpoint_at,
             "snapshot_object": {"key": key, "exists": current is not None, "versions_kept": len(versions)},
             "transcript": {"sessions": sessions, "object_versions_kept": len(chunks.get("Versions", []))},
             # How often the service has asked the task's agent for its conversation.

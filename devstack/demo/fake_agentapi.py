@@ -52,6 +52,7 @@ class Mode(StrEnum):
     DRIP = "drip"  # sends headers, then the body one byte every `delay` seconds
     TRUNCATED = "truncated"  # 200 with the first half of the JSON answer
     RAW = "raw"  # 200 application/json with `raw` as the body, whatever it is
+    GONE = "gone"  # the workspace crashed: the connection closes without an answer
 
 
 @dataclass
@@ -187,6 +188,9 @@ def _handler_for(fake: FakeAgentAPI) -> type[BaseHTTPRequestHandler]:
         # ---- answers
         def _messages(self, scenario: Scenario) -> None:
             mode = scenario.mode
+            if mode is Mode.GONE:
+                self.close_connection = True
+                return None
             if mode is Mode.SLOW:
                 time.sleep(scenario.delay)
             if mode is Mode.HTTP_ERROR:

@@ -73,7 +73,20 @@ def _schemas() -> dict[str, Any]:
         "$ref": "#/components/schemas/LiveError",
         "description": "Only when the agent was called and failed: the message and detail /logs would answer",
     }
-    page["required"] = [key for key in page["properties"] if key != "live_error"]
+    # Sent only when known (never null): §7's snapshot time of a task that is not active, and §11's
+    # newest checkpoint of an active one.
+    page["properties"]["snapshot_at"] = {
+        "type": "string",
+        "format": "date-time",
+        "description": "A task that is not active: when its stored session was last written",
+    }
+    page["properties"]["checkpoint_at"] = {
+        "type": "string",
+        "format": "date-time",
+        "description": "An active task: when the newest checkpoint stored its live session",
+    }
+    optional = ("live_error", "snapshot_at", "checkpoint_at")
+    page["required"] = [key for key in page["properties"] if key not in optional]
     page["properties"]["status"] = {"type": "string", "enum": [status.value for status in TaskStatus]}
     schemas["CoderTask"]["required"] = list(task)  # every field is always sent, as Go's encoder does
     schemas["CoderTask"]["description"] = (

@@ -2,14 +2,14 @@
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from devstack.runtime.template_resources import create_table_request
+from devstack.runtime.template_resources import create_table_request, queue_url_variables, queues
 
 REGION = "us-east-1"
 # moto accepts any credentials; fixed fake ones keep boto3 from looking for real ones.
@@ -55,6 +55,7 @@ class LocalAws:
     table_name: str
     bucket_name: str
     transcripts_table_name: str = "tasklogs-transcripts"
+    queue_urls: dict[str, str] = field(default_factory=dict)  # by the template's logical id
 
     def client(self, service: str):  # noqa: ANN201
         return boto3.client(
@@ -77,6 +78,7 @@ class LocalAws:
             "TRANSCRIPTS_TABLE_NAME": self.transcripts_table_name,
             # The fake agents listen on loopback, which the deployed function refuses by default.
             "AGENTAPI_ALLOWED_NETWORKS": "127.0.0.0/8",
+            **{name: self.queue_urls[queue] for name, queue in queue_url_variables().items()},
         }
 
     def stop(self) -> None:
@@ -97,4 +99,10 @@ def start_local_aws(
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=bucket_name)
     s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
+    sqs = aws.client("sqs")
+    for logical_id, props in queues().items():
+        attributes = {
+            name: str(props[name]) for name in ("VisibilityTimeout", "MessageRetentionPeriod") if name in props
+        }
+        aws.queue_urls[logical_id] = sqs.create_queue(QueueName=logical_id, Attributes=attributes)["QueueUrl"]
     return aws

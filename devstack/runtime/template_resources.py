@@ -130,3 +130,50 @@ def function_handler(logical_id: str) -> tuple[Path, str, str]:
     props = resource(logical_id)["Properties"]
     module, function = props["Handler"].rsplit(".", 1)
     return ROOT / props["CodeUri"], module, function
+
+
+def scheduled_functions() -> list[str]:
+    """The functions an EventBridge schedule (ScheduleV2 event) invokes."""
+    return [logical_id for logical_id, _props in _function_events("ScheduleV2")]
+
+
+@dataclass(frozen=True)
+class QueueMapping:
+    """An SQS event source mapping of the template: which function takes which queue's messages."""
+
+    function: str
+    queue: str  # the queue's logical id
+    batch_size: int
+
+
+def queue_mappings() -> list[QueueMapping]:
+    mappings = []
+    for res in load_template()["Resources"].values():
+        if res["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        props = res["Properties"]
+        source = props["EventSourceArn"].get("Fn::GetAtt", [""])[0]
+        if resource(source)["Type"] != "AWS::SQS::Queue":
+            continue
+        function = str(props["FunctionName"]["Ref"]).removesuffix(".Alias")
+        mappings.append(QueueMapping(function, source, int(props.get("BatchSize", 10))))
+    return mappings
+
+
+def queues() -> dict[str, dict[str, Any]]:
+    """Each AWS::SQS::Queue's logical id and properties."""
+    return {
+        k: r.get("Properties", {}) for k, r in load_template()["Resources"].items() if r["Type"] == "AWS::SQS::Queue"
+    }
+
+
+def queue_url_variables() -> dict[str, str]:
+    """Environment variables of the functions that name a queue (`!Ref <queue>`), and the queue each names."""
+    found = {}
+    for res in load_template()["Resources"].values():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        for name, value in res["Properties"].get("Environment", {}).get("Variables", {}).items():
+            if isinstance(value, dict) and value.get("Ref") in queues():
+                found[name] = value["Ref"]
+    return found

@@ -26,6 +26,8 @@ TARGETS = [
     "tail page, 1,000 one-entry sessions",
     "304 poll, paused task",
     "capture of a 16 MiB session, peak RSS",
+    "checkpoint, 1 MB unchanged",
+    "checkpoint, 1 MB changed",
 ]
 
 
@@ -60,3 +62,4 @@ def test_make_bench_prints_every_figure_and_every_target() -> None:
     assert all(line.lstrip().startswith(("[holds ]", "[MISSED]")) for line in summary)
     assert out.count("ratio") >= 9 and "baseline" in out
     assert "following a paused task" in out and "following an active task" in out
+    assert "one interval (60 s) at concurrency 20 covers about" in out

@@ -316,6 +316,10 @@ def test_the_pause_resume_story_works_as_printed(examples) -> None:
         "transcript_resumed",
         "pause_again",
         "transcript_two_pauses",
+        "resume_again",
+        "checkpoint",
+        "crash",
+        "transcript_crashed",
         "agent_upload",
         "logs_uploaded",
         "delete",
@@ -348,6 +352,24 @@ def test_the_pause_resume_story_works_as_printed(examples) -> None:
     both = json.loads(run_printed(story["transcript_two_pauses"]))
     assert both["status"] == "paused" and not both["live"]
     assert [(e["seq"], e["content"]) for e in both["entries"]] == [(e["seq"], e["content"]) for e in resumed["entries"]]
+
+    # A crash mid-run loses at most what was said since the last checkpoint (contract §11).
+    assert json.loads(run_printed(story["resume_again"]))["status"] == "active"
+    third_run = json.loads(run_printed(story["logs_resumed"]))["logs"]
+    assert third_run[1]["content"].startswith("Run 3:")
+    assert json.loads(run_printed(story["checkpoint"]))["checkpoint_runs"] >= 1
+    crashed = json.loads(run_printed(story["crash"]))
+    assert crashed["status"] == "error" and crashed["checkpoint_at"]
+    kept = json.loads(run_printed(story["transcript_crashed"]))
+    session = [e for e in kept["entries"] if e["session"] == 3]
+    assert [e["content"] for e in session][: len(third_run)] == [e["content"] for e in third_run]
+    assert kept["entries"][: len(both["entries"])] == both["entries"]  # the earlier runs, untouched
+    assert kept["gaps"][-1] == {
+        "after_seq": session[-1]["seq"],
+        "before_seq": None,
+        "missing": None,
+        "reason": "agent lost",
+    }
 
     assert run_printed(story["agent_upload"]).strip() == "204"
     uploaded = json.loads(run_printed(story["logs_uploaded"]))

@@ -5,13 +5,15 @@ A history is a series of runs of the task's agent. A fresh run (no AgentAPI stat
 id 0 with the same greeting and a prompt of its own: a new session. A resumed run (with the state
 file) replays its session's messages first and goes on: the same session. During a run the agent
 uploads a window of its newest messages (as Coder's shutdown script does), its newest agent message
-sometimes caught mid-rewrite; at the pause the service captures the whole conversation, unless the
-agent is already gone. Writes may share a second with the one before.
+sometimes caught mid-rewrite, and the service checkpoints it (contract §11: the whole conversation so
+far, leaving the session open); at the pause the service captures the whole conversation, unless the
+agent is already gone (or crashed). Writes may share a second with the one before.
 
 Checked after every write: the transcript holds exactly what was written, each id with the text of
 the newest write that held it, session by session; its gaps are exactly the ids never stored; and
-every seq a reader has seen keeps its entry (session and id) from then on. HISTORY_EXAMPLES sets how
-many histories (150 pass in about 20 s).
+every seq a reader has seen keeps its entry (session and id) from then on; a session whose newest
+write that changed it was a checkpoint ends in an `agent lost` gap (the task is paused when read).
+HISTORY_EXAMPLES sets how many histories (150 pass in about 20 s).
 
 Not played: a write opening a session that §7 cannot tell from a continuation of a stored one
 (`_opens_a_session_unmistakably`), and an upload that shares no id with what its session holds (a
@@ -46,6 +48,8 @@ class Truth:
     """What the transcript must hold: per session, id → (role, content) of the newest write."""
 
     sessions: list[dict[int, tuple[str, str]]] = field(default_factory=list)
+    # Per session: its newest write was a checkpoint that changed it (contract §11: its agent was lost).
+    lost: list[bool] = field(default_factory=list)
 
 
 def _message(i: int, text: str) -> dict:
@@ -101,6 +105,7 @@ def _expected_session(truth: Truth, run_sessions: dict[int, int], run: int, runs
             run_sessions[run] = _expected_session(truth, run_sessions, run - 1, runs)
         else:
             truth.sessions.append({})
+            truth.lost.append(False)
             run_sessions[run] = len(truth.sessions) - 1
     return run_sessions[run]
 
@@ -135,31 +140,41 @@ def _read_everything(transcript, name: str) -> list[dict]:
 def test_random_histories_match_the_ground_truth(handler_env, transcript, data) -> None:
     from tasklogs_core.adapters import clients
     from tasklogs_core.domain.models import AgentMessage
-    from tasklogs_core.services.conversation_writer import keep_in_transcript
+    from tasklogs_core.services.conversation_writer import keep_in_transcript, write_transcript
 
     name = f"history-{uuid.uuid4().hex[:8]}"
     task = put_task(handler_env, name, PAUSED)
     truth, run_sessions, seen, runs = Truth(), {}, {}, []
     clock = itertools.count()
 
-    def write(run: int, window: list[dict]) -> None:
+    def write(run: int, window: list[dict], *, checkpoint: bool = False) -> None:
         tick = next(clock)
         # Writes a second apart, or within the same second (the server clock's microseconds differ).
         written_at = f"2026-11-25T10:{tick // 60:02d}:{tick % 60:02d}.{tick:06d}Z"
-        keep_in_transcript(
+        writer = write_transcript if checkpoint else keep_in_transcript  # as the checkpoint and the capture call them
+        writer(
             task["task_id"],
             [AgentMessage.model_validate(m) for m in window],
             written_at,
             repository=clients.task_repository(),
+            checkpoint=checkpoint,
         )
-        session = truth.sessions[_expected_session(truth, run_sessions, run, runs)]
-        session.update({m["id"]: (m["role"], m["content"]) for m in window})
+        number = _expected_session(truth, run_sessions, run, runs)
+        session = truth.sessions[number]
+        said = {m["id"]: (m["role"], m["content"]) for m in window}
+        changed = any(session.get(i) != text for i, text in said.items())
+        if not checkpoint:
+            truth.lost[number] = False  # a closing write, changed or not
+        elif changed:
+            truth.lost[number] = True  # an unchanged checkpoint writes nothing
+        session.update(said)
         check(_read_everything(transcript, name))
 
     def check(read: tuple[list[dict], list[dict]]) -> None:
         entries, gaps = read
         got = [(e["session"], e["id"], "agent" if e["type"] == "output" else "user", e["content"]) for e in entries]
         stored = [s for s in truth.sessions if s]
+        lost = [truth.lost[n] for n, s in enumerate(truth.sessions) if s]
         assert got == [(n + 1, i, *s[i]) for n, s in enumerate(stored) for i in sorted(s)]
         assert [e["seq"] for e in entries] == [seq_of(e["session"], e["id"]) for e in entries]
         # Gaps: every id below a session's highest that was never written, and nothing else.
@@ -167,13 +182,19 @@ def test_random_histories_match_the_ground_truth(handler_env, transcript, data) 
         for n, s in enumerate(stored):
             for i in sorted(s):
                 same = previous is not None and previous[0] == n + 1
+                if not same and previous is not None and lost[previous[0] - 1]:
+                    want_gaps.append((seq_of(*previous), seq_of(n + 1, i), None, "agent lost"))
                 missing = i - (previous[1] + 1 if same else 0)
                 if missing > 0:
-                    want_gaps.append((seq_of(*previous) if previous else -1, seq_of(n + 1, i), missing))
+                    want_gaps.append((seq_of(*previous) if previous else -1, seq_of(n + 1, i), missing, "not captured"))
                 previous = (n + 1, i)
-        got_gaps = [(g["after_seq"] if g["after_seq"] is not None else -1, g["before_seq"], g["missing"]) for g in gaps]
-        assert sorted(got_gaps) == sorted(want_gaps)
-        assert all(g["reason"] == "not captured" for g in gaps)
+        if previous is not None and lost[previous[0] - 1]:
+            want_gaps.append((seq_of(*previous), None, None, "agent lost"))
+        got_gaps = [
+            (g["after_seq"] if g["after_seq"] is not None else -1, g["before_seq"], g["missing"], g["reason"])
+            for g in gaps
+        ]
+        assert sorted(got_gaps, key=repr) == sorted(want_gaps, key=repr)
         for entry in entries:  # a seq once seen keeps its entry
             assert seen.setdefault(entry["seq"], (entry["session"], entry["id"])) == (entry["session"], entry["id"])
 
@@ -181,18 +202,25 @@ def test_random_histories_match_the_ground_truth(handler_env, transcript, data) 
         resumed = bool(runs) and data.draw(st.booleans(), label="resumed")
         earlier = runs[-1].messages if resumed else [_message(0, GREETING)]
         runs.append(Run(_run_messages(r, earlier, data.draw(st.integers(1, 14))), resumed))
-        first = True
-        for _ in range(data.draw(st.integers(0, 2), label="uploads")):
+        first, said_so_far = True, len(earlier) - 1  # a resumed agent has replayed its session
+        for _ in range(data.draw(st.integers(0, 3), label="writes during the run")):
             held = sorted(truth.sessions[_expected_session(truth, run_sessions, r, runs)])
-            start, end = _window(data, runs[r], held, first_of_fresh_run=first and not resumed)
-            cut = end > start and data.draw(st.booleans(), label="caught mid-rewrite")
-            window = _written(runs[r], start, end, cut)
+            if data.draw(st.booleans(), label="a checkpoint"):  # everything the agent has said so far
+                said_so_far = data.draw(st.integers(said_so_far, len(runs[r].messages) - 1), label="said")
+                window = _written(runs[r], 0, said_so_far, False)
+                checkpoint = True
+            else:
+                start, end = _window(data, runs[r], held, first_of_fresh_run=first and not resumed)
+                cut = end > start and data.draw(st.booleans(), label="caught mid-rewrite")
+                window = _written(runs[r], start, end, cut)
+                checkpoint = False
+                said_so_far = max(said_so_far, end)  # the agent had said that much by then
             if held or _opens_a_session_unmistakably(window, truth.sessions):
-                write(r, window)
+                write(r, window, checkpoint=checkpoint)
                 first = False
         capture = _written(runs[r], 0, len(runs[r].messages) - 1, False)  # the capture: everything
         held = truth.sessions[_expected_session(truth, run_sessions, r, runs)]
-        if not data.draw(st.booleans(), label="agent gone at pause") and (
+        if not data.draw(st.booleans(), label="agent gone (or crashed) at pause") and (
             held or _opens_a_session_unmistakably(capture, truth.sessions)
         ):
             write(r, capture)

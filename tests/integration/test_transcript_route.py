@@ -124,6 +124,7 @@ def test_sessions_read_in_order_each_with_its_own_block_of_seqs(handler_env, tra
         "status": "paused",
         "live": False,
         "gaps": [],
+        "snapshot_at": item_of(handler_env, task["task_id"])["snapshot_at"],  # the newest upload's
     }
 
 

@@ -261,7 +261,15 @@ function showError(error) {
   main.focus({ preventScroll: true });
 }
 
-function gapNote(gap) {
+// A crash (`agent lost`) says until when the history was kept: the time of the entry before the gap.
+function gapNote(gap, keptUntil) {
+  if (gap.reason === "agent lost") {
+    const date = new Date(keptUntil);
+    const until = keptUntil && !Number.isNaN(date.getTime())
+      ? ` until ${date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`
+      : "";
+    return `history kept${until}; the workspace stopped answering`;
+  }
   const where = gap.after_seq === null ? "earlier " : gap.before_seq === null ? "later " : "";
   const count = Number.isInteger(gap.missing) ? `${gap.missing} ${where}message${gap.missing === 1 ? "" : "s"}` : `Some ${where}messages`;
   if (gap.reason === "over size limit") return `${count} left out: over the session size limit`;
@@ -343,7 +351,9 @@ class Conversation {
     const key = `${gap.after_seq}:${gap.before_seq}`;
     if (this.gapsShown.has(key)) return;
     this.gapsShown.add(key);
-    into.append(el("li", { class: "gap" }, gapNote(gap)));
+    const before = this.list.querySelector(`li.entry[data-seq="${gap.after_seq}"] time`)
+      || into.querySelector(`li.entry[data-seq="${gap.after_seq}"] time`);
+    into.append(el("li", { class: "gap" }, gapNote(gap, before ? before.getAttribute("datetime") : null)));
   }
 
   lastSession() {

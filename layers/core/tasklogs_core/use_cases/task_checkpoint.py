@@ -105,7 +105,7 @@ def checkpoint_task(
         fetched = conversation_of(body)
     except AGENT_FAILURES as exc:
         logger.warning(
-            "agent unreachable at checkpoint; tried again next interval",
+            "agent not read at checkpoint; tried again next interval",
             extra={"task_id": task.task_id, "error": type(exc).__name__, "detail": exc.detail},
         )
         return Checkpoint.AGENT_UNAVAILABLE
