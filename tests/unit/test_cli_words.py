@@ -38,6 +38,20 @@ def test_gap_notes(gap, said) -> None:
     assert gap_note(gap) == said
 
 
+def test_a_crash_says_until_when_the_history_was_kept_in_local_time(monkeypatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30, no daylight saving
+    time.tzset()
+    try:
+        lost = {"after_seq": 7, "before_seq": None, "missing": None, "reason": "agent lost"}
+        assert gap_note(lost, "2026-12-04T10:42:13.5Z") == "history kept until 16:12; the workspace stopped answering"
+        assert gap_note(lost) == "history kept; the workspace stopped answering"  # the entry not at hand
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 @pytest.mark.parametrize(
     ("then", "said"),
     [
