@@ -57,6 +57,7 @@ class Page:
     gaps: list[dict[str, Any]] = field(default_factory=list)
     live_error: dict[str, str] | None = None
     etag: str | None = None
+    snapshot_at: str | None = None  # a task that is not active: when its stored session was last written
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class TasklogsApi:
         return list(self._get("/api/v2/tasks", params=query).json()["tasks"])
 
     def snapshot_at(self, ref: TaskRef) -> str | None:
-        """When the newest stored session was last written (§5's `snapshot_at`); §7's body has no such field."""
+        """When the newest stored session was last written (§5's `snapshot_at`, from /logs)."""
         value = self._get(f"{ref.path()}/logs").json().get("snapshot_at")
         return str(value) if value else None
 
@@ -144,6 +145,7 @@ class TasklogsApi:
             gaps=body.get("gaps") or [],
             live_error=body.get("live_error"),
             etag=answer.headers.get("etag"),
+            snapshot_at=body.get("snapshot_at"),
         )
 
     def _get(self, path: str, *, params: Any = None, etag: str | None = None) -> httpx.Response:

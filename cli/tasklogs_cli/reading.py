@@ -47,7 +47,7 @@ def read_whole(api: TasklogsApi, ref: TaskRef, printer: ConversationPrinter) -> 
     while True:
         page = api.page(ref, after=progress.cursor, limit=PAGE_LIMIT)
         assert page is not None  # noqa: S101 - no ETag was sent, so never a 304
-        printer.show(page.entries, page.gaps)
+        printer.show(page.entries, page.gaps, stored_until=page.snapshot_at)
         progress.advance(page)
         progress.shown += len(page.entries)
         if not page.has_newer or not page.entries or all(not e.get("final", True) for e in page.entries):
@@ -69,7 +69,7 @@ def read_tail(api: TasklogsApi, ref: TaskRef, printer: ConversationPrinter, coun
         before = page.entries[0]["seq"]
     entries = [entry for page in pages for entry in page.entries]
     gaps = [gap for page in pages for gap in page.gaps]
-    printer.show(entries, gaps)
+    printer.show(entries, gaps, stored_until=pages[-1].snapshot_at if pages else None)
     progress = Progress(shown=len(entries))
     for page in pages:  # oldest first: the newest page says the task's status now
         progress.advance(page)
@@ -144,7 +144,7 @@ class Follower:
             self._etag = page.etag
             self._tell_changes(progress, page)
             before = progress.cursor
-            self.printer.show(page.entries, page.gaps)
+            self.printer.show(page.entries, page.gaps, stored_until=page.snapshot_at)
             progress.advance(page)
             progress.shown += len(page.entries)
             if page.has_newer and progress.cursor > before:

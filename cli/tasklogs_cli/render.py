@@ -74,7 +74,7 @@ def clock_time(value: str) -> str:
 
 def gap_note(gap: dict[str, Any], kept_until: str | None = None) -> str:
     """'12 earlier messages were not captured' for a §7 gap; for a crash (`agent lost`), until when the
-    history was kept: `kept_until`, the time of the entry before the gap."""
+    history was kept: `kept_until`, when the session was last stored (or its last entry's time)."""
     if gap.get("reason") == "agent lost":
         until = f" until {clock_time(kept_until)}" if kept_until else ""
         return f"history kept{until}; the workspace stopped answering"
@@ -123,11 +123,14 @@ class ConversationPrinter:
         self._shown_provisional: str | None = None
         self._held: dict[str, Any] | None = None
         self._last_time: tuple[int, str] | None = None  # the newest entry shown: its seq and time
+        self._stored_until: str | None = None
 
     # ---- entries
-    def show(self, entries: list[dict[str, Any]], gaps: list[dict[str, Any]]) -> None:
+    def show(self, entries: list[dict[str, Any]], gaps: list[dict[str, Any]], stored_until: str | None = None) -> None:
         """Prints final entries (and non-final ones unless held), the gaps among them, and redraws the
-        provisional one."""
+        provisional one. `stored_until`: the page's snapshot_at, when the newest stored session was last
+        written (a crash's note says so; without it, the time of the entry before the gap)."""
+        self._stored_until = stored_until
         provisional = None
         printable = []
         for entry in entries:
@@ -212,6 +215,8 @@ class ConversationPrinter:
                 self._gaps_told.add(key)
                 last = self._last_time
                 kept_until = last[1] if last is not None and last[0] == gap.get("after_seq") else None
+                if gap.get("before_seq") is None and self._stored_until:  # the newest session's last write
+                    kept_until = self._stored_until
                 note(self._err, gap_note(gap, kept_until), style="dim yellow")
 
     # ---- the message still being written

@@ -45,6 +45,20 @@ PENDING: dict[str, str] = {}
 INITIALIZING = {**WORKSPACE, "build_transition": "start", "build_job_status": "running", "agent_lifecycle": "starting"}
 FAILED = {**WORKSPACE, "build_transition": "start", "build_job_status": "failed"}
 STOPPING = {**WORKSPACE, "build_transition": "stop", "build_job_status": "running", "agent_lifecycle": "shutting_down"}
+# A workspace that died mid-run (contract §11): its app no longer healthy, no pause, no upload.
+CRASHED = {**RUNNING, "app_health": "unhealthy"}
+
+
+# A run whose workspace crashed: checkpoints stored it while it ran, the last a minute before the crash
+# (contract §11), so its transcript ends in an `agent lost` gap.
+CRASHED_RUN = conversation(
+    "Migrate the nightly job to the new scheduler",
+    "Read jobs/nightly.py: it runs four steps in one cron entry.",
+    "Split the steps into their own schedules",
+    "Split them: extract, transform, load and report each get a schedule.",
+    start_ns=_SNAPSHOT_EPOCH_NS + 7_200_000_000_000,
+)
+CRASHED_AT = "2026-11-17T10:31:00.000000Z"
 
 
 def snapshot_envelope(messages: list[dict], fmt: str = "agentapi") -> bytes:
@@ -97,8 +111,10 @@ class DemoTask:
     agent_url: str | None = None  # "refused" or a literal URL instead of a fake agent
     snapshot: bytes | None = None  # stored object body
     snapshot_at: str | None = None  # set without `snapshot`: the item points at a missing object
-    # Transcript writes (written_at, AgentAPI messages), stored as uploads store them (contract §7)
+    # Transcript writes (written_at, AgentAPI messages), stored as uploads store them (contract §7),
+    # or as checkpoints store them (§11) when `checkpointed`
     transcript: tuple[tuple[str, list[dict]], ...] = ()
+    checkpointed: bool = False
     deleted: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -227,6 +243,18 @@ TASKS = [
         transcript=TWO_SESSIONS,
     ),
     DemoTask(
+        "nightly-migration",
+        _task_id(23),
+        CRASHED,
+        '409 task status is "error" (its workspace crashed; the transcript keeps what checkpoints stored)',
+        agent_url="refused",
+        snapshot=snapshot_envelope(CRASHED_RUN),
+        snapshot_at=CRASHED_AT,
+        transcript=((CRASHED_AT, CRASHED_RUN),),
+        checkpointed=True,
+        extra={"checkpoint_at": CRASHED_AT},
+    ),
+    DemoTask(
         "metadata-url",
         _task_id(21),
         RUNNING,
@@ -306,7 +334,13 @@ def _store_transcript(aws: LocalAws, task: DemoTask) -> None:
     store = TranscriptStore(dynamodb, aws.client("s3"), aws.transcripts_table_name, aws.bucket_name)
     repository = TaskRepository(dynamodb, aws.table_name)
     for written_at, messages in task.transcript:
-        record_messages(task.task_id, [AgentMessage.model_validate(m) for m in messages], written_at, store)
+        record_messages(
+            task.task_id,
+            [AgentMessage.model_validate(m) for m in messages],
+            written_at,
+            store,
+            checkpoint=task.checkpointed,
+        )
         repository.count_transcript_write(task.task_id)
 
 
@@ -375,6 +409,12 @@ def transcript_requests() -> dict[str, tuple[str, str, DemoUser | None, str]]:
             "200 a snapshot stored before transcripts, as session 1",
         ),
         "transcript_failed_task": (transcript_path("me", "flaky-build"), "", ALICE, '200 status "error", no entries'),
+        "transcript_crashed_task": (
+            transcript_path("me", "nightly-migration"),
+            "",
+            ALICE,
+            '200 status "error": what the checkpoints stored, then an "agent lost" gap',
+        ),
         "transcript_bad_query": (
             transcript_path("me", two),
             "after=1&before=9&limit=0",

@@ -162,6 +162,17 @@ def test_logs_prints_every_session_in_order_with_its_gap_and_snapshot_time(stack
     assert any(re.fullmatch(rf"paused: a snapshot taken \d+ days? ago \({when}\)", line) for line in stderr), stderr
 
 
+def test_a_crashed_task_s_logs_say_until_when_its_history_was_kept(stack) -> None:
+    """nightly-migration's workspace crashed: checkpoints kept its run, then an `agent lost` gap (§11)."""
+    result = tasklogs(stack, "logs", "nightly-migration", TZ="UTC")
+    assert result.returncode == 5, result.stderr  # the task is in "error": its stored conversation, then this code
+    entries = whole_transcript(stack, "nightly-migration")
+    assert entries and all(entry["content"] in result.stdout for entry in entries)
+    stored = stack.api("/api/v2/tasks/me/nightly-migration/transcript").json()["snapshot_at"]
+    until = datetime.fromisoformat(stored.replace("Z", "+00:00")).strftime("%H:%M")
+    assert f"history kept until {until}; the workspace stopped answering" in result.stderr.splitlines()
+
+
 def test_logs_tells_input_from_output_in_colour_on_a_terminal_and_plainly_in_a_pipe(stack) -> None:
     piped = tasklogs(stack, "logs", "add-billing-page", "--tail", "2")
     coloured = tasklogs(stack, "logs", "add-billing-page", "--tail", "2", FORCE_COLOR="1")

@@ -149,6 +149,21 @@ def test_a_paused_task_shows_its_banner_its_sessions_and_its_gap(page, stack) ->
     assert page.problems == []
 
 
+def test_a_crashed_task_says_until_when_its_history_was_kept(page, stack) -> None:
+    """nightly-migration's workspace crashed mid-run: what the checkpoints stored, then the note (§11)."""
+    open_task(page, stack, "nightly-migration")
+    page.wait_for_selector("li.gap")
+    body = stack.api("/api/v2/tasks/me/nightly-migration/transcript").json()
+    until = page.evaluate(
+        f"new Date({body['snapshot_at']!r}).toLocaleTimeString([], {{hour: '2-digit', minute: '2-digit'}})"
+    )
+    assert page.locator("li.gap").all_text_contents() == [
+        f"history kept until {until}; the workspace stopped answering"
+    ]
+    assert page.locator("li.entry .content").all_text_contents() == [e["content"] for e in body["entries"]]
+    assert page.problems == []
+
+
 def test_a_live_task_grows_while_the_reader_watches(page, stack) -> None:
     task = stack.new_task("Add rate limiting", "Reading the handlers.", prefix="rate-limits")
     open_task(page, stack, task["name"])

@@ -353,7 +353,10 @@ class Conversation {
     this.gapsShown.add(key);
     const before = this.list.querySelector(`li.entry[data-seq="${gap.after_seq}"] time`)
       || into.querySelector(`li.entry[data-seq="${gap.after_seq}"] time`);
-    into.append(el("li", { class: "gap" }, gapNote(gap, before ? before.getAttribute("datetime") : null)));
+    const keptUntil = gap.before_seq === null && this.storedUntil
+      ? this.storedUntil
+      : before && before.getAttribute("datetime");
+    into.append(el("li", { class: "gap" }, gapNote(gap, keptUntil)));
   }
 
   lastSession() {
@@ -422,6 +425,7 @@ class Conversation {
 
   accept(body, etag) {
     this.etag = etag;
+    this.storedUntil = body.snapshot_at || null; // a crash's note: when the newest session was last stored
     for (const entry of body.entries) if (entry.final) this.cursor = Math.max(this.cursor, entry.seq);
     if (body.status !== this.status) {
       this.status = body.status;
