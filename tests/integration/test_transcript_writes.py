@@ -416,3 +416,43 @@ def test_deleting_a_task_deletes_even_a_session_item_this_code_cannot_read(handl
         ExpressionAttributeValues={":t": {"S": task["task_id"]}},
     )
     assert left["Items"] == []
+
+
+def test_a_replaced_chunk_version_is_deleted_by_a_later_write_once_no_reader_can_hold_it(
+    handler_env, transcripts, monkeypatch
+) -> None:
+    """Each write that rewrites a chunk lists the version it replaced in the header; a later write
+    deletes the listed ones superseded longer than the grace (0 here), and never a version a header
+    names: a checkpoint a minute rewrites its session's newest chunk, and would keep every version."""
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.domain.models import AgentMessage
+    from tasklogs_core.services import conversation_writer
+
+    task = put_task(handler_env, f"prune-{uuid.uuid4().hex[:6]}", RUNNING)
+    repository = clients.task_repository()
+
+    def write(n: int) -> None:
+        said = [AgentMessage(id=0, content="Hi", role="agent", time="2026-11-25T10:00:00Z")]
+        said += [AgentMessage(id=1, content="Go on", role="user", time="2026-11-25T10:00:01Z")]
+        said += [
+            AgentMessage(
+                id=2, content=f"working, step {n}" + " output" * 200, role="agent", time="2026-11-25T10:00:02Z"
+            )
+        ]
+        at = f"2026-11-25T10:01:{n:02d}.000000Z"
+        conversation_writer.write_transcript(task["task_id"], said, at, repository=repository, checkpoint=True)
+
+    write(0)
+    monkeypatch.setattr(conversation_writer, "SUPERSEDED_GRACE_SECONDS", 3600)
+    write(1)  # replaces the first version: listed, not yet old enough
+    [header] = transcripts.newest_sessions(task["task_id"], 10)
+    assert len(header.superseded) == 1 and len(chunk_versions(handler_env, task["task_id"])) == 2
+    monkeypatch.setattr(conversation_writer, "SUPERSEDED_GRACE_SECONDS", 0)
+    for n in range(2, 6):
+        write(n)
+        [header] = transcripts.newest_sessions(task["task_id"], 10)
+        versions = {v["VersionId"] for v in chunk_versions(handler_env, task["task_id"])}
+        named = {ref.version for ref in header.chunks.values()}
+        # What the header names, and the one version this write replaced (listed until the next).
+        assert versions == named | {old.version for old in header.superseded} and len(versions) == 2
+    assert sessions(transcripts, task["task_id"])[0][2][1].startswith("working, step 5")

@@ -116,6 +116,13 @@ class ChunkRef:
 
 
 @dataclass(frozen=True)
+class Superseded:
+    chunk: int
+    version: str
+    at: str  # when the commit that replaced it was made
+
+
+@dataclass(frozen=True)
 class SessionHeader:
     session: int
     revision: int = 0  # 0: not stored yet
@@ -136,6 +143,10 @@ class SessionHeader:
     # the task is no longer active or a newer session began.
     checkpoint_at: str = ""
     closed_at: str = ""
+    # Chunk versions a commit of this session replaced, and when (utc_rfc3339): no header names them
+    # any more, but a reader holding an older header may still be reading them, so a later write
+    # deletes them once they are old enough (conversation_writer.SUPERSEDED_GRACE_SECONDS).
+    superseded: tuple[Superseded, ...] = ()
 
     @property
     def entries(self) -> int:
@@ -227,6 +238,10 @@ def _header_from_item(item: Mapping[str, Any]) -> SessionHeader:
         unplaced_after=int(item.get("unplaced_after", {}).get("N", "0")),
         checkpoint_at=item.get("checkpoint_at", {}).get("S", ""),
         closed_at=item.get("closed_at", {}).get("S", ""),
+        superseded=tuple(
+            Superseded(int(chunk), str(version), str(at))
+            for chunk, version, at in json.loads(item.get("superseded", {}).get("S", "[]"))
+        ),
     )
 
 
@@ -500,6 +515,9 @@ class TranscriptStore:
                 item[name] = {"S": at}
         if (inline := _encode_inline(header.chunks)) is not None:
             item["inline_chunks"] = {"S": inline}
+        if header.superseded:
+            found = [[old.chunk, old.version, old.at] for old in header.superseded]
+            item["superseded"] = {"S": json.dumps(found, separators=(",", ":"))}
         for name, count in (
             ("kept_from", header.kept_from),
             ("unplaced_before", header.unplaced_before),
@@ -527,6 +545,16 @@ class TranscriptStore:
                     self._s3.delete_object(
                         Bucket=self._bucket, Key=chunk_key(task_id, session, index), VersionId=ref.version
                     )
+        except (ClientError, BotoCoreError) as exc:
+            raise SnapshotStoreError(f"DeleteObject failed: {type(exc).__name__}") from exc
+
+    def delete_superseded(self, task_id: str, session: int, versions: Iterable[Superseded]) -> None:
+        """Delete chunk versions no header names any more (each listed by the commit that replaced it)."""
+        try:
+            for old in versions:
+                self._s3.delete_object(
+                    Bucket=self._bucket, Key=chunk_key(task_id, session, old.chunk), VersionId=old.version
+                )
         except (ClientError, BotoCoreError) as exc:
             raise SnapshotStoreError(f"DeleteObject failed: {type(exc).__name__}") from exc
 

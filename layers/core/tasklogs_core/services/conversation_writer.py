@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,7 +23,7 @@ from tasklogs_core.adapters.deadlines import aws_seconds_left
 from tasklogs_core.adapters.observability import logger, metrics
 from tasklogs_core.adapters.task_repository import PointerUpdate
 from tasklogs_core.domain.errors import SnapshotStoreError, StorageError, TaskLogsError
-from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, TaskItem, utc_now_rfc3339
+from tasklogs_core.domain.models import AgentMessage, SnapshotEnvelope, TaskItem, utc_now_rfc3339, utc_rfc3339
 from tasklogs_core.domain.transcript import (
     Message,
     Said,
@@ -38,7 +39,7 @@ from tasklogs_core.services.snapshot_codec import snapshot_messages
 if TYPE_CHECKING:
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
     from tasklogs_core.adapters.task_repository import TaskRepository
-    from tasklogs_core.adapters.transcript_store import ChunkRef, SessionHeader, TranscriptStore
+    from tasklogs_core.adapters.transcript_store import ChunkRef, SessionHeader, Superseded, TranscriptStore
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,10 @@ MAX_TRANSCRIPT_ROUNDS = 40
 # UpdateItem that defers its write instead.
 TRANSCRIPT_RESERVE_SECONDS = 1.5
 _BACKOFF_SECONDS = 0.2
+# A chunk version a commit replaced is deleted by a later write once it has been superseded this
+# long: well past the longest a reader can still be reading it under an older header (a request
+# lasts at most the transcript function's 12 s timeout). Until then the header lists it.
+SUPERSEDED_GRACE_SECONDS = 300
 
 
 def write_transcript(
@@ -290,10 +295,41 @@ def record_messages(
         )
         if updated == header:  # nothing this write knows is new: nothing to write
             return None
+        updated, due = _supersede(header, updated, put)
         if transcripts.commit(task_id, updated):
+            _delete_superseded(task_id, header.session, due, transcripts)
             return TranscriptWrite(replace(updated, revision=header.revision + 1), put)
         transcripts.discard_chunks(task_id, header.session, put)  # no header will ever name these
     raise SnapshotStoreError(f"The transcript kept changing under {attempt + 1} writes in a row.")
+
+
+def _supersede(
+    header: SessionHeader, updated: SessionHeader, put: Mapping[int, ChunkRef]
+) -> tuple[SessionHeader, list[Superseded]]:
+    """The header to commit, listing the chunk versions this write replaces, and the listed ones old
+    enough to delete once it is committed."""
+    from tasklogs_core.adapters.transcript_store import Superseded
+
+    now = datetime.now(UTC)
+    due_before = utc_rfc3339(now - timedelta(seconds=SUPERSEDED_GRACE_SECONDS))
+    due = [old for old in header.superseded if old.at <= due_before]
+    replaced = [
+        Superseded(chunk, header.chunks[chunk].version, utc_rfc3339(now))
+        for chunk in sorted(put)
+        if chunk in header.chunks and header.chunks[chunk].version
+    ]
+    kept = [old for old in header.superseded if old.at > due_before]
+    return replace(updated, superseded=(*kept, *replaced)), due
+
+
+def _delete_superseded(task_id: str, session: int, due: list[Superseded], transcripts: TranscriptStore) -> None:
+    """Best effort: a version left behind costs storage until the task is deleted, nothing else."""
+    if not due:
+        return
+    try:
+        transcripts.delete_superseded(task_id, session, due)
+    except SnapshotStoreError as exc:
+        _log_failure("superseded chunk versions not deleted", task_id, exc, handled=True)
 
 
 def holds_already(stored: Mapping[int, StoredMessage], messages: Sequence[Message]) -> bool:
