@@ -139,3 +139,11 @@ def test_the_schedule_sends_active_tasks_only_and_the_local_mapping_checkpoints_
     # The same through the local stack's schedule and queue mapping, as `make run` runs them.
     LocalSchedules(handler_env, lambda_runtime.invoke, every_seconds=60).run_once()
     assert "checkpoint_at" in item_of(handler_env, task_id)
+
+
+def test_a_message_the_service_did_not_send_is_dropped_not_retried(handler_env) -> None:
+    record = {"messageId": "m-1", "body": "not json", "eventSource": "aws:sqs"}
+    assert lambda_runtime.invoke("TaskCheckpointFunction", {"Records": [record]}) == {"batchItemFailures": []}
+    from tasklogs_core.use_cases.task_checkpoint import Checkpoint, checkpoint_message
+
+    assert checkpoint_message('{"task_id": 7}', remaining_ms=5000) is Checkpoint.NOT_UNDERSTOOD

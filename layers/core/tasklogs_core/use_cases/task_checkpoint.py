@@ -38,6 +38,7 @@ class Checkpoint(enum.Enum):
     UNCHANGED = "Unchanged"  # the agent's answer is the one stored last: nothing written
     NOT_ACTIVE = "NotActive"  # gone, deleted or no longer active since the schedule sent it
     STALE = "Stale"  # waited past its interval in the queue: a later message has it
+    NOT_UNDERSTOOD = "NotUnderstood"  # a message this service did not send: dropped
     AGENT_UNAVAILABLE = "AgentUnavailable"  # tried again at the next interval
     FAILED = "Failed"  # not stored: the queue delivers it again
 
@@ -61,10 +62,12 @@ def checkpoint_batch(records: Sequence[Mapping[str, Any]], *, remaining_ms: int)
 
 
 def checkpoint_message(body: str, *, remaining_ms: int, clock: Callable[[], float] = time.time) -> Checkpoint:
+    """One message of the queue: its task checkpointed if it is still due and active. Storage
+    failures are logged and answered as FAILED, for the queue to deliver the message again."""
     due = CheckpointDue.from_body(body)
     if due is None:
         logger.warning("checkpoint message not understood; dropped")
-        return Checkpoint.NOT_ACTIVE
+        return Checkpoint.NOT_UNDERSTOOD
     if clock() > due.not_after:
         return Checkpoint.STALE
     try:
