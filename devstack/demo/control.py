@@ -13,6 +13,7 @@ the demo can pause, resume and delete a task and show what the stream functions 
 """
 
 import re
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -95,9 +96,9 @@ class DemoControl:
             return
         run = self._runs[name] = self._runs.get(name, 1) + 1
         self._fake.scenarios[name].mode = Mode.NORMAL  # a crashed workspace comes back too
-        self._fake.scenarios[name].messages = conversation(
-            f"Run {run}: carry on from the branch", f"Run {run}: picked up the branch; the tests pass."
-        )
+        turns = (f"Run {run}: carry on from the branch", f"Run {run}: picked up the branch; the tests pass.")
+        # Said just now: a new run's messages come after the ones before it.
+        self._fake.scenarios[name].messages = conversation(*turns, start_ns=time.time_ns() - 3 * 7_123_456_789)
 
     def _update(self, task_id: str, attributes: dict[str, str]) -> None:
         update_task(self._aws, task_id, attributes)

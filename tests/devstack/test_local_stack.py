@@ -381,7 +381,7 @@ def test_the_pause_resume_story_works_as_printed(examples) -> None:
         "exists": False,
         "versions_kept": 0,
     }  # every version gone (§10)
-    assert deleted["snapshot_at"] is None and deleted["snapshot_version"] is None
+    assert deleted["snapshot_at"] is None and deleted["snapshot_version"] is None and deleted["checkpoint_at"] is None
     assert deleted["transcript"] == {"sessions": 0, "object_versions_kept": 0}
     assert json.loads(run_printed(story["logs_deleted"])) == {"message": "Resource not found."}
 

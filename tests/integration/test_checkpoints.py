@@ -18,6 +18,8 @@ from tasklogs_core.adapters.checkpoint_queue import CheckpointDue
 from tests.helpers import item_of, put_task
 from tests.integration.test_stream_functions import update
 
+TASKS_AT_SCALE = 1000
+
 
 def checkpoint_now(task_id: str, *, not_after: float | None = None) -> dict:
     """One message of the checkpoint queue, for this task alone, through the real function."""
@@ -137,7 +139,7 @@ def test_the_schedule_sends_active_tasks_only_and_the_local_mapping_checkpoints_
     assert task_id in sent and paused["task_id"] not in sent
     assert "checkpoint_at" not in item_of(handler_env, task_id)
     # The same through the local stack's schedule and queue mapping, as `make run` runs them.
-    LocalSchedules(handler_env, lambda_runtime.invoke, every_seconds=60).run_once()
+    LocalSchedules(handler_env, lambda_runtime.invoke, every_seconds=60, batches_at_once=1).run_once()
     assert "checkpoint_at" in item_of(handler_env, task_id)
 
 
@@ -147,3 +149,50 @@ def test_a_message_the_service_did_not_send_is_dropped_not_retried(handler_env) 
     from tasklogs_core.use_cases.task_checkpoint import Checkpoint, checkpoint_message
 
     assert checkpoint_message('{"task_id": 7}', remaining_ms=5000) is Checkpoint.NOT_UNDERSTOOD
+
+
+def test_one_run_of_the_schedule_sends_every_active_task_once_across_many_index_pages(handler_env, monkeypatch) -> None:
+    """1,000 started tasks, a tenth of them not active, read from the index 150 a page (moto's pages,
+    smaller than DynamoDB's 1 MB, so that a run spans seven): one run sends each active one exactly
+    once. A table and a queue of the test's own, so no other test's schedule meets them."""
+    from devstack.runtime.template_resources import create_table_request
+    from tasklogs_core.adapters import clients
+
+    dynamodb, sqs = handler_env.client("dynamodb"), handler_env.client("sqs")
+    table = f"tasks-{uuid.uuid4().hex[:6]}"
+    dynamodb.create_table(**create_table_request("TasksTable", table))
+    url = sqs.create_queue(QueueName=f"checkpoints-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    monkeypatch.setenv("TASKS_TABLE_NAME", table)
+    monkeypatch.setenv("CHECKPOINT_QUEUE_URL", url)
+    clients.reset()
+    active, items = set(), []
+    for n in range(TASKS_AT_SCALE):
+        task_id = str(uuid.UUID(int=n + 1))
+        state = {**RUNNING, "agent_lifecycle": "starting"} if n % 10 == 0 else RUNNING  # initializing
+        if n % 10:
+            active.add(task_id)
+        item = {"task_id": task_id, "name": f"task-{n}", "owner_id": ALICE.user_id, **state}
+        items.append({"PutRequest": {"Item": {k: {"S": v} for k, v in item.items()}}})
+    for start in range(0, len(items), 25):
+        dynamodb.batch_write_item(RequestItems={table: items[start : start + 25]})
+    repository = clients.task_repository()
+    real_query, pages = repository._client.query, []
+
+    def small_pages(**request):
+        pages.append(request.get("ExclusiveStartKey"))
+        return real_query(**request, Limit=150)
+
+    monkeypatch.setattr(repository._client, "query", small_pages)
+    lambda_runtime.invoke("CheckpointScheduleFunction", {})
+    assert len(pages) == 7
+    sent: list[str] = []
+    for _ in range(TASKS_AT_SCALE):  # bounded: the messages come ten at a time
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            break
+        sent += [json.loads(m["Body"])["task_id"] for m in messages]
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        )
+    assert len(sent) == len(active) and set(sent) == active
+    clients.reset()

@@ -304,13 +304,14 @@ class TaskRepository:
         )
 
     def forget_snapshot(self, task_id: str) -> None:
-        """A deleted task's item no longer names a snapshot. Only while the item is still there and
-        deleted: a removed item needs nothing, and one brought back is not touched."""
+        """A deleted task's item no longer names a snapshot, nor a checkpoint's digest of its
+        conversation. Only while the item is still there and deleted: a removed item needs nothing, and
+        one brought back is not touched."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={"task_id": {"S": task_id}},
-                UpdateExpression="REMOVE snapshot_at, snapshot_version",
+                UpdateExpression="REMOVE snapshot_at, snapshot_version, checkpoint_at, checkpoint_digest",
                 ConditionExpression="attribute_exists(deleted_at)",
             )
         except ClientError as exc:
