@@ -41,8 +41,10 @@ def run(
     poller = schedules = None
     try:
         seed(aws, fake)
-        # The checkpoint interval the functions see is the local schedule's (at most a minute, as on AWS).
-        interval = {"CHECKPOINT_INTERVAL_SECONDS": str(max(1, round(checkpoint_every)))}
+        # The checkpoint interval the functions see is the local schedule's (at most a minute, as on
+        # AWS); with no schedule (0), AWS's default: runs asked for by hand are not dropped as stale.
+        every = round(checkpoint_every) if checkpoint_every >= 1 else 60
+        interval = {"CHECKPOINT_INTERVAL_SECONDS": str(every)}
         lambda_runtime.set_local_environment({**aws.environment(), **interval})
         poller = StreamPoller(aws, runtime.invoke).start()
         schedules = LocalSchedules(aws, runtime.invoke, every_seconds=min(checkpoint_every, 60) or 60)

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -23,19 +20,8 @@ from tasklogs_core.adapters.observability import logger, metrics
 from tasklogs_core.adapters.settings import get_settings
 from tasklogs_core.domain.status import TaskStatus, derive_status
 
-if TYPE_CHECKING:
-    from tasklogs_core.adapters.checkpoint_queue import CheckpointQueue
-    from tasklogs_core.adapters.task_repository import TaskRepository
-
 # The schedule's period in AWS (template.yaml: rate(1 minute), the finest EventBridge offers).
 SCHEDULE_PERIOD_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class ScheduleRun:
-    started: int  # tasks whose build is a start
-    active: int
-    sent: int
 
 
 def slots(interval_seconds: int, period_seconds: int = SCHEDULE_PERIOD_SECONDS) -> int:
@@ -47,16 +33,10 @@ def slot_of(task_id: str, count: int) -> int:
     return int.from_bytes(hashlib.sha256(task_id.encode()).digest()[:8]) % count
 
 
-def schedule_checkpoints(
-    *,
-    repository: TaskRepository | None = None,
-    queue: CheckpointQueue | None = None,
-    clock: Callable[[], float] = time.time,
-) -> ScheduleRun:
-    repository = repository or clients.task_repository()
-    queue = queue or clients.checkpoint_queue()
+def schedule_checkpoints() -> None:
+    repository, queue = clients.task_repository(), clients.checkpoint_queue()
     interval = get_settings().checkpoint_interval_seconds
-    now = clock()
+    now = time.time()
     count = slots(interval)
     slot = int(now // SCHEDULE_PERIOD_SECONDS) % count
     # A message not taken within the interval is stale: a later run has sent the task again.
@@ -69,8 +49,6 @@ def schedule_checkpoints(
         due = [CheckpointDue(task.task_id, not_after) for task in running if slot_of(task.task_id, count) == slot]
         queue.send(due)
         sent += len(due)
-    run = ScheduleRun(started, active, sent)
     logger.info("checkpoints scheduled", extra={"started": started, "active": active, "sent": sent, "slot": slot})
     metrics.add_metric(name="CheckpointsScheduled", unit=MetricUnit.Count, value=sent)
     metrics.add_metric(name="ActiveTasks", unit=MetricUnit.Count, value=active)
-    return run
