@@ -24,7 +24,7 @@ help: ## List the targets
 venv: $(VENV)/.installed ## Create .venv with every dependency (what make run needs, then the tools)
 
 # make run installs only what the local stack and the CLI need; everything else adds the tools.
-RUN_REQUIREMENTS = requirements-run.txt layers/core/requirements.txt functions/user_authorizer/requirements.txt cli/pyproject.toml
+RUN_REQUIREMENTS = requirements-run.txt layers/core/requirements.txt layers/scanner/requirements.txt functions/user_authorizer/requirements.txt cli/pyproject.toml
 
 $(VENV)/.installed-run: $(RUN_REQUIREMENTS)
 	@test -x $(PY) || "$(BOOT_PYTHON)" -m venv $(VENV)

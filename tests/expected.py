@@ -35,6 +35,7 @@ EXPECTED = {
     "logs_port_rate_limiter": (200, None),
     "logs_metadata_url": (502, "Task app URL is not configured."),
     "logs_nightly_migration": (409, "Cannot fetch logs for task in current state."),
+    "logs_leaky_env": (200, None),
 }
 
 DECODE = "Failed to decode request payload."
@@ -90,6 +91,7 @@ EXPECTED_TRANSCRIPTS = {
     "transcript_from_old_snapshot": (200, None),
     "transcript_failed_task": (200, None),
     "transcript_crashed_task": (200, None),
+    "transcript_redacted": (200, None),
     "transcript_bad_query": (400, INVALID_QUERY),
     "transcript_someone_elses": (404, "Resource not found."),
     "transcript_no_claims": (401, "Unauthorized."),

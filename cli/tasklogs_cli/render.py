@@ -31,6 +31,23 @@ STATUS_STYLES = {
 }
 _UNBOUNDED = 100_000
 WHO = {"input": ("you", "bold cyan", "cyan"), "output": ("agent", "bold green", "")}
+# Where the service removed a secret, the text says `[REDACTED:<kind>]`: shown so it cannot pass for
+# the agent's own words.
+REDACTED_MARKER = r"\[REDACTED:[a-z0-9]+(?:-[a-z0-9]+)*\]"
+REDACTED_STYLE = "bold black on yellow"
+
+
+def _content(text: str, style: str, end: str = "") -> Text:
+    content = Text(text, style=style, end=end)
+    content.highlight_regex(REDACTED_MARKER, style=REDACTED_STYLE)
+    return content
+
+
+def redacted_note(redactions: list[dict[str, Any]]) -> str:
+    """`2 secrets removed (github-token, jwt)`."""
+    count = sum(r.get("count", 0) for r in redactions)
+    kinds = ", ".join(r.get("kind", "?") for r in redactions)
+    return f"{count} secret{'' if count == 1 else 's'} removed ({kinds})"
 
 
 def consoles() -> tuple[Console, Console]:
@@ -183,8 +200,10 @@ class ConversationPrinter:
         header = Text(f"{who} · {local_time(entry['time'])}", style=header_style)
         if not entry.get("final", True):
             header.append(" (still writing)", style="dim")
+        if redactions := entry.get("redactions"):
+            header.append(f" · {redacted_note(redactions)}", style=REDACTED_STYLE)
         # The content exactly as the agent's terminal had it: no markup, no re-wrapping.
-        return Group(header, Text(entry["content"], style=body_style, end="\n"), Text(""))
+        return Group(header, _content(entry["content"], body_style, end="\n"), Text(""))
 
     def _table(self, rows: list[dict[str, Any]]) -> Table:
         table = Table(show_header=not self._table_header_shown, show_lines=False, box=None, pad_edge=False)
@@ -198,7 +217,7 @@ class ConversationPrinter:
                 str(entry["session"]),
                 local_time(entry["time"]),
                 Text(who, style=header_style),
-                Text(entry["content"], style=body_style),
+                _content(entry["content"], body_style),
             )
         self._table_header_shown = True
         return table

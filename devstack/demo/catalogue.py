@@ -60,6 +60,15 @@ CRASHED_RUN = conversation(
 )
 CRASHED_AT = "2026-11-17T10:31:00.000000Z"
 
+# An agent that prints credentials (contract §12): every read shows `[REDACTED:<kind>]` in their place.
+# Made-up values of kinds no public scanner blocks a push for.
+LEAKY_RUN = conversation(
+    "Why does the staging deploy fail?",
+    "$ cat .env\nNODE_ENV=staging\nDB_PASSWORD=vN3qLx8rTz2KpW7s\nDATABASE_URL="
+    "postgres://app:Hq7ZmR2xWc9LtB4n@db.staging.internal:5432/orders\n\n"
+    "The password in DATABASE_URL and DB_PASSWORD differ: the app connects with the first.",
+)
+
 
 def snapshot_envelope(messages: list[dict], fmt: str = "agentapi") -> bytes:
     return json.dumps({"format": fmt, "data": {"messages": messages}}).encode()
@@ -255,6 +264,13 @@ TASKS = [
         extra={"checkpoint_at": CRASHED_AT},
     ),
     DemoTask(
+        "leaky-env",
+        _task_id(24),
+        RUNNING,
+        "200 live logs, the credentials the agent printed shown as [REDACTED:<kind>]",
+        agent=Scenario(messages=LEAKY_RUN),
+    ),
+    DemoTask(
         "metadata-url",
         _task_id(21),
         RUNNING,
@@ -414,6 +430,12 @@ def transcript_requests() -> dict[str, tuple[str, str, DemoUser | None, str]]:
             "",
             ALICE,
             '200 status "error": what the checkpoints stored, then an "agent lost" gap',
+        ),
+        "transcript_redacted": (
+            transcript_path("me", "leaky-env"),
+            "",
+            ALICE,
+            "200 live, the secrets replaced by markers and each entry's redactions",
         ),
         "transcript_bad_query": (
             transcript_path("me", two),

@@ -31,6 +31,7 @@ USER_SECURITY = [{"userJwt": []}, {"userSessionToken": []}]
 def _schemas() -> dict[str, Any]:
     from tasklogs_core.domain.coder_task import TasksListResponse
     from tasklogs_core.domain.models import AgentMessages, TaskLogsResponse
+    from tasklogs_core.domain.secrets import KIND_PATTERN
     from tasklogs_core.domain.status import TaskStatus
     from tasklogs_core.domain.transcript import TranscriptPage
     from tasklogs_core.edge.http_errors import ErrorBody
@@ -67,7 +68,17 @@ def _schemas() -> dict[str, Any]:
     # Sent only for an entry cut to fit its page (never null); its whole content is at the entry route.
     entry["truncated"] = {"type": "boolean", "const": True, "description": "the content is the entry's start"}
     entry["content_bytes"] = {"type": "integer", "minimum": 0, "description": "the whole content's UTF-8 length"}
-    schemas["TranscriptEntry"]["required"] = [key for key in entry if key not in ("truncated", "content_bytes")]
+    # Sent only when secrets were removed from the content (never null or empty).
+    entry["redactions"] = {
+        "type": "array",
+        "minItems": 1,
+        "items": {"$ref": "#/components/schemas/Redaction"},
+        "description": "each kind of secret replaced by `[REDACTED:<kind>]` in the content, with its count",
+    }
+    schemas["Redaction"]["properties"]["count"]["minimum"] = 1
+    schemas["Redaction"]["properties"]["kind"]["pattern"] = f"^{KIND_PATTERN}$"
+    optional = ("truncated", "content_bytes", "redactions")
+    schemas["TranscriptEntry"]["required"] = [key for key in entry if key not in optional]
     page = schemas["TranscriptPage"]
     page["properties"]["live_error"] = {
         "$ref": "#/components/schemas/LiveError",

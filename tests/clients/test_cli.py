@@ -205,6 +205,17 @@ def test_agent_output_is_kept_as_the_terminal_text_it_is(stack) -> None:
     assert f"{wide}\n{hostile}\n" in result.stdout, "no re-wrapping at 40 columns and no markup"
 
 
+def test_a_secret_the_agent_printed_shows_as_a_marker_and_the_entry_says_what_was_removed(stack) -> None:
+    piped = tasklogs(stack, "logs", "leaky-env", "--tail", "1")
+    coloured = tasklogs(stack, "logs", "leaky-env", "--tail", "1", FORCE_COLOR="1")
+    assert piped.returncode == 0, piped.stderr
+    header, *body = piped.stdout.splitlines()
+    assert header.endswith(" · 2 secrets removed (env-secret, url-password)")
+    assert "DB_PASSWORD=[REDACTED:env-secret]" in body and "vN3qLx8rTz2KpW7s" not in piped.stdout
+    assert "postgres://app:[REDACTED:url-password]@db.staging.internal:5432/orders" in "\n".join(body)
+    assert "\x1b[1;30;43m[REDACTED:env-secret]" in coloured.stdout, "the marker stands out on a terminal"
+
+
 def test_json_output_is_the_transcript_s_entries_as_json_lines(stack) -> None:
     result = tasklogs(stack, "logs", TWO_SESSIONS, "-o", "json")
     assert result.returncode == 0, result.stderr

@@ -164,6 +164,18 @@ def test_a_crashed_task_says_until_when_its_history_was_kept(page, stack) -> Non
     assert page.problems == []
 
 
+def test_a_secret_the_agent_printed_is_marked_where_it_was_and_the_entry_says_what_was_removed(page, stack) -> None:
+    open_task(page, stack, "leaky-env")
+    page.wait_for_selector("mark.redacted")
+    entry = page.locator("li.entry").last
+    assert entry.locator(".redacted-note").text_content() == "2 secrets removed (env-secret, url-password)"
+    assert entry.locator("mark.redacted").all_text_contents() == ["[REDACTED:env-secret]", "[REDACTED:url-password]"]
+    served = stack.api("/api/v2/tasks/me/leaky-env/transcript").json()["entries"][-1]["content"]
+    assert entry.locator(".content").text_content() == served, "the text around the markers is the agent's"
+    assert "vN3qLx8rTz2KpW7s" not in page.content()
+    assert page.problems == []
+
+
 def test_a_live_task_grows_while_the_reader_watches(page, stack) -> None:
     task = stack.new_task("Add rate limiting", "Reading the handlers.", prefix="rate-limits")
     open_task(page, stack, task["name"])

@@ -3,6 +3,7 @@ with the code (index names, key schema, routes)."""
 
 import fnmatch
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from devstack.generators.events import EVENTS_DIR
 from devstack.runtime.template_resources import (
+    ROOT,
     TEMPLATE,
     create_table_request,
     function_memory_mb,
@@ -383,3 +385,37 @@ def test_translated_roles_carry_only_the_expected_managed_policies(translated) -
         # SAM's role for CodeDeploy, which shifts each function's `live` alias (gradual deploys).
         "CodeDeployService": {"AWSCodeDeployRoleForLambda"},
     }
+
+
+def _functions() -> dict[str, dict]:
+    resources = load_template()["Resources"]
+    return {name: r for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def test_only_the_functions_that_scan_content_carry_the_scanner_and_only_they_load_it() -> None:
+    """Contract §12: every write and live read scans; the scanner's native library and its rules'
+    compile time stay off the authorizer, the task routes, the viewer and the schedule."""
+    scanning = {
+        "TaskLogsFunction",
+        "TaskTranscriptFunction",
+        "LogSnapshotFunction",
+        "PauseCaptureFunction",
+        "TranscriptRetryFunction",
+        "TaskCheckpointFunction",
+    }
+    carried = {name for name, f in _functions().items() if {"Ref": "ScannerLayer"} in f["Properties"].get("Layers", [])}
+    assert carried == scanning
+    for name, function in _functions().items():
+        props = function["Properties"]
+        module = props["Handler"].rsplit(".", 1)[0]
+        probe = f"import sys, {module}; print('kingfisher_sdk' in sys.modules)"
+        path = os.pathsep.join([str(ROOT / props["CodeUri"]), str(ROOT / "layers" / "core")])
+        loaded = subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**os.environ, "PYTHONPATH": path, "POWERTOOLS_METRICS_DISABLED": "true"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout.strip()
+        assert loaded == str(name in scanning), name

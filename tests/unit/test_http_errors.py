@@ -34,6 +34,7 @@ CONTRACT = [
     (errors.SnapshotFetchError("gone"), 500, {"message": "Internal error fetching task snapshot.", "detail": "gone"}),
     (errors.StorageError("ThrottlingException"), 500, {"message": "Internal error fetching task."}),
     (errors.SnapshotStoreError("PutObject failed"), 500, {"message": "Internal error storing snapshot."}),
+    (errors.SecretScanFailed("scan timed out"), 500, {"message": "Internal error checking content for secrets."}),
     (errors.InvalidTaskId("x"), 400, {"message": "Invalid task ID format.", "detail": "x"}),
     (
         errors.InvalidQueryParameters(validations=[("format", "required")]),

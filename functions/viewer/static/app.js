@@ -302,10 +302,37 @@ function entryNode(entry) {
       "data-seq": String(entry.seq),
       "data-session": String(entry.session),
     },
-    el("div", { class: "meta" }, el("span", { class: "speaker" }, input ? "You" : "Agent"), el("time", { datetime: entry.time }, localTime(entry.time))),
-    el(input ? "p" : "pre", { class: "content" }, entry.content),
+    el(
+      "div",
+      { class: "meta" },
+      el("span", { class: "speaker" }, input ? "You" : "Agent"),
+      el("time", { datetime: entry.time }, localTime(entry.time)),
+      ...(entry.redactions ? [el("span", { class: "redacted-note" }, redactedNote(entry.redactions))] : []),
+    ),
+    el(input ? "p" : "pre", { class: "content" }, ...withMarkers(entry.content)),
   );
   return node;
+}
+
+// Where the service removed a secret the text says `[REDACTED:<kind>]`: marked, so it cannot pass for
+// the agent's own words. Still text nodes only.
+const REDACTED = /\[REDACTED:[a-z0-9]+(?:-[a-z0-9]+)*\]/g;
+
+function withMarkers(content) {
+  const parts = [];
+  let at = 0;
+  for (const found of content.matchAll(REDACTED)) {
+    if (found.index > at) parts.push(content.slice(at, found.index));
+    parts.push(el("mark", { class: "redacted", title: "A secret was removed here" }, found[0]));
+    at = found.index + found[0].length;
+  }
+  if (at < content.length || !parts.length) parts.push(content.slice(at));
+  return parts;
+}
+
+function redactedNote(redactions) {
+  const count = redactions.reduce((sum, r) => sum + r.count, 0);
+  return `${count} secret${count === 1 ? "" : "s"} removed (${redactions.map((r) => r.kind).join(", ")})`;
 }
 
 class Conversation {

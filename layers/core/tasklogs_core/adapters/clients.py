@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # imported at run time only by the path that makes the client
 
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
     from tasklogs_core.adapters.checkpoint_queue import CheckpointQueue
+    from tasklogs_core.adapters.secret_scanner import RuleSetScanner
     from tasklogs_core.adapters.snapshot_store import SnapshotStore
     from tasklogs_core.adapters.task_repository import TaskRepository
     from tasklogs_core.adapters.token_verifier import TokenVerifier
@@ -107,6 +108,15 @@ def agentapi_client() -> AgentApiClient:
 
 
 @cache
+def secret_scanner() -> RuleSetScanner:
+    """The scanner with the deployment's own rules; the rule set it runs is compiled once a container."""
+    from tasklogs_core.adapters.secret_scanner import RuleSetScanner
+
+    settings = get_settings()
+    return RuleSetScanner(settings.secret_patterns, settings.secret_allowlist)
+
+
+@cache
 def token_verifier() -> TokenVerifier:
     """The authorizer's verifier: the issuer's keys it fetched outlive the invocation."""
     from tasklogs_core.adapters.token_verifier import TokenVerifier
@@ -122,6 +132,7 @@ def reset() -> None:
         transcript_store,
         checkpoint_queue,
         agentapi_client,
+        secret_scanner,
         token_verifier,
         get_settings,
         get_auth_settings,

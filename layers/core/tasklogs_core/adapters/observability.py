@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -58,6 +58,25 @@ def count_for_this_version(name: str) -> None:
         },
     ):
         pass
+
+
+def count_secrets_redacted(kinds: Mapping[str, int]) -> None:
+    """`SecretsRedacted` by `kind` (contract §12): the secrets cut out of content before it was stored.
+    Only kinds and counts: a secret's text is never in a metric or a log line."""
+    if not kinds:
+        return
+    logger.info("secrets redacted", extra={"redacted": dict(kinds)})
+    if is_metrics_disabled():
+        return
+    for kind, count in sorted(kinds.items()):
+        with single_metric(
+            name="SecretsRedacted",
+            unit=MetricUnit.Count,
+            value=count,
+            namespace=metrics.namespace,
+            default_dimensions=metrics.default_dimensions,
+        ) as metric:
+            metric.add_dimension(name="kind", value=kind)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """Environment variables, modelled once and read once per container."""
 
+import json
 import os
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar
@@ -7,6 +8,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, Field
 
 from tasklogs_core.adapters.address_policy import IpNetwork, parse_networks
+from tasklogs_core.domain.secrets import Allowlist, ExtraPatterns
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -24,6 +26,15 @@ def _from_environment(model: type[Model], prefix: str = "") -> Model:
 def _networks(value: Any) -> Any:
     # A typo fails loudly at the first request, naming the setting.
     return parse_networks(value) if isinstance(value, str) else value
+
+
+def _json(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
 
 
 class Settings(BaseModel):
@@ -47,6 +58,10 @@ class Settings(BaseModel):
     checkpoint_interval_seconds: int = Field(default=60, ge=1)
     # Where the checkpoint schedule sends the tasks due (only its function and the checkpoint's have one).
     checkpoint_queue_url: str = ""
+    # The deployment's own secret rules (contract §12, docs/redaction.md), JSON: the template's
+    # SecretPatterns and SecretAllowlist, checked when the stack deploys.
+    secret_patterns: Annotated[ExtraPatterns, BeforeValidator(_json)] = ExtraPatterns({})
+    secret_allowlist: Annotated[Allowlist, BeforeValidator(_json)] = Allowlist([])
 
 
 @cache

@@ -31,6 +31,7 @@ from tasklogs_core.adapters.observability import logger
 from tasklogs_core.adapters.snapshot_store import delete_versions
 from tasklogs_core.domain.conversation import LOG_TYPE_BY_ROLE
 from tasklogs_core.domain.errors import AGENT_FAILURES, SnapshotStoreError, StorageError, TaskLogsError
+from tasklogs_core.domain.secrets import redactions_in
 from tasklogs_core.domain.status import TaskStatus
 from tasklogs_core.domain.transcript import (
     MAX_PAGE_BYTES,
@@ -680,8 +681,12 @@ class TranscriptReader:
         store: TranscriptStore,
         *,
         read_legacy: Callable[[], list[Message]] | None,
+        redact: Callable[[list[Message]], list[Message]],
     ) -> None:
         self._task_id = task.task_id
+        # What a stored chunk holds is redacted as it is read (contract §12): text stored before
+        # redaction, or before a deployment's newer pattern, is never served as it was stored.
+        self._redact = redact
         self._store = store
         self._active = status is TaskStatus.ACTIVE
         self.writes_due = len(task.transcripts_due)  # acknowledged, not in the transcript yet
@@ -715,12 +720,20 @@ class TranscriptReader:
             def load(chunk: int) -> Mapping[int, StoredMessage]:
                 key = (header.session, chunk)
                 if key not in self._chunks:
-                    self._chunks[key] = self._store.read_chunk(self._task_id, header, chunk)
+                    self._chunks[key] = self._redacted(self._store.read_chunk(self._task_id, header, chunk))
                     self.chunks_read += 1
                 return self._chunks[key]
 
             self._sources[header.session] = SessionSource(header.session, header.facts, load, header.stored_chunks)
         return self._sources[header.session]
+
+    def _redacted(self, chunk: Mapping[int, StoredMessage]) -> Mapping[int, StoredMessage]:
+        ids = list(chunk)
+        texts = self._redact([chunk[i].message for i in ids])
+        return {
+            i: held if held.message is text else replace(held, message=text)
+            for i, held, text in zip(ids, chunk.values(), texts, strict=True)
+        }
 
     def _legacy_source(self, read_legacy: Callable[[], list[Message]], snapshot_at: str) -> SessionSource:
         """Session 1 from a snapshot stored before transcripts existed, held exactly as a writer's import
@@ -776,7 +789,7 @@ class TranscriptReader:
         ]
         wanted = [(header, chunk) for header, chunk in wanted if (header.session, chunk) not in self._chunks]
         for (header, chunk), messages in zip(wanted, self._store.read_each(self._task_id, wanted), strict=True):
-            self._chunks[(header.session, chunk)] = messages
+            self._chunks[(header.session, chunk)] = self._redacted(messages)
             self.chunks_read += 1
 
     def sessions(self, start: int, *, newest_first: bool) -> Iterator[SessionSource]:
@@ -964,6 +977,7 @@ def _on_the_page(held: Held) -> TranscriptEntry:
         type=LOG_TYPE_BY_ROLE[message.role],
         time=message.time,
         final=held.final,
+        redactions=redactions_in(content) or None,
         **cut,
     )
 

@@ -104,6 +104,10 @@ class StorageError(TaskLogsError):
     """DynamoDB failed in a way the caller cannot fix (throttling, 5xx, permissions)."""
 
 
+class SecretScanFailed(TaskLogsError):
+    """The secret scanner failed on some content, which is then neither stored nor served."""
+
+
 class TaskListTooLarge(TaskLogsError):
     """The caller has more tasks than one list answer reads (§9: the list is bounded)."""
 

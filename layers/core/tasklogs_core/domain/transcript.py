@@ -16,6 +16,7 @@ from typing import Literal, Protocol, TypeVar
 from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
 from tasklogs_core.domain.errors import TaskLogsError
+from tasklogs_core.domain.secrets import Redaction
 from tasklogs_core.domain.status import TaskStatus
 
 # ---------------------------------------------------------------- seq: task-wide, assigned once
@@ -59,6 +60,8 @@ class TranscriptEntry(BaseModel):
     type: Literal["input", "output"]
     time: str
     final: bool = True
+    # The kinds of secret removed from `content`, each with its count (contract §12); left out when none.
+    redactions: list[Redaction] | None = None
     # An entry cut to fit its page (contract §7 Large entries): the whole content is at
     # .../transcript/entries/{seq}. Both are left out of a whole entry.
     truncated: bool | None = None
@@ -67,6 +70,8 @@ class TranscriptEntry(BaseModel):
     @model_serializer(mode="wrap")
     def _whole_entries_say_nothing(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
         body: dict[str, object] = handler(self)
+        if self.redactions is None:
+            body.pop("redactions", None)
         if self.truncated is None:
             body.pop("truncated", None)
             body.pop("content_bytes", None)

@@ -48,6 +48,7 @@ ERROR_TABLE: dict[type[errors.TaskLogsError], tuple[int, str, bool]] = {
     errors.SnapshotFetchError: (500, "Internal error fetching task snapshot.", True),
     errors.SnapshotStoreError: (500, "Internal error storing snapshot.", False),
     errors.StorageError: (500, "Internal error fetching task.", False),
+    errors.SecretScanFailed: (500, "Internal error checking content for secrets.", False),
     errors.TaskListTooLarge: (500, "Too many tasks to list.", True),
     errors.InvalidTaskId: (400, "Invalid task ID format.", True),
     errors.InvalidQueryParameters: (400, "Invalid query parameters.", False),

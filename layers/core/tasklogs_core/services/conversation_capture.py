@@ -23,6 +23,7 @@ from tasklogs_core.services.conversation_writer import (
     store_snapshot,
     write_transcript,
 )
+from tasklogs_core.services.secret_redaction import relayed_for_storage
 
 if TYPE_CHECKING:
     from tasklogs_core.adapters.agentapi_client import AgentApiClient
@@ -76,6 +77,8 @@ def store_conversation(
     for the queue to deliver it again; the capture at pause stores its snapshot all the same."""
     session_max = get_settings().transcript_session_max_bytes
     fetched_count = len(fetched)
+    # Before anything is cut to fit: a secret cut in two would no longer be found.
+    fetched[:] = relayed_for_storage(fetched)
     # The snapshot: the newest 64 KiB, fitted from the newest messages that can hold them.
     newest, _ = newest_within(fetched, MAX_UPLOAD_BYTES)
     kept = fit_within([_as_agent_message(m) for m in newest or fetched[-1:]])

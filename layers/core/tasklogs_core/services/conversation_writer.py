@@ -34,6 +34,7 @@ from tasklogs_core.domain.transcript import (
     session_for,
     unplaced,
 )
+from tasklogs_core.services.secret_redaction import texts_for_storage
 from tasklogs_core.services.snapshot_codec import snapshot_messages
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ def _earlier_snapshot(task_id: str, before: TaskItem | None, transcripts: Transc
         return []
     try:
         # Read as the transcript route reads it, so the seqs a reader saw stay.
-        return snapshot_messages(clients.snapshot_store().read(task_id, before.snapshot_version))
+        return texts_for_storage(snapshot_messages(clients.snapshot_store().read(task_id, before.snapshot_version)))
     except TaskLogsError as exc:  # unreadable, or not a snapshot this service can read
         logger.warning(
             "earlier snapshot not kept in the transcript", extra={"task_id": task_id, "error": type(exc).__name__}

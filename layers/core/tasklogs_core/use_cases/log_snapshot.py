@@ -27,6 +27,7 @@ from tasklogs_core.domain.errors import (
 from tasklogs_core.domain.models import AgentMessage, TaskItem
 from tasklogs_core.domain.text import parse_uuid, well_formed
 from tasklogs_core.services.conversation_writer import store_snapshot, write_or_defer
+from tasklogs_core.services.secret_redaction import uploaded_for_storage
 
 if TYPE_CHECKING:
     from tasklogs_core.adapters.task_repository import TaskRepository
@@ -47,7 +48,7 @@ def upload_log_snapshot(request: UploadRequest) -> None:
     repository = clients.task_repository()
     target = authorize_upload(repository, request.token, request.task_ref, request.snapshot_format)
     logger.append_keys(task_id=target.task_id)
-    messages = request.messages()
+    messages = uploaded_for_storage(request.messages())
     stored = store_snapshot(
         target.task_id,
         messages,

@@ -31,6 +31,7 @@ from tasklogs_core.domain.models import (
     TaskLogsResponse,
 )
 from tasklogs_core.domain.status import SNAPSHOT_STATUSES, TaskStatus, derive_status
+from tasklogs_core.services.secret_redaction import entries_for_reading
 from tasklogs_core.services.snapshot_codec import UnknownRole, decode_snapshot, to_log_entries
 
 if TYPE_CHECKING:  # the clients' modules import httpx and botocore: load them only on their paths
@@ -70,9 +71,16 @@ def serve_task_logs(
 
 
 def stored_logs_etag(task: TaskItem, status: TaskStatus) -> str:
-    """What decides stored logs is on the task item: its snapshot, and its count of transcript writes."""
+    """What decides stored logs is on the task item (its snapshot, and its count of transcript writes)
+    and in the secret rules the text is read through (contract §12)."""
     return weak_etag(
-        "logs", task.task_id, status.value, task.snapshot_at, task.snapshot_version, task.transcript_revision
+        "logs",
+        task.task_id,
+        status.value,
+        task.snapshot_at,
+        task.snapshot_version,
+        task.transcript_revision,
+        clients.secret_scanner().fingerprint,
     )
 
 
@@ -129,11 +137,15 @@ def read_task_logs(
     agent: Callable[[], AgentApiClient],
     deadline: float,
 ) -> tuple[TaskStatus, TaskLogsResponse]:
-    """Logs for the task's derived status; stores are factories so only the needed one is built."""
+    """Logs for the task's derived status, their secrets redacted (contract §12: live or stored, the same
+    text); stores are factories so only the needed one is built."""
     status = derive_status(task)
     if status is TaskStatus.ACTIVE:
-        return status, live_logs(task, agent(), deadline)
-    if status in SNAPSHOT_STATUSES:
+        logs = live_logs(task, agent(), deadline)
+    elif status in SNAPSHOT_STATUSES:
         session = newest_session_logs(task, transcripts()) if task.transcript_revision else None
-        return status, session or snapshot_logs(task, snapshots())
-    raise TaskStateConflict(status)
+        logs = session or snapshot_logs(task, snapshots())
+    else:
+        raise TaskStateConflict(status)
+    logs.logs = entries_for_reading(logs.logs)
+    return status, logs

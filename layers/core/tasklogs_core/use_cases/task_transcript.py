@@ -30,6 +30,7 @@ from tasklogs_core.domain.transcript import (
     ServedEntry,
     ServedTranscript,
 )
+from tasklogs_core.services.secret_redaction import texts_for_reading
 
 if TYPE_CHECKING:
     from tasklogs_core.domain.models import TaskItem
@@ -57,7 +58,9 @@ def serve_task_transcript(
         if names_current(if_none_match, etag):
             return ServedTranscript(status, etag, None, if_none_match=if_none_match)
     deadline = agent_deadline(remaining_ms)  # from the invocation's start, whatever reading takes
-    reader = TranscriptReader(task, status, clients.transcript_store(), read_legacy=_legacy_reader(task))
+    reader = TranscriptReader(
+        task, status, clients.transcript_store(), read_legacy=_legacy_reader(task), redact=texts_for_reading
+    )
     page, live_error = read_page(reader, request, status, agent=lambda: _live_messages(task, deadline))
     active = status is TaskStatus.ACTIVE
     times = {"checkpoint_at": task.checkpoint_at} if active else {"snapshot_at": task.snapshot_at}
@@ -67,7 +70,7 @@ def serve_task_transcript(
 
 def decided_etag(task: TaskItem, status: TaskStatus, request: PageRequest) -> str:
     """The ETag of a page of a task that is not active: everything its body depends on is on the item
-    (every transcript write counts itself there) or in the query."""
+    (every transcript write counts itself there), in the query, or in the secret rules (contract §12)."""
     return weak_etag(
         "transcript",
         task.task_id,
@@ -79,6 +82,7 @@ def decided_etag(task: TaskItem, status: TaskStatus, request: PageRequest) -> st
         request.limit,
         request.after,
         request.before,
+        clients.secret_scanner().fingerprint,
     )
 
 
@@ -90,7 +94,7 @@ def _legacy_reader(task: TaskItem) -> Callable[[], list[Message]] | None:
     def read() -> list[Message]:
         from tasklogs_core.services.snapshot_codec import snapshot_messages
 
-        return snapshot_messages(clients.snapshot_store().read(task.task_id, task.snapshot_version))
+        return texts_for_reading(snapshot_messages(clients.snapshot_store().read(task.task_id, task.snapshot_version)))
 
     return read
 
@@ -99,7 +103,7 @@ def _live_messages(task: TaskItem, deadline: float) -> list[Message]:
     messages = clients.agentapi_client().get_messages(task.agentapi_url, deadline).messages
     if (found := unknown_role(messages)) is not None:
         raise InvalidTaskAppResponse(unknown_role_detail(found[1]))
-    return [Message(m.id, m.role, m.content, m.time) for m in messages]
+    return texts_for_reading([Message(m.id, m.role, m.content, m.time) for m in messages])
 
 
 # ---------------------------------------------------------------- one entry, whole (§7 Large entries)
@@ -124,7 +128,7 @@ def serve_transcript_entry(
     status = derive_status(task)
     deadline = agent_deadline(remaining_ms)
     store = clients.transcript_store()
-    reader = TranscriptReader(task, status, store, read_legacy=_legacy_reader(task))
+    reader = TranscriptReader(task, status, store, read_legacy=_legacy_reader(task), redact=texts_for_reading)
     held = find_entry(reader, seq, status, agent=lambda: _live_messages(task, deadline))
     if held is None:
         raise EntryNotFound(f"No entry has seq {seq}.")

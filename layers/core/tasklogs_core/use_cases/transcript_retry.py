@@ -15,6 +15,7 @@ from tasklogs_core.adapters.observability import logger, metrics
 from tasklogs_core.adapters.stream_records import task_change
 from tasklogs_core.domain.errors import SnapshotFetchError
 from tasklogs_core.services.conversation_writer import parse_due_write, write_transcript
+from tasklogs_core.services.secret_redaction import texts_for_storage
 from tasklogs_core.services.snapshot_codec import snapshot_messages
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def make_deferred_write(task_id: str, due: str, *, repository: TaskRepository, s
             logger.info("deferred transcript write dropped with its task", extra={"task_id": task_id})
             return
         raise
-    write_transcript(task_id, snapshot_messages(raw), written_at, repository=repository)
+    write_transcript(task_id, texts_for_storage(snapshot_messages(raw)), written_at, repository=repository)
     repository.transcript_write_made(task_id, due)
     logger.info("deferred transcript write made", extra={"task_id": task_id, "written_at": written_at})
     metrics.add_metric(name="TranscriptDeferredWritesMade", unit=MetricUnit.Count, value=1)
