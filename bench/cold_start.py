@@ -49,9 +49,11 @@ print(time.perf_counter() - started)
 """
 
 
+# The logs function carries both layers: the core and the secret scanner (docs/redaction.md).
 LAYER_REQUIREMENTS = [
     line
-    for line in (ROOT / "layers" / "core" / "requirements.txt").read_text().splitlines()
+    for layer in ("core", "scanner")
+    for line in (ROOT / "layers" / layer / "requirements.txt").read_text().splitlines()
     if line.strip() and not line.startswith("#")
 ]
 
@@ -120,8 +122,10 @@ def _env() -> dict[str, str]:
 
 def _lambda_init_env(code_dir: Path) -> dict[str, str]:
     """As in a Lambda container with `Tracing: Active`: the naive handler's Tracer then patches
-    libraries at import, which is part of its cold start. (Nothing is traced: the probes only import.)"""
-    env = {**_env(), "LAMBDA_TASK_ROOT": str(code_dir)}
+    libraries at import, which is part of its cold start. (Nothing is traced: the probes only import.)
+    And as in a Lambda container, no compiled secret rules from an earlier run: the scanner's disk
+    cache where nothing can be written (Lambda's home is read-only), so its rules compile at import."""
+    env = {**_env(), "LAMBDA_TASK_ROOT": str(code_dir), "KF_RULE_CACHE_DIR": "/proc/no-rule-cache"}
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
     return env
 

@@ -19,6 +19,7 @@ import checkpoints  # noqa: E402
 import cold_start  # noqa: E402
 import memory  # noqa: E402
 import read_path  # noqa: E402
+import redaction  # noqa: E402
 import transcripts  # noqa: E402
 import write_path  # noqa: E402
 from report import summary  # noqa: E402
@@ -53,6 +54,8 @@ def main() -> None:
     figures += transcripts.run(5 if args.quick else 31)
     print()
     figures += checkpoints.run(5 if args.quick else 31)
+    print()
+    figures += redaction.run(5 if args.quick else 31)
     all_hold = summary(figures)
     sys.exit(1 if args.strict and not all_hold else 0)
 

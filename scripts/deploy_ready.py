@@ -1,7 +1,9 @@
 """Whether samconfig.toml's environment is ready for `sam deploy --config-env ENV` (make deploy runs
 this first): every override names a template parameter, every parameter without a default is given,
-no REPLACE_ME placeholder is left, no value holds a space (SAM splits entries at spaces), and every
-value meets its parameter's constraints as CloudFormation would check them."""
+no REPLACE_ME placeholder is left, no value holds a space (SAM splits entries at spaces), every
+value meets its parameter's constraints as CloudFormation would check them, and the secret rules
+(SecretPatterns, SecretAllowlist) are what the scanning functions will accept: CloudFormation can only
+check their outline."""
 
 import re
 import sys
@@ -54,6 +56,27 @@ def constraint_problems(name: str, parameter: dict, value: str) -> list[str]:
     return found
 
 
+def secret_rules_problems(name: str, value: str) -> list[str]:
+    """What the scanning functions would refuse of the deployment's secret rules (their settings read
+    them with these same models, failing each first request)."""
+    from pydantic import ValidationError
+
+    from tasklogs_core.adapters.settings import SecretSettings
+
+    field = {"SecretPatterns": "secret_patterns", "SecretAllowlist": "secret_allowlist"}[name]
+    try:
+        SecretSettings.model_validate({field: value})
+    except ValidationError as exc:
+        return [
+            f"{name}: {'.'.join(str(part) for part in error['loc'][1:]) or 'value'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+    return []
+
+
+SECRET_RULES = ("SecretPatterns", "SecretAllowlist")
+
+
 def problems(env: str, config: Path = ROOT / "samconfig.toml") -> list[str]:
     from devstack.runtime.template_resources import load_template
 
@@ -70,6 +93,8 @@ def problems(env: str, config: Path = ROOT / "samconfig.toml") -> list[str]:
     for key, value in given.items():
         if key in parameters and PLACEHOLDER not in value:
             found += constraint_problems(key, parameters[key], value)
+            if key in SECRET_RULES:
+                found += secret_rules_problems(key, value)
     return found
 
 
@@ -84,5 +109,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
+    sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
     sys.exit(main())

@@ -28,6 +28,10 @@ TARGETS = [
     "capture of a 16 MiB session, peak RSS",
     "checkpoint, 1 MB unchanged",
     "checkpoint, 1 MB changed",
+    "upload, 64 KiB, scanned",
+    "live path, 1 MB /messages, scanned",
+    "secrets missed per secret planted, corpus",
+    "false finds per true find, corpus",
 ]
 
 

@@ -137,3 +137,35 @@ def test_a_snapshot_stored_before_redaction_is_redacted_when_read_and_when_impor
             .read()
         )
         assert shown(planted, body) == []
+
+
+def test_a_session_stored_before_redaction_goes_on_as_one_session_and_its_next_write_is_redacted(
+    handler_env, fake_agentapi, transcript
+) -> None:
+    """The next write compares what it brings (redacted) with what is stored (not yet): as readers do,
+    it takes the stored text redacted, so the session goes on rather than starting again."""
+    import random
+
+    from tasklogs_core.adapters import clients
+    from tasklogs_core.domain.transcript import Message
+    from tasklogs_core.services.conversation_writer import write_transcript
+    from tests.secrets_corpus import PLANTERS
+
+    planted = PLANTERS[10](random.Random(9))  # a .env line
+    said = conversation("Show me the env", planted.text, "Thanks", "Deployed.")
+    name = f"upgraded-{uuid.uuid4().hex[:6]}"
+    scenario = Scenario(messages=said[:4])
+    task_id = put_task(handler_env, name, RUNNING, agent=fake_agentapi.agent(name, scenario))["task_id"]
+    # As a version before redaction stored it: the writer alone, the secret in an agent message that
+    # is no longer the newest (so nothing excuses a difference there).
+    raw = [Message(m["id"], m["role"], m["content"], m["time"]) for m in said[:4]]
+    write_transcript(task_id, raw, "2026-11-25T00:00:00.000000Z", repository=clients.task_repository(), checkpoint=True)
+    scenario.messages = said  # the agent went on
+    assert checkpoint_now(task_id) == {"batchItemFailures": []}
+    body = transcript(http_api_event("GET", transcript_path("alice", name), claims=ALICE.claims)).body
+    assert [(e["session"], e["id"]) for e in body["entries"]] == [(1, i) for i in range(5)]
+    assert shown(planted, json.dumps(body)) == []
+    chunk = handler_env.client("s3").get_object(
+        Bucket=handler_env.bucket_name, Key=f"transcripts/{task_id}/000001/000000.json"
+    )
+    assert shown(planted, chunk["Body"].read()) == [], "the session's current chunk is stored redacted"

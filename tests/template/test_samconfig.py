@@ -72,3 +72,21 @@ def test_make_deploy_refuses_unknown_and_missing_parameters(tmp_path: Path) -> N
         "JwtAudiences: not a parameter of template.yaml",
         "JwtAudience: required (no default) but not given",
     ]
+
+
+def test_make_deploy_refuses_secret_rules_the_scanning_functions_would_refuse(tmp_path: Path) -> None:
+    """CloudFormation checks only their outline; the rest as the functions' settings read them."""
+    text = (ROOT / "samconfig.toml").read_text()
+    bad = [r'"SecretPatterns={\"acme-token\":\"acme_[a-z\",\"Bad_Kind\":\"x+\",\"empty\":\"a*\"}"']
+    bad.append(r'"SecretAllowlist=[\"ok\",{\"regex\":\"x\"}]"')
+    text = text.replace('"DeploymentType=AllAtOnce"', '"DeploymentType=AllAtOnce", ' + ", ".join(bad))
+    found = problems("dev", filled(tmp_path, text))
+    assert [f.split(":")[0] for f in found] == ["SecretPatterns"] * 3 + ["SecretAllowlist"] * 2
+    assert "not a regular expression" in found[0] and "matches empty text" in found[2]
+    assert "Bad_Kind" in found[1] and "Extra inputs" in " ".join(found[3:])
+    good = text.replace("acme_[a-z", "acme_[a-z]{8}").replace("Bad_Kind", "other-kind").replace("a*", "a+")
+    good = good.replace(r"{\"regex\":\"x\"}", r"{\"pattern\":\"x\"}")
+    assert problems("dev", filled(tmp_path, good)) == []
+    outline = problems("dev", filled(tmp_path, text.replace(r'"SecretAllowlist=[', r'"SecretAllowlist=(')))
+    assert 'SecretAllowlist: \'("ok",{"regex":"x"}]\' does not match ^\\[.*\\]$' in outline
+    assert "SecretAllowlist: value: Value error, not JSON: Expecting value: line 1 column 1 (char 0)" in outline

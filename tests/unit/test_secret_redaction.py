@@ -8,23 +8,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tasklogs_core.adapters.secret_scanner import RuleSetScanner
-from tasklogs_core.adapters.settings import Settings
+from tasklogs_core.adapters.secret_scanner import RuleSetScanner, kind_of_rule
+from tasklogs_core.adapters.settings import SecretSettings
 from tasklogs_core.domain.secrets import (
     Allowlist,
     ExtraPatterns,
     Redaction,
     SecretSpan,
     cut_out,
-    kind_of_rule,
     merged_spans,
     redacted,
     redacted_each,
     redactions_in,
 )
 from tests.secrets_corpus import PLANTERS, github_token
-
-REQUIRED = {"tasks_table_name": "t", "snapshots_bucket_name": "b", "transcripts_table_name": "x"}
 
 
 class Found:
@@ -148,18 +145,18 @@ def test_the_deployment_adds_patterns_and_allows_values(scanner: RuleSetScanner)
 )
 def test_a_bad_pattern_or_allowlist_is_refused_naming_what_is_wrong(variable: str, value, problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
-        Settings(**REQUIRED, **{variable: json.dumps(value)})
+        SecretSettings.model_validate({variable: json.dumps(value)})
 
 
 def test_settings_take_the_deployments_json() -> None:
-    settings = Settings(
-        **REQUIRED, secret_patterns='{"acme-token": "acme_[a-z0-9]{12}"}', secret_allowlist='["x", {"pattern": "y+"}]'
+    settings = SecretSettings.model_validate(
+        {"secret_patterns": '{"acme-token": "acme_[a-z0-9]{12}"}', "secret_allowlist": '["x", {"pattern": "y+"}]'}
     )
     assert settings.secret_patterns.root == {"acme-token": "acme_[a-z0-9]{12}"}
     assert settings.secret_allowlist.allows("x") and settings.secret_allowlist.allows("yyy")
     assert not settings.secret_allowlist.allows("xy")
     with pytest.raises(ValidationError, match="not JSON"):
-        Settings(**REQUIRED, secret_patterns="{not json")
+        SecretSettings.model_validate({"secret_patterns": "{not json"})
 
 
 def test_the_rules_fingerprint_follows_the_deployment_s_rules(scanner: RuleSetScanner) -> None:
@@ -183,3 +180,18 @@ def test_secrets_redacted_is_counted_by_kind_and_never_holds_a_secret(capsys, mo
         b["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "SecretsRedacted", "Unit": "Count"}] for b in blobs
     )
     assert all("kind" in b["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0] for b in blobs)
+
+
+def test_a_long_conversation_is_scanned_a_batch_at_a_time_and_redacted_the_same() -> None:
+    class Counting(Found):
+        def find(self, text: bytes) -> list[SecretSpan]:
+            self.sizes.append(len(text))
+            return super().find(text)
+
+    scanner = Counting(b"s3cret-value")
+    scanner.sizes = []
+    texts = [(b"x" * 100_000 + b" s3cret-value ") * (i % 3) for i in range(40)]  # about 4 MB
+    out, kinds = redacted_each(texts, scanner)
+    assert out == [redacted(t, Found(b"s3cret-value")) for t in texts]
+    assert kinds["test-secret"] == sum(i % 3 for i in range(40))
+    assert len(scanner.sizes) > 3 and max(scanner.sizes) <= 1024 * 1024 + 300_000

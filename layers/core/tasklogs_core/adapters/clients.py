@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, cast
 
-from tasklogs_core.adapters.settings import get_auth_settings, get_settings, get_viewer_settings
+from tasklogs_core.adapters.settings import get_auth_settings, get_secret_settings, get_settings, get_viewer_settings
 
 if TYPE_CHECKING:  # imported at run time only by the path that makes the client
     from botocore.config import Config
@@ -112,7 +112,7 @@ def secret_scanner() -> RuleSetScanner:
     """The scanner with the deployment's own rules; the rule set it runs is compiled once a container."""
     from tasklogs_core.adapters.secret_scanner import RuleSetScanner
 
-    settings = get_settings()
+    settings = get_secret_settings()
     return RuleSetScanner(settings.secret_patterns, settings.secret_allowlist)
 
 
@@ -135,6 +135,7 @@ def reset() -> None:
         secret_scanner,
         token_verifier,
         get_settings,
+        get_secret_settings,
         get_auth_settings,
         get_viewer_settings,
         _dynamodb,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasklogs_core.domain.errors import SecretScanFailed
-from tasklogs_core.domain.secrets import Allowlist, ExtraPatterns, SecretSpan, kind_of_rule
+from tasklogs_core.domain.secrets import Allowlist, ExtraPatterns, SecretSpan
 
 if TYPE_CHECKING:
     import kingfisher_sdk
@@ -24,6 +24,36 @@ if TYPE_CHECKING:
 # secrets, and are left alone. Those that find the secret half of a pair are redacted all the same (an
 # AWS secret access key is a secret with or without its key ID beside it).
 _SECRET_COMPONENTS = ("secret", "passphrase", "security-token", "consumer-key", "application-key")
+
+# Rule families of Kingfisher's rule set, each one kind (their providers issue several token
+# formats that are all "a GitHub token" to a reader); any other rule is its own kind.
+_FAMILIES = (
+    ("aws-access-token", "aws-access-key-id"),
+    ("github-", "github-token"),
+    ("gitlab-", "gitlab-token"),
+    ("slack-webhook", "slack-webhook-url"),
+    ("slack-", "slack-token"),
+    ("jwt", "jwt"),
+    ("generic-credential-uri", "url-password"),
+    ("mongodb-connection-string", "url-password"),
+)
+_RULE_SET_PREFIXES = ("betterleaks.", "kingfisher.", "custom.", "veles.secrets/")
+
+
+def kind_of_rule(rule_id: str) -> str:
+    """The kind a marker names for a rule of the scanner's rule set (`betterleaks.github-pat` →
+    `github-token`)."""
+    name = rule_id
+    for prefix in _RULE_SET_PREFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            break
+    for family, kind in _FAMILIES:
+        if name.startswith(family):
+            return kind
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    return "-".join(words) or "secret"
+
 
 # This service's own rules, compiled with the rule set (vectorscan: one pass over the text for all).
 OWN_RULES = Path(__file__).with_name("secret_rules.yml")

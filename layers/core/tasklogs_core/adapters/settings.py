@@ -58,15 +58,24 @@ class Settings(BaseModel):
     checkpoint_interval_seconds: int = Field(default=60, ge=1)
     # Where the checkpoint schedule sends the tasks due (only its function and the checkpoint's have one).
     checkpoint_queue_url: str = ""
-    # The deployment's own secret rules (contract §12, docs/redaction.md), JSON: the template's
-    # SecretPatterns and SecretAllowlist, checked when the stack deploys.
-    secret_patterns: Annotated[ExtraPatterns, BeforeValidator(_json)] = ExtraPatterns({})
-    secret_allowlist: Annotated[Allowlist, BeforeValidator(_json)] = Allowlist([])
 
 
 @cache
 def get_settings() -> Settings:
     return _from_environment(Settings)
+
+
+class SecretSettings(BaseModel):
+    """The deployment's own secret rules (contract §12, docs/redaction.md), JSON: the template's
+    SecretPatterns and SecretAllowlist, which `make deploy` checks with this same model."""
+
+    secret_patterns: Annotated[ExtraPatterns, BeforeValidator(_json)] = ExtraPatterns({})
+    secret_allowlist: Annotated[Allowlist, BeforeValidator(_json)] = Allowlist([])
+
+
+@cache
+def get_secret_settings() -> SecretSettings:
+    return _from_environment(SecretSettings)
 
 
 class AuthSettings(BaseModel):

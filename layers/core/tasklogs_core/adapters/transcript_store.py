@@ -681,7 +681,7 @@ class TranscriptReader:
         store: TranscriptStore,
         *,
         read_legacy: Callable[[], list[Message]] | None,
-        redact: Callable[[list[Message]], list[Message]],
+        redact: Callable[[Mapping[int, StoredMessage]], Mapping[int, StoredMessage]],
     ) -> None:
         self._task_id = task.task_id
         # What a stored chunk holds is redacted as it is read (contract §12): text stored before
@@ -720,20 +720,12 @@ class TranscriptReader:
             def load(chunk: int) -> Mapping[int, StoredMessage]:
                 key = (header.session, chunk)
                 if key not in self._chunks:
-                    self._chunks[key] = self._redacted(self._store.read_chunk(self._task_id, header, chunk))
+                    self._chunks[key] = self._redact(self._store.read_chunk(self._task_id, header, chunk))
                     self.chunks_read += 1
                 return self._chunks[key]
 
             self._sources[header.session] = SessionSource(header.session, header.facts, load, header.stored_chunks)
         return self._sources[header.session]
-
-    def _redacted(self, chunk: Mapping[int, StoredMessage]) -> Mapping[int, StoredMessage]:
-        ids = list(chunk)
-        texts = self._redact([chunk[i].message for i in ids])
-        return {
-            i: held if held.message is text else replace(held, message=text)
-            for i, held, text in zip(ids, chunk.values(), texts, strict=True)
-        }
 
     def _legacy_source(self, read_legacy: Callable[[], list[Message]], snapshot_at: str) -> SessionSource:
         """Session 1 from a snapshot stored before transcripts existed, held exactly as a writer's import
@@ -789,7 +781,7 @@ class TranscriptReader:
         ]
         wanted = [(header, chunk) for header, chunk in wanted if (header.session, chunk) not in self._chunks]
         for (header, chunk), messages in zip(wanted, self._store.read_each(self._task_id, wanted), strict=True):
-            self._chunks[(header.session, chunk)] = self._redacted(messages)
+            self._chunks[(header.session, chunk)] = self._redact(messages)
             self.chunks_read += 1
 
     def sessions(self, start: int, *, newest_first: bool) -> Iterator[SessionSource]:

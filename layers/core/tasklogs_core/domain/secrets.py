@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, RootModel, StringConstraints, Tag
 
 # A kind names a rule: lowercase words joined by hyphens (`aws-access-key-id`, `private-key`).
 KIND_PATTERN = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -19,7 +19,7 @@ _MARKER_START = b"[REDACTED:"
 
 
 def marker(kind: str) -> bytes:
-    return b"[REDACTED:" + kind.encode() + b"]"
+    return _MARKER_START + kind.encode() + b"]"
 
 
 @dataclass(frozen=True, order=True)
@@ -35,39 +35,6 @@ class SecretScanner(Protocol):
     """Finds the secrets in UTF-8 text (adapters/secret_scanner.py); never returns their text."""
 
     def find(self, text: bytes) -> list[SecretSpan]: ...
-
-
-# ---------------------------------------------------------------- kinds
-
-
-# Rule families of the scanner's rule set, each one kind (their providers issue several token
-# formats that are all "a GitHub token" to a reader); any other rule is its own kind.
-_FAMILIES = (
-    ("aws-access-token", "aws-access-key-id"),
-    ("github-", "github-token"),
-    ("gitlab-", "gitlab-token"),
-    ("slack-webhook", "slack-webhook-url"),
-    ("slack-", "slack-token"),
-    ("jwt", "jwt"),
-    ("generic-credential-uri", "url-password"),
-    ("mongodb-connection-string", "url-password"),
-)
-_RULE_SET_PREFIXES = ("betterleaks.", "kingfisher.", "custom.", "veles.secrets/")
-
-
-def kind_of_rule(rule_id: str) -> str:
-    """The kind a marker names for a rule of the scanner's rule set (`betterleaks.github-pat` →
-    `github-token`)."""
-    name = rule_id
-    for prefix in _RULE_SET_PREFIXES:
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-            break
-    for family, kind in _FAMILIES:
-        if name.startswith(family):
-            return kind
-    words = re.findall(r"[a-z0-9]+", name.lower())
-    return "-".join(words) or "secret"
 
 
 # ---------------------------------------------------------------- cutting secrets out
@@ -122,16 +89,32 @@ def redacted(text: bytes, scanner: SecretScanner) -> bytes:
 # Between texts scanned as one: a scan costs a fixed few microseconds besides its bytes, and a
 # conversation has thousands of messages. Rules match within a line, or across lines of one text.
 _JOIN = b"\n\n"
+# Texts are scanned a batch of about this many bytes at a time: a 16 MiB capture is never copied whole.
+_BATCH_BYTES = 1024 * 1024
 
 
 def redacted_each(texts: Sequence[bytes], scanner: SecretScanner) -> tuple[list[bytes], Counter[str]]:
-    """Each of `texts` redacted (one scan of them all), and the kinds of secret removed, counted."""
+    """Each of `texts` redacted (a scan per batch of them), and the kinds of secret removed, counted."""
+    out: list[bytes] = []
+    kinds: Counter[str] = Counter()
+    start = size = 0
+    for end, text in enumerate(texts):
+        if size and size + len(text) > _BATCH_BYTES:
+            out += _redacted_batch(texts[start:end], scanner, kinds)
+            start, size = end, 0
+        size += len(text) + len(_JOIN)
+    out += _redacted_batch(texts[start:], scanner, kinds)
+    return out, kinds
+
+
+def _redacted_batch(texts: Sequence[bytes], scanner: SecretScanner, kinds: Counter[str]) -> list[bytes]:
     if not texts:
-        return [], Counter()
+        return []
     joined = _JOIN.join(texts)
     spans = merged_spans(joined, scanner.find(joined))
     if not spans:
-        return list(texts), Counter()
+        return list(texts)
+    kinds.update(span.kind for span in spans)
     out: list[bytes] = []
     at = 0
     pending = iter(spans)
@@ -147,7 +130,7 @@ def redacted_each(texts: Sequence[bytes], scanner: SecretScanner) -> tuple[list[
             span = next(pending, None)
         out.append(cut_out(text, mine))
         at = end + len(_JOIN)
-    return out, Counter(span.kind for span in spans)
+    return out
 
 
 class Redaction(BaseModel):
@@ -194,7 +177,17 @@ class AllowedPattern(BaseModel):
     pattern: Pattern
 
 
-class Allowlist(RootModel[list[Annotated[str, Field(min_length=1)] | AllowedPattern]]):
+def _entry_kind(entry: object) -> str:
+    return "pattern" if isinstance(entry, dict | AllowedPattern) else "value"
+
+
+AllowlistEntry = Annotated[
+    Annotated[Annotated[str, Field(min_length=1)], Tag("value")] | Annotated[AllowedPattern, Tag("pattern")],
+    Discriminator(_entry_kind),
+]
+
+
+class Allowlist(RootModel[list[AllowlistEntry]]):
     """SECRET_ALLOWLIST: values that are never redacted, each a literal or `{"pattern": regex}` that the
     whole found value must match (a test fixture's key, a documented example token)."""
 

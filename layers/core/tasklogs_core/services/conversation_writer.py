@@ -34,7 +34,7 @@ from tasklogs_core.domain.transcript import (
     session_for,
     unplaced,
 )
-from tasklogs_core.services.secret_redaction import texts_for_storage
+from tasklogs_core.services.secret_redaction import stored_for_reading, texts_for_storage
 from tasklogs_core.services.snapshot_codec import snapshot_messages
 
 if TYPE_CHECKING:
@@ -260,7 +260,8 @@ def record_messages(
                 break  # what is left is for deferring the write (write_or_defer)
             time.sleep(random.uniform(0, min(_BACKOFF_SECONDS, 0.01 * 2**attempt)))  # noqa: S311 - jitter
         newest = transcripts.newest_sessions(task_id, SESSIONS_MATCHED)
-        held = [transcripts.read_chunks(task_id, header, touched) for header in newest]
+        # As readers take them (redacted again): a session stored before redaction still continues.
+        held = [stored_for_reading(transcripts.read_chunks(task_id, header, touched)) for header in newest]
         index = session_for(held, incoming)
         if index is None:
             header, stored = SessionHeader(session=newest[0].session + 1 if newest else 1), {}

@@ -9,7 +9,7 @@ write counted, or the same live text on every poll."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
@@ -20,7 +20,7 @@ from tasklogs_core.domain.secrets import redacted_each
 
 if TYPE_CHECKING:
     from tasklogs_core.domain.models import AgentMessage, LogEntry, RelayedMessage
-    from tasklogs_core.domain.transcript import Message
+    from tasklogs_core.domain.transcript import Message, StoredMessage
 
 # In a container's init, not on its first request: the rule set takes seconds to compile. Only the
 # functions that scan import this module (the others never load the scanner's library).
@@ -74,6 +74,18 @@ def texts_for_storage(messages: list[Message]) -> list[Message]:
 def texts_for_reading(messages: list[Message]) -> list[Message]:
     """Messages a transcript page or entry is about to serve, stored or live."""
     return _texts(messages)[0]
+
+
+def stored_for_reading(chunk: Mapping[int, StoredMessage]) -> dict[int, StoredMessage]:
+    """A stored chunk's messages as a reader, or a writer matching new messages against them, takes
+    them: a chunk stored before redaction (or before a deployment's newer pattern) then compares equal
+    to the same messages read now, so its session goes on instead of splitting in two."""
+    ids = list(chunk)
+    texts = texts_for_reading([chunk[i].message for i in ids])
+    return {
+        i: held if held.message is text else replace(held, message=text)
+        for i, held, text in zip(ids, chunk.values(), texts, strict=True)
+    }
 
 
 def entries_for_reading(entries: list[LogEntry]) -> list[LogEntry]:

@@ -30,7 +30,7 @@ from tasklogs_core.domain.transcript import (
     ServedEntry,
     ServedTranscript,
 )
-from tasklogs_core.services.secret_redaction import texts_for_reading
+from tasklogs_core.services.secret_redaction import stored_for_reading, texts_for_reading
 
 if TYPE_CHECKING:
     from tasklogs_core.domain.models import TaskItem
@@ -59,7 +59,7 @@ def serve_task_transcript(
             return ServedTranscript(status, etag, None, if_none_match=if_none_match)
     deadline = agent_deadline(remaining_ms)  # from the invocation's start, whatever reading takes
     reader = TranscriptReader(
-        task, status, clients.transcript_store(), read_legacy=_legacy_reader(task), redact=texts_for_reading
+        task, status, clients.transcript_store(), read_legacy=_legacy_reader(task), redact=stored_for_reading
     )
     page, live_error = read_page(reader, request, status, agent=lambda: _live_messages(task, deadline))
     active = status is TaskStatus.ACTIVE
@@ -128,7 +128,7 @@ def serve_transcript_entry(
     status = derive_status(task)
     deadline = agent_deadline(remaining_ms)
     store = clients.transcript_store()
-    reader = TranscriptReader(task, status, store, read_legacy=_legacy_reader(task), redact=texts_for_reading)
+    reader = TranscriptReader(task, status, store, read_legacy=_legacy_reader(task), redact=stored_for_reading)
     held = find_entry(reader, seq, status, agent=lambda: _live_messages(task, deadline))
     if held is None:
         raise EntryNotFound(f"No entry has seq {seq}.")
