@@ -106,7 +106,7 @@ def handler_figures(repeats: int) -> list[Figure]:
 def terminal_output(size: int) -> bytes:
     """Agent output as terminals print it, with the corpus's secrets and look-alikes among it."""
     items = [item.text if isinstance(item, Planted) else item for item in corpus(seed=7, per_kind=3)]
-    text = "".join(message["content"] + "\n" for message in messages_of_size(size // 2))
+    text = "".join(message["content"] + "\n" for message in messages_of_size(size))
     mixed, at = [], 0
     step = max(1, len(text) // len(items))
     for item in items:
@@ -119,14 +119,19 @@ def scanner_figures(repeats: int) -> list[Figure]:
     from tasklogs_core.adapters.secret_scanner import RuleSetScanner
 
     scanner = RuleSetScanner()
-    text = terminal_output(LIVE_BYTES)
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        scanner.find(text)
-        samples.append(time.perf_counter() - started)
-    seconds = sorted(samples)[len(samples) // 2]
-    print(f"scanner: {len(text) / 1e6 / seconds:.0f} MB/s over 1 MB of terminal output ({seconds * 1000:.1f} ms)")
+    plain = "\n\n".join(message["content"] for message in messages_of_size(LIVE_BYTES)).encode()
+    for label, text in (
+        ("an agent conversation", plain),
+        ("terminal output dense with secrets", terminal_output(LIVE_BYTES)),
+    ):
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            scanner.find(text)
+            samples.append(time.perf_counter() - started)
+        seconds = sorted(samples)[len(samples) // 2]
+        size = len(text) / 1e6
+        print(f"scanner: {size / seconds:.0f} MB/s over {size:.2f} MB of {label} ({seconds * 1000:.2f} ms)")
 
     found = missed = false = 0
     for item in corpus():

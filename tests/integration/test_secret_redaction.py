@@ -169,3 +169,39 @@ def test_a_session_stored_before_redaction_goes_on_as_one_session_and_its_next_w
         Bucket=handler_env.bucket_name, Key=f"transcripts/{task_id}/000001/000000.json"
     )
     assert shown(planted, chunk["Body"].read()) == [], "the session's current chunk is stored redacted"
+
+
+def test_the_transcript_retry_stores_a_deferred_write_of_an_old_snapshot_redacted(handler_env, poller) -> None:
+    """A deferred upload write named before this change, of a snapshot stored unredacted: the retry
+    makes it from that snapshot, redacted on its way into the transcript."""
+    import random
+
+    from devstack.demo.catalogue import PAUSED, snapshot_envelope
+    from tasklogs_core.adapters.snapshot_store import snapshot_key
+    from tasklogs_core.services.conversation_writer import due_write
+    from tests.secrets_corpus import PLANTERS
+
+    planted = PLANTERS[4](random.Random(11))  # a GitLab token
+    task_id = put_task(handler_env, f"deferred-{uuid.uuid4().hex[:6]}", PAUSED)["task_id"]
+    put = handler_env.client("s3").put_object(
+        Bucket=handler_env.bucket_name, Key=snapshot_key(task_id), Body=snapshot_envelope(conversation(planted.text))
+    )
+    at = "2026-11-25T00:00:00.000000Z"
+    handler_env.client("dynamodb").update_item(
+        TableName=handler_env.table_name,
+        Key={"task_id": {"S": task_id}},
+        UpdateExpression="SET snapshot_at = :at, snapshot_version = :v, transcripts_due = :due",
+        ExpressionAttributeValues={
+            ":at": {"S": at},
+            ":v": {"S": put["VersionId"]},
+            ":due": {"SS": [due_write(at, put["VersionId"])]},
+        },
+    )
+    poller.drain()
+    assert poller.delivered("TranscriptRetryFunction")
+    chunk = (
+        handler_env.client("s3")
+        .get_object(Bucket=handler_env.bucket_name, Key=f"transcripts/{task_id}/000001/000000.json")["Body"]
+        .read()
+    )
+    assert b"[REDACTED:gitlab-token]" in chunk and shown(planted, chunk) == []

@@ -75,6 +75,14 @@ def test_sam_build_packages_every_function_and_the_arm64_layer(tmp_path: Path) -
     # The compiled pydantic-core in the layer is the Lambda's architecture, not this machine's.
     native = list((layer / "pydantic_core").glob("_pydantic_core*.so"))
     assert native and all("aarch64" in so.name for so in native), native
+    # The secret scanner's layer: the SDK the tests ran with, its native library built for arm64; the
+    # service's own rule file ships in the core layer beside the adapter that loads it.
+    scanner = build_dir / "ScannerLayer" / "python"
+    scanning = {d.metadata["Name"].lower(): d.version for d in metadata.distributions(path=[str(scanner)])}
+    assert scanning == {"kingfisher-secret-scanner": metadata.version("kingfisher-secret-scanner")}
+    native = list((scanner / "kingfisher_sdk").glob("_native*.so"))
+    assert native and all(int.from_bytes(so.read_bytes()[18:20], "little") == aarch64 for so in native)
+    assert (layer / "tasklogs_core" / "adapters" / "secret_rules.yml").is_file()
 
     # make build's second step: bytecode for every module, valid whatever mtimes the zip gives.
     run = subprocess.run(
@@ -102,6 +110,13 @@ def test_sam_build_packages_every_function_and_the_arm64_layer(tmp_path: Path) -
     )
     assert functions == declared  # every function the template declares was built, and measured below
     layer_bytes = unzipped(build_dir / "CoreLayer")
-    sizes = {function: unzipped(build_dir / function) + layer_bytes for function in functions}
-    print("unzipped bytes with the layer:", sizes)
+    scanner_bytes = unzipped(build_dir / "ScannerLayer")
+    template = load_template()["Resources"]
+    sizes = {
+        function: unzipped(build_dir / function)
+        + layer_bytes
+        + (scanner_bytes if {"Ref": "ScannerLayer"} in template[function]["Properties"].get("Layers", []) else 0)
+        for function in functions
+    }
+    print("unzipped bytes with the layers:", sizes)
     assert all(size < UNZIPPED_LIMIT for size in sizes.values()), sizes

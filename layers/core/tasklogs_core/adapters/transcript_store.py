@@ -681,7 +681,7 @@ class TranscriptReader:
         store: TranscriptStore,
         *,
         read_legacy: Callable[[], list[Message]] | None,
-        redact: Callable[[Mapping[int, StoredMessage]], Mapping[int, StoredMessage]],
+        redact: Callable[[Sequence[Mapping[int, StoredMessage]]], list[dict[int, StoredMessage]]],
     ) -> None:
         self._task_id = task.task_id
         # What a stored chunk holds is redacted as it is read (contract §12): text stored before
@@ -720,7 +720,7 @@ class TranscriptReader:
             def load(chunk: int) -> Mapping[int, StoredMessage]:
                 key = (header.session, chunk)
                 if key not in self._chunks:
-                    self._chunks[key] = self._redact(self._store.read_chunk(self._task_id, header, chunk))
+                    self._chunks[key] = self._redact([self._store.read_chunk(self._task_id, header, chunk)])[0]
                     self.chunks_read += 1
                 return self._chunks[key]
 
@@ -780,8 +780,10 @@ class TranscriptReader:
             (header, max(header.chunks) if newest_first else min(header.chunks)) for header in headers if header.chunks
         ]
         wanted = [(header, chunk) for header, chunk in wanted if (header.session, chunk) not in self._chunks]
-        for (header, chunk), messages in zip(wanted, self._store.read_each(self._task_id, wanted), strict=True):
-            self._chunks[(header.session, chunk)] = self._redact(messages)
+        # Redacted together: one scan for a thousand one-entry sessions, not a thousand.
+        read = self._redact(self._store.read_each(self._task_id, wanted))
+        for (header, chunk), messages in zip(wanted, read, strict=True):
+            self._chunks[(header.session, chunk)] = messages
             self.chunks_read += 1
 
     def sessions(self, start: int, *, newest_first: bool) -> Iterator[SessionSource]:

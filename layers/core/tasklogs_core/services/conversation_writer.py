@@ -261,7 +261,7 @@ def record_messages(
             time.sleep(random.uniform(0, min(_BACKOFF_SECONDS, 0.01 * 2**attempt)))  # noqa: S311 - jitter
         newest = transcripts.newest_sessions(task_id, SESSIONS_MATCHED)
         # As readers take them (redacted again): a session stored before redaction still continues.
-        held = [stored_for_reading(transcripts.read_chunks(task_id, header, touched)) for header in newest]
+        held = stored_for_reading([transcripts.read_chunks(task_id, header, touched) for header in newest])
         index = session_for(held, incoming)
         if index is None:
             header, stored = SessionHeader(session=newest[0].session + 1 if newest else 1), {}

@@ -1,7 +1,8 @@
 """Secrets cut out of a conversation where its text enters or leaves the service (contract §12): the
 upload, the capture and the checkpoint before anything is stored; the live and stored reads of /logs
 and /transcript before anything is answered (stored text from before redaction existed, or from before
-a deployment's new pattern, is redacted as it is read). Each call scans all its messages at once.
+a deployment's new pattern, is redacted as it is read). Each call scans its messages together, a
+1 MiB batch at a time.
 
 Writes count what they removed (`SecretsRedacted` by kind); reads do not: they find again what a
 write counted, or the same live text on every poll."""
@@ -9,7 +10,7 @@ write counted, or the same live text on every poll."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 compile_rules()
 
 BytesMessage = TypeVar("BytesMessage", "RelayedMessage", "LogEntry")
+TextMessage = TypeVar("TextMessage", "AgentMessage", "Message")
 
 
 def _redacted(contents: Sequence[bytes]) -> tuple[list[bytes], Counter[str]]:
@@ -52,15 +54,9 @@ def relayed_for_storage(messages: list[RelayedMessage]) -> list[RelayedMessage]:
 
 def uploaded_for_storage(messages: list[AgentMessage]) -> list[AgentMessage]:
     """An upload's messages, before they are stored."""
-    originals = [m.content.encode() for m in messages]
-    contents, kinds = _redacted(originals)
+    redacted, kinds = _with_text(messages, lambda m, text: m.model_copy(update={"content": text}))
     count_secrets_redacted(kinds)
-    if not kinds:
-        return messages
-    return [
-        m if new is old else m.model_copy(update={"content": new.decode()})
-        for m, old, new in zip(messages, originals, contents, strict=True)
-    ]
+    return redacted
 
 
 def texts_for_storage(messages: list[Message]) -> list[Message]:
@@ -76,16 +72,20 @@ def texts_for_reading(messages: list[Message]) -> list[Message]:
     return _texts(messages)[0]
 
 
-def stored_for_reading(chunk: Mapping[int, StoredMessage]) -> dict[int, StoredMessage]:
-    """A stored chunk's messages as a reader, or a writer matching new messages against them, takes
-    them: a chunk stored before redaction (or before a deployment's newer pattern) then compares equal
-    to the same messages read now, so its session goes on instead of splitting in two."""
-    ids = list(chunk)
-    texts = texts_for_reading([chunk[i].message for i in ids])
-    return {
-        i: held if held.message is text else replace(held, message=text)
-        for i, held, text in zip(ids, chunk.values(), texts, strict=True)
-    }
+def stored_for_reading(chunks: Sequence[Mapping[int, StoredMessage]]) -> list[dict[int, StoredMessage]]:
+    """Stored chunks' messages as a reader, or a writer matching new messages against them, takes
+    them (all of them in one scan): a chunk stored before redaction (or before a deployment's newer
+    pattern) then compares equal to the same messages read now, so its session goes on instead of
+    splitting in two."""
+    held = [kept for chunk in chunks for kept in chunk.values()]
+    texts = iter(texts_for_reading([kept.message for kept in held]))
+    redacted: list[dict[int, StoredMessage]] = []
+    for chunk in chunks:
+        redacted.append({})
+        for message_id, kept in chunk.items():
+            text = next(texts)
+            redacted[-1][message_id] = kept if kept.message is text else replace(kept, message=text)
+    return redacted
 
 
 def entries_for_reading(entries: list[LogEntry]) -> list[LogEntry]:
@@ -94,11 +94,16 @@ def entries_for_reading(entries: list[LogEntry]) -> list[LogEntry]:
 
 
 def _texts(messages: list[Message]) -> tuple[list[Message], Counter[str]]:
+    return _with_text(messages, lambda m, text: replace(m, content=text))
+
+
+def _with_text(
+    messages: list[TextMessage], remade: Callable[[TextMessage, str], TextMessage]
+) -> tuple[list[TextMessage], Counter[str]]:
     originals = [m.content.encode() for m in messages]
     contents, kinds = _redacted(originals)
     if not kinds:
         return messages, kinds
     return [
-        m if new is old else replace(m, content=new.decode())
-        for m, old, new in zip(messages, originals, contents, strict=True)
+        m if new is old else remade(m, new.decode()) for m, old, new in zip(messages, originals, contents, strict=True)
     ], kinds
