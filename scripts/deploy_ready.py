@@ -56,27 +56,6 @@ def constraint_problems(name: str, parameter: dict, value: str) -> list[str]:
     return found
 
 
-def secret_rules_problems(name: str, value: str) -> list[str]:
-    """What the scanning functions would refuse of the deployment's secret rules (their settings read
-    them with these same models, failing each first request)."""
-    from pydantic import ValidationError
-
-    from tasklogs_core.adapters.settings import SecretSettings
-
-    field = {"SecretPatterns": "secret_patterns", "SecretAllowlist": "secret_allowlist"}[name]
-    try:
-        SecretSettings.model_validate({field: value})
-    except ValidationError as exc:
-        return [
-            f"{name}: {'.'.join(str(part) for part in error['loc'][1:]) or 'value'}: {error['msg']}"
-            for error in exc.errors(include_url=False, include_input=False)
-        ]
-    return []
-
-
-SECRET_RULES = ("SecretPatterns", "SecretAllowlist")
-
-
 def problems(env: str, config: Path = ROOT / "samconfig.toml") -> list[str]:
     from devstack.runtime.template_resources import load_template
 
@@ -93,8 +72,9 @@ def problems(env: str, config: Path = ROOT / "samconfig.toml") -> list[str]:
     for key, value in given.items():
         if key in parameters and PLACEHOLDER not in value:
             found += constraint_problems(key, parameters[key], value)
-            if key in SECRET_RULES:
-                found += secret_rules_problems(key, value)
+    from tasklogs_core.adapters.settings import secret_rule_problems
+
+    found += secret_rule_problems({key: value for key, value in given.items() if PLACEHOLDER not in value})
     return found
 
 

@@ -85,7 +85,7 @@ def test_the_translation_fits_cloudformation_s_and_lambda_s_limits(translated) -
     assert len(json.dumps(translated, separators=(",", ":"))) < TEMPLATE_BODY_LIMIT
     assert len(translated["Resources"]) < RESOURCE_LIMIT
     functions = {k: r for k, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 11
+    assert len(functions) == 12
     parameters = translated["Parameters"]
 
     def longest(value: object) -> int:

@@ -11,7 +11,14 @@ from devstack.runtime.template_resources import load_template
 from tasklogs_core.adapters.observability import SERVER_ERROR_ANSWERS, UNHANDLED_ERRORS
 
 TEMPLATE = load_template()
-FUNCTIONS = sorted(k for k, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Serverless::Function")
+# CloudFormation calls it by its ARN while a stack deploys (the secret rules' check): no alias traffic to
+# shift, so no deployment group and no canary; a failure of it is the deploy's, which rolls back.
+DEPLOY_TIME_FUNCTIONS = ["SecretRulesCheckFunction"]
+FUNCTIONS = sorted(
+    k
+    for k, r in TEMPLATE["Resources"].items()
+    if r["Type"] == "AWS::Serverless::Function" and k not in DEPLOY_TIME_FUNCTIONS
+)
 HTTP_FUNCTIONS = [
     "LogSnapshotFunction",
     "TaskLogsFunction",
@@ -100,6 +107,17 @@ def test_each_deployment_alarm_reads_only_its_function_s_new_version(translated,
     assert set(re.findall(r"\b[a-z]\w*\b", expression)) - {"failing"} == set(inputs)
     assert (properties["Threshold"], properties["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
     assert (properties["DatapointsToAlarm"], properties["EvaluationPeriods"]) == (2, 5)
+
+
+def test_the_deploy_time_check_has_no_deployment_group_and_is_called_by_its_arn(translated) -> None:
+    resources = translated["Resources"]
+    for function in DEPLOY_TIME_FUNCTIONS:
+        assert not [k for k in resources if k.startswith(function) and k.endswith("DeploymentGroup")]
+        assert canary(function) not in resources
+    check = resources["SecretRules"]["Properties"]
+    assert check["ServiceToken"] == {"Fn::GetAtt": ["SecretRulesCheckFunction", "Arn"]}
+    assert check["ServiceTimeout"] == 60  # a lost answer fails the resource in a minute, not an hour
+    assert "Policies" not in TEMPLATE["Resources"]["SecretRulesCheckFunction"]["Properties"]
 
 
 def test_every_caller_calls_the_alias(translated) -> None:

@@ -382,6 +382,7 @@ def test_translated_roles_carry_only_the_expected_managed_policies(translated) -
         "CheckpointScheduleFunction": base,
         "CheckpointScheduleFunctionEveryMinute": set(),  # the scheduler's: invoke the schedule's alias
         "UserAuthorizerFunction": base,
+        "SecretRulesCheckFunction": base,  # and no statement of its own: it answers over a pre-signed URL
         # SAM's role for CodeDeploy, which shifts each function's `live` alias (gradual deploys).
         "CodeDeployService": {"AWSCodeDeployRoleForLambda"},
     }
@@ -405,6 +406,8 @@ def test_only_the_functions_that_scan_content_carry_the_scanner_and_only_they_lo
     }
     carried = {name for name, f in _functions().items() if {"Ref": "ScannerLayer"} in f["Properties"].get("Layers", [])}
     assert carried == scanning
+    # Each changes only once the deployment's secret rules passed the stack's own check.
+    assert {name for name, f in _functions().items() if f.get("DependsOn") == "SecretRules"} == scanning
     for name, function in _functions().items():
         props = function["Properties"]
         module = props["Handler"].rsplit(".", 1)[0]

@@ -2,6 +2,7 @@
 
 import json
 import os
+from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -76,6 +77,29 @@ class SecretSettings(BaseModel):
 @cache
 def get_secret_settings() -> SecretSettings:
     return _from_environment(SecretSettings)
+
+
+# The template's parameters for them, and the settings they become.
+SECRET_RULE_PARAMETERS = {"SecretPatterns": "secret_patterns", "SecretAllowlist": "secret_allowlist"}
+
+
+def secret_rule_problems(parameters: Mapping[str, object]) -> list[str]:
+    """What the scanning functions would refuse of the deployment's secret rules, given as the template
+    parameters name them (`make deploy` and the stack's own check both ask), one line a problem."""
+    from pydantic import ValidationError
+
+    found = []
+    for parameter, field in SECRET_RULE_PARAMETERS.items():
+        if parameter not in parameters:
+            continue
+        try:
+            SecretSettings.model_validate({field: parameters[parameter]})
+        except ValidationError as exc:
+            found += [
+                f"{parameter}: {'.'.join(str(part) for part in error['loc'][1:]) or 'value'}: {error['msg']}"
+                for error in exc.errors(include_url=False, include_input=False)
+            ]
+    return found
 
 
 class AuthSettings(BaseModel):

@@ -1,7 +1,7 @@
 """The entry points the handlers export: the decorator stack each kind of function wears (HTTP, DynamoDB
-stream, SQS queue, schedule, Lambda authorizer). Each logs in JSON with the invocation's context, times
-the dependency calls, flushes the metrics and, but for the authorizer, sets the invocation's AWS
-deadline."""
+stream, SQS queue, schedule, Lambda authorizer, CloudFormation custom resource). Each logs in JSON with
+the invocation's context, times the dependency calls, flushes the metrics and, but for the authorizer
+and the custom resource, sets the invocation's AWS deadline."""
 
 from __future__ import annotations
 
@@ -146,3 +146,37 @@ def authorizer_handler(
         return answer
 
     return cast("AuthorizerHandler", lambda_handler)
+
+
+CustomResourceHandler = Callable[[dict[str, Any], "LambdaContext"], None]
+# CloudFormation shows a failed resource's reason in the stack's events; it takes about 4 KB.
+_REASON_CHARS = 3500
+
+
+def custom_resource_handler(check: Callable[[str, dict[str, Any]], list[str]]) -> CustomResourceHandler:
+    """The entry point of a CloudFormation custom resource: `check` answers the problems of a request
+    (its type and properties); none is SUCCESS, any is FAILED with them as the reason. Every request is
+    answered, a bug too (FAILED, the log has the rest), for the stack never to wait on it."""
+    from tasklogs_core.adapters.cloudformation_response import send_answer
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> None:
+        try:
+            problems = check(str(event.get("RequestType", "")), dict(event.get("ResourceProperties") or {}))
+        except Exception:  # noqa: BLE001 - answered all the same, or the stack waits on it
+            logger.exception("custom resource check failed")
+            count_for_this_version(UNHANDLED_ERRORS)
+            problems = [f"The check failed; see the log of {context.function_name}."]
+        answer = {
+            "Status": "FAILED" if problems else "SUCCESS",
+            "Reason": "; ".join(problems)[:_REASON_CHARS] or "checked",
+            # The same id every time: an update never replaces the resource (nor deletes the old one).
+            "PhysicalResourceId": event.get("PhysicalResourceId") or str(event.get("LogicalResourceId", "checked")),
+            "StackId": event.get("StackId"),
+            "RequestId": event.get("RequestId"),
+            "LogicalResourceId": event.get("LogicalResourceId"),
+        }
+        send_answer(str(event.get("ResponseURL", "")), answer)
+
+    return cast("CustomResourceHandler", lambda_handler)  # Powertools' decorators are untyped
