@@ -77,16 +77,27 @@ def test_make_deploy_refuses_unknown_and_missing_parameters(tmp_path: Path) -> N
 def test_make_deploy_refuses_secret_rules_the_scanning_functions_would_refuse(tmp_path: Path) -> None:
     """CloudFormation checks only their outline; the rest as the functions' settings read them."""
     text = (ROOT / "samconfig.toml").read_text()
-    bad = [r'"SecretPatterns={\"acme-token\":\"acme_[a-z\",\"Bad_Kind\":\"x+\",\"empty\":\"a*\"}"']
-    bad.append(r'"SecretAllowlist=[\"ok\",{\"regex\":\"x\"}]"')
-    text = text.replace('"DeploymentType=AllAtOnce"', '"DeploymentType=AllAtOnce", ' + ", ".join(bad))
-    found = problems("dev", filled(tmp_path, text))
-    assert [f.split(":")[0] for f in found] == ["SecretPatterns"] * 3 + ["SecretAllowlist"] * 2
-    assert "not a regular expression" in found[0] and "matches empty text" in found[2]
-    assert "Bad_Kind" in found[1] and "Extra inputs" in " ".join(found[3:])
-    good = text.replace("acme_[a-z", "acme_[a-z]{8}").replace("Bad_Kind", "other-kind").replace("a*", "a+")
+    # Kinds first (a pattern is compiled only once every kind is one), then each pattern, by the scanner.
+    kinds = [r'"SecretPatterns={\"Bad_Kind\":\"x+\"}"', r'"SecretAllowlist=[\"ok\",{\"regex\":\"x\"}]"']
+    found = problems(
+        "dev",
+        filled(tmp_path, text.replace('"DeploymentType=AllAtOnce"', '"DeploymentType=AllAtOnce", ' + ", ".join(kinds))),
+    )
+    assert [f.split(":")[0] for f in found] == ["SecretPatterns", "SecretAllowlist", "SecretAllowlist"]
+    assert found[0].startswith("SecretPatterns: Bad_Kind: [key]: String should match pattern")
+    assert "SecretAllowlist: 1: pattern: regex: Extra inputs are not permitted" in found
+    bad = r'"SecretPatterns={\"acme-token\":\"acme_[a-z\",\"empty\":\"a*\",\"behind\":\"(?<=x)y\"}"'
+    text = text.replace('"DeploymentType=AllAtOnce"', '"DeploymentType=AllAtOnce", ' + bad + ", " + kinds[1])
+    [patterns, *_] = problems("dev", filled(tmp_path, text))
+    assert patterns.split("; ") == [
+        "SecretPatterns: acme-token: not a regular expression the scanner takes"
+        " (Unterminated character class starting at index 5)",
+        "empty: matches empty text, so it would find a secret everywhere",
+        "behind: not a regular expression the scanner takes (no look-around or back-references)",
+    ]
+    good = text.replace("acme_[a-z", "acme_[a-z]{8}").replace("a*", "a+").replace("(?<=x)y", "x(?P<secret>y+)")
     good = good.replace(r"{\"regex\":\"x\"}", r"{\"pattern\":\"x\"}")
     assert problems("dev", filled(tmp_path, good)) == []
     outline = problems("dev", filled(tmp_path, text.replace(r'"SecretAllowlist=[', r'"SecretAllowlist=(')))
     assert 'SecretAllowlist: \'("ok",{"regex":"x"}]\' does not match ^\\[.*\\]$' in outline
-    assert "SecretAllowlist: value: Value error, not JSON: Expecting value: line 1 column 1 (char 0)" in outline
+    assert "SecretAllowlist: not JSON: Expecting value: line 1 column 1 (char 0)" in outline

@@ -123,19 +123,28 @@ def test_every_planted_kind_is_found_in_text_around_it_and_a_second_pass_finds_n
 def test_the_deployment_adds_patterns_and_allows_values(scanner: RuleSetScanner) -> None:
     token = github_token(__import__("random").Random(3))
     own = RuleSetScanner(
-        ExtraPatterns({"acme-token": r"acme_[a-z0-9]{12}", "ticket-pin": r"PIN (?P<secret>\d{6})\b"}),
+        ExtraPatterns(
+            {
+                "acme-token": r"acme_[a-z0-9]{12}",
+                "ticket-pin": r"PIN (?P<secret>\d{6})\b",  # the group named secret, the rest kept
+                "order-ref": r"ORD-([0-9]{4})-[A-Z]{3}",  # any other group: still the whole match
+            }
+        ),
         Allowlist([token, {"pattern": r"acme_0{12}"}]),
     )
-    text = f"acme_ab12cd34ef56 acme_000000000000 PIN 123456 {token}".encode()
-    assert redacted(text, own) == f"[REDACTED:acme-token] acme_000000000000 PIN [REDACTED:ticket-pin] {token}".encode()
+    text = f"acme_ab12cd34ef56 acme_000000000000 PIN 123456 ORD-2026-XKQ {token}".encode()
+    assert redacted(text, own) == (
+        f"[REDACTED:acme-token] acme_000000000000 PIN [REDACTED:ticket-pin] [REDACTED:order-ref] {token}".encode()
+    )
     assert token.encode() not in redacted(text, scanner)  # allowed only where the allowlist says so
 
 
 @pytest.mark.parametrize(
     ("variable", "value", "problem"),
     [
-        ("secret_patterns", {"acme": "acme_[a-z"}, "not a regular expression"),
+        ("secret_patterns", {"acme": "acme_[a-z"}, "not a regular expression the scanner takes"),
         ("secret_patterns", {"acme": "x*"}, "matches empty text"),
+        ("secret_patterns", {"acme": "(?<!x)acme"}, "no look-around or back-references"),
         ("secret_patterns", {"Acme Token": "acme_[a-z]{4}"}, "should match pattern"),
         ("secret_patterns", ["acme_[a-z]{4}"], "valid dictionary"),
         ("secret_allowlist", [{"regex": "x"}], "Extra inputs"),
@@ -195,3 +204,28 @@ def test_a_long_conversation_is_scanned_a_batch_at_a_time_and_redacted_the_same(
     assert out == [redacted(t, Found(b"s3cret-value")) for t in texts]
     assert kinds["test-secret"] == sum(i % 3 for i in range(40))
     assert len(scanner.sizes) > 3 and max(scanner.sizes) <= 1024 * 1024 + 300_000
+
+
+def test_a_deployment_pattern_that_would_backtrack_forever_in_python_is_one_pass_for_the_scanner() -> None:
+    """The deployment's patterns are the scanner's own rules (Rust's regex: no backtracking), so text an
+    agent prints can never make one hang a function. A subprocess bounds the test, should that break."""
+    import subprocess
+    import sys
+
+    from tasklogs_core.adapters.secret_scanner import OWN_RULES
+
+    probe = (
+        "from tasklogs_core.adapters.secret_scanner import RuleSetScanner;"
+        "from tasklogs_core.domain.secrets import ExtraPatterns, redacted;"
+        "s = RuleSetScanner(ExtraPatterns({'nested': '([a-y]+)+z9'}));"
+        "print(redacted(b'qwerty' * 5000 + b'!', s)[-7:], redacted(b'x qwertyuiz9', s))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PYTHONPATH": str(OWN_RULES.parents[2]), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    assert out.strip() == "b'qwerty!' b'x [REDACTED:nested]'"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from tasklogs_core.adapters.address_policy import IpNetwork, parse_networks
 from tasklogs_core.domain.secrets import Allowlist, ExtraPatterns
@@ -66,11 +66,23 @@ def get_settings() -> Settings:
     return _from_environment(Settings)
 
 
+def _scanner_takes(patterns: ExtraPatterns) -> ExtraPatterns:
+    if patterns.root:  # the scanner's own compiler is the only judge (its syntax is not Python's)
+        from tasklogs_core.adapters.secret_scanner import pattern_problems
+
+        if problems := pattern_problems(patterns.root):
+            raise ValueError("; ".join(problems))
+    return patterns
+
+
 class SecretSettings(BaseModel):
     """The deployment's own secret rules (contract §12, docs/redaction.md), JSON: the template's
-    SecretPatterns and SecretAllowlist, which `make deploy` checks with this same model."""
+    SecretPatterns and SecretAllowlist, which the stack's check and `make deploy` read with this same
+    model. Only the scanning functions and those checks read it (they carry the scanner)."""
 
-    secret_patterns: Annotated[ExtraPatterns, BeforeValidator(_json)] = ExtraPatterns({})
+    secret_patterns: Annotated[ExtraPatterns, BeforeValidator(_json), AfterValidator(_scanner_takes)] = ExtraPatterns(
+        {}
+    )
     secret_allowlist: Annotated[Allowlist, BeforeValidator(_json)] = Allowlist([])
 
 
@@ -95,10 +107,9 @@ def secret_rule_problems(parameters: Mapping[str, object]) -> list[str]:
         try:
             SecretSettings.model_validate({field: parameters[parameter]})
         except ValidationError as exc:
-            found += [
-                f"{parameter}: {'.'.join(str(part) for part in error['loc'][1:]) or 'value'}: {error['msg']}"
-                for error in exc.errors(include_url=False, include_input=False)
-            ]
+            for error in exc.errors(include_url=False, include_input=False):
+                where = "".join(f"{part}: " for part in error["loc"][1:])
+                found.append(f"{parameter}: {where}{error['msg'].removeprefix('Value error, ')}")
     return found
 
 

@@ -153,28 +153,30 @@ def redactions_in(content: str | bytes) -> list[Redaction]:
 
 
 def _compiles(pattern: str) -> str:
-    try:  # matched against the UTF-8 bytes of the text, so \w and \d are ASCII
-        compiled = re.compile(pattern.encode())
+    try:
+        compiled = re.compile(pattern)
     except re.error as exc:
         raise ValueError(f"not a regular expression: {exc}") from None
-    if compiled.match(b""):
-        raise ValueError("matches empty text, so it would find a secret everywhere")
+    if compiled.fullmatch(""):
+        raise ValueError("matches empty text, so it would allow nothing in particular")
     return pattern
 
 
 Kind = Annotated[str, StringConstraints(pattern=f"^{KIND_PATTERN}$", max_length=64)]
-Pattern = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_compiles)]
 
 
-class ExtraPatterns(RootModel[dict[Kind, Pattern]]):
-    """SECRET_PATTERNS: kind → regular expression (Python syntax). A match is the secret, or its group
-    named `secret` when it has one (the text around it stays)."""
+class ExtraPatterns(RootModel[dict[Kind, Annotated[str, Field(min_length=1, max_length=1000)]]]):
+    """SECRET_PATTERNS: kind → regular expression, compiled into the scanner's own rules (its syntax is
+    Rust's: no look-around or back-references; the scanner's adapter checks each). A match is the secret,
+    or its group named `secret` when it has one (the text around it stays)."""
 
 
 class AllowedPattern(BaseModel):
+    """An allowlist entry matched (whole) against the values found, in Python's syntax."""
+
     model_config = ConfigDict(extra="forbid")
 
-    pattern: Pattern
+    pattern: Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_compiles)]
 
 
 def _entry_kind(entry: object) -> str:
@@ -187,6 +189,11 @@ AllowlistEntry = Annotated[
 ]
 
 
+# A found value longer than this is allowed by a literal only: a pattern's backtracking over a long value
+# (a private key) could take as long as it likes.
+MAX_PATTERN_ALLOWED_CHARS = 256
+
+
 class Allowlist(RootModel[list[AllowlistEntry]]):
     """SECRET_ALLOWLIST: values that are never redacted, each a literal or `{"pattern": regex}` that the
     whole found value must match (a test fixture's key, a documented example token)."""
@@ -195,6 +202,10 @@ class Allowlist(RootModel[list[AllowlistEntry]]):
         for entry in self.root:
             if isinstance(entry, str) and value == entry:
                 return True
-            if isinstance(entry, AllowedPattern) and re.fullmatch(entry.pattern, value):
+            if (
+                isinstance(entry, AllowedPattern)
+                and len(value) <= MAX_PATTERN_ALLOWED_CHARS
+                and re.fullmatch(entry.pattern, value)
+            ):
                 return True
         return False
