@@ -128,13 +128,15 @@ def test_the_deployment_adds_patterns_and_allows_values(scanner: RuleSetScanner)
                 "acme-token": r"acme_[a-z0-9]{12}",
                 "ticket-pin": r"PIN (?P<secret>\d{6})\b",  # the group named secret, the rest kept
                 "order-ref": r"ORD-([0-9]{4})-[A-Z]{3}",  # any other group: still the whole match
+                "badge": r"badge#(?<secret>[0-9]{5})",  # the other spelling of a named group
             }
         ),
         Allowlist([token, {"pattern": r"acme_0{12}"}]),
     )
-    text = f"acme_ab12cd34ef56 acme_000000000000 PIN 123456 ORD-2026-XKQ {token}".encode()
+    text = f"acme_ab12cd34ef56 acme_000000000000 PIN 123456 ORD-2026-XKQ badge#12345 {token}".encode()
     assert redacted(text, own) == (
-        f"[REDACTED:acme-token] acme_000000000000 PIN [REDACTED:ticket-pin] [REDACTED:order-ref] {token}".encode()
+        f"[REDACTED:acme-token] acme_000000000000 PIN [REDACTED:ticket-pin] [REDACTED:order-ref]"
+        f" badge#[REDACTED:badge] {token}".encode()
     )
     assert token.encode() not in redacted(text, scanner)  # allowed only where the allowlist says so
 

@@ -88,7 +88,8 @@ def _rules_file(patterns: Mapping[str, str], folder: Path, *, as_written: bool =
 def _whole(pattern: str) -> str:
     # Kingfisher takes a rule's group named `secret` as the secret, else its first group: without one of
     # its own, the whole match is the deployment's secret.
-    return pattern if "(?P<secret>" in pattern else f"(?P<secret>{pattern})"
+    named = "(?P<secret>" in pattern or "(?<secret>" in pattern  # both spellings Rust's regex takes
+    return pattern if named else f"(?P<secret>{pattern})"
 
 
 @cache
